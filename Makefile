@@ -1,0 +1,79 @@
+# low-latency-translate: every developer and CI entry point.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.installed
+CDK := node_modules/.bin/cdk
+CDK_STAMP := node_modules/.installed
+ENV ?= dev
+LAMBDA_PACKAGES := shared connection_handler authorizer chunk_writer s3_audio_consumer audio_processor
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: help install test test-unit test-infra lint synth deploy-dev deploy-prod destroy-dev logs ffmpeg-layer clean
+
+help:
+	@echo "make test        install what is needed, run every test (what CI runs)"
+	@echo "make lint        ruff + mypy"
+	@echo "make synth       synthesize both stacks into cdk.out/ (ENV=dev|prod)"
+	@echo "make deploy-dev  deploy SessionManagement, then AudioTranscription, to dev"
+	@echo "make deploy-prod / destroy-dev"
+	@echo "make logs FN=audio-processor   follow a function's logs (ENV=dev)"
+
+$(VENV_STAMP): requirements-dev.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(CDK_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV_STAMP) $(CDK_STAMP) ffmpeg-layer
+
+ffmpeg-layer: $(VENV_STAMP)
+	PIP="$(PY) -m pip" bash scripts/download-ffmpeg.sh
+
+test: $(VENV_STAMP)
+	$(PY) -m pytest tests/unit tests/infrastructure
+
+test-unit: $(VENV_STAMP)
+	$(PY) -m pytest tests/unit
+
+test-infra: $(VENV_STAMP)
+	$(PY) -m pytest tests/infrastructure
+
+lint: $(VENV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy app.py infra session_management audio_transcription
+	cd lambdas && ../$(VENV)/bin/mypy $(foreach p,$(LAMBDA_PACKAGES),-p $(p))
+
+synth: install
+	$(CDK) synth --quiet -c env=$(ENV)
+	@ls cdk.out/*.template.json
+
+deploy-dev: install
+	bash scripts/require-aws-credentials.sh
+	$(CDK) deploy -c env=dev --require-approval never \
+	  LowLatencyTranslate-SessionManagement-dev LowLatencyTranslate-AudioTranscription-dev
+
+deploy-prod: install
+	bash scripts/require-aws-credentials.sh
+	$(CDK) deploy -c env=prod \
+	  LowLatencyTranslate-SessionManagement-prod LowLatencyTranslate-AudioTranscription-prod
+
+destroy-dev: install
+	bash scripts/require-aws-credentials.sh
+	$(CDK) destroy -c env=dev --force \
+	  LowLatencyTranslate-AudioTranscription-dev LowLatencyTranslate-SessionManagement-dev
+
+logs:
+	@test -n "$(FN)" || { echo "usage: make logs FN=<function> [ENV=dev]" >&2; exit 2; }
+	bash scripts/tail-lambda-logs.sh $(FN) $(ENV)
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

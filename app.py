@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""CDK app: both stacks of one environment (context "env": dev or prod).
+
+cdk synth -c env=dev         (SessionManagement first, then AudioTranscription)
+"""
+
+from __future__ import annotations
+
+import os
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from audio_transcription.stack import AudioTranscriptionStack
+from infra import constants
+from session_management.stack import SessionManagementStack
+
+
+def build_app(app: cdk.App) -> tuple[SessionManagementStack, AudioTranscriptionStack]:
+    env_name = app.node.try_get_context("env") or "dev"
+    if env_name not in constants.ENVIRONMENTS:
+        raise ValueError(f"context env must be one of {constants.ENVIRONMENTS}, got {env_name!r}")
+    origins_context = app.node.try_get_context("appOrigins")
+    app_origins = (
+        [o.strip() for o in origins_context.split(",") if o.strip()]
+        if isinstance(origins_context, str)
+        else list(origins_context or constants.DEFAULT_APP_ORIGINS[env_name])
+    )
+    alarm_email = app.node.try_get_context("alarmEmail")
+    log_role_context = app.node.try_get_context("apiGatewayCloudWatchRole")
+    manage_log_role = (
+        env_name == "dev" if log_role_context is None else str(log_role_context).lower() == "true"
+    )
+    listener_base_url = app.node.try_get_context("listenerBaseUrl") or (
+        app_origins[0] + "/listener" if app_origins else ""
+    )
+    deploy_env = cdk.Environment(
+        account=app.node.try_get_context("account"), region=app.node.try_get_context("region")
+    )
+
+    sessions = SessionManagementStack(
+        app,
+        f"LowLatencyTranslate-SessionManagement-{env_name}",
+        env_name=env_name,
+        alarm_email=alarm_email,
+        listener_base_url=listener_base_url,
+        manage_api_gateway_log_role=manage_log_role,
+        env=deploy_env,
+    )
+    transcription = AudioTranscriptionStack(
+        app,
+        f"LowLatencyTranslate-AudioTranscription-{env_name}",
+        env_name=env_name,
+        stage=sessions.gateway.stage,
+        management_endpoint=sessions.gateway.management_endpoint,
+        sessions=sessions.sessions_table,
+        connections=sessions.connections_table,
+        app_origins=app_origins,
+        alarm_email=alarm_email,
+        env=deploy_env,
+    )
+    transcription.add_stack_dependency(sessions)
+    for stack in (sessions, transcription):
+        cdk.Tags.of(stack).add("project", constants.PROJECT)
+        cdk.Tags.of(stack).add("environment", env_name)
+    cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
+    return sessions, transcription
+
+
+if __name__ == "__main__":
+    # The CDK CLI sets CDK_OUTDIR; `python app.py` alone writes to cdk.out as well.
+    cdk_app = cdk.App(context=constants.FEATURE_FLAGS, outdir=os.environ.get("CDK_OUTDIR", "cdk.out"))
+    build_app(cdk_app)
+    cdk_app.synth()

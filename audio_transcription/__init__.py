@@ -1,0 +1,1 @@
+"""AudioTranscription stack: the speech pipeline and the translated-clip bucket."""

@@ -1,0 +1,95 @@
+"""audio_processor: Transcribe streaming -> Translate -> Polly -> S3 -> listeners."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_apigatewayv2 as apigw
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra import constants
+from infra.nag import objects_under, stage_connections
+from infra.python_function import FunctionSpec, PythonFunction
+from lambdas.shared import env_names, resources
+
+
+class SpeechPipeline(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env_name: str,
+        translation_bucket: s3.IBucket,
+        sessions: dynamodb.ITable,
+        connections: dynamodb.ITable,
+        idempotency: dynamodb.ITable,
+        stage: apigw.WebSocketStage,
+        management_endpoint: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function = PythonFunction(
+            self,
+            "AudioProcessor",
+            env_name=env_name,
+            spec=FunctionSpec(
+                base_name=constants.AUDIO_PROCESSOR,
+                package="audio_processor",
+                description="Transcribes a PCM batch, translates, synthesizes and delivers clips",
+                environment={
+                    env_names.API_GATEWAY_ENDPOINT: management_endpoint,
+                    env_names.CONNECTIONS_TABLE: connections.table_name,
+                    env_names.SESSIONS_TABLE: sessions.table_name,
+                    env_names.IDEMPOTENCY_TABLE: idempotency.table_name,
+                    env_names.S3_BUCKET_NAME: translation_bucket.bucket_name,
+                    env_names.PRESIGNED_URL_EXPIRATION: str(constants.PRESIGNED_URL_EXPIRATION_SECONDS),
+                },
+                invoked_asynchronously=True,
+            ),
+        )
+        role = self.function.role
+        clips = translation_bucket.arn_for_objects(f"{resources.CHUNK_KEY_PREFIX}*")
+        iam.Grant.add_to_principal(
+            grantee=role, actions=["s3:PutObject", "s3:GetObject"], resource_arns=[clips]
+        )
+        # The GSI ARN alone: fan-out queries read listeners of one (session, language).
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["dynamodb:Query"],
+            resource_arns=[f"{connections.table_arn}/index/{resources.LISTENERS_BY_LANGUAGE_INDEX}"],
+        )
+        # Stale listeners (GoneException) are removed; Table.grant would add index/*.
+        iam.Grant.add_to_principal(
+            grantee=role, actions=["dynamodb:DeleteItem"], resource_arns=[connections.table_arn]
+        )
+        sessions.grant(role, "dynamodb:GetItem")
+        idempotency.grant(
+            role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
+        )
+        stage.grant_management_api_access(role)
+
+        # These three actions take no resource ARN we use (Transcribe streaming has no
+        # resource type; Translate and Polly scope only terminologies and lexicons).
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=[
+                "transcribe:StartStreamTranscription",
+                "translate:TranslateText",
+                "polly:SynthesizeSpeech",
+            ],
+            resource_arns=["*"],
+        )
+        self.function.allow_wildcards(
+            "transcribe:StartStreamTranscription has no resource type; translate:TranslateText and "
+            "polly:SynthesizeSpeech scope only custom terminologies and lexicons, which are optional.",
+            "Resource::*",
+        )
+        self.function.allow_wildcards(
+            "Clip keys are sessions/{sessionId}/translated/{language}/{index}.mp3, created at run time.",
+            objects_under(resources.CHUNK_KEY_PREFIX),
+        )
+        self.function.allow_wildcards(
+            "Listener connection ids are created at run time: clips go to this stage's @connections/*.",
+            stage_connections(env_name),
+        )

@@ -1,0 +1,67 @@
+"""AudioTranscription stack: composes the speech pipeline and its storage.
+
+Deploy after SessionManagement: it imports the WebSocket stage and the tables,
+while SessionManagement reaches audio_processor only by its deterministic name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_apigatewayv2 as apigw
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+from audio_transcription.idempotency_store import IdempotencyStore
+from audio_transcription.speech_pipeline import SpeechPipeline
+from infra.monitoring import Monitoring
+from infra.secure_bucket import access_log_bucket, audio_bucket
+
+
+class AudioTranscriptionStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env_name: str,
+        stage: apigw.WebSocketStage,
+        management_endpoint: str,
+        sessions: dynamodb.ITable,
+        connections: dynamodb.ITable,
+        app_origins: Sequence[str],
+        alarm_email: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        access_logs = access_log_bucket(self, "AccessLogs", env_name=env_name)
+        self.translation_bucket = audio_bucket(
+            self,
+            "TranslationBucket",
+            env_name=env_name,
+            access_logs=access_logs,
+            log_prefix="translation-bucket/",
+            cors_origins=app_origins,
+        )
+        idempotency = IdempotencyStore(self, "Idempotency", env_name=env_name)
+        pipeline = SpeechPipeline(
+            self,
+            "SpeechPipeline",
+            env_name=env_name,
+            translation_bucket=self.translation_bucket,
+            sessions=sessions,
+            connections=connections,
+            idempotency=idempotency.table,
+            stage=stage,
+            management_endpoint=management_endpoint,
+        )
+        self.processor = pipeline.function
+
+        monitoring = Monitoring(self, "Monitoring", alarm_email=alarm_email)
+        monitoring.watch_function("AudioProcessor", pipeline.function.function)
+        if pipeline.function.failure_queue:
+            monitoring.watch_failure_queue("AudioProcessor", pipeline.function.failure_queue.queue)
+
+        CfnOutput(self, "TranslationBucketName", value=self.translation_bucket.bucket_name)
+        CfnOutput(self, "AudioProcessorName", value=pipeline.function.function.function_name)

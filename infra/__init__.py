@@ -1,0 +1,1 @@
+"""CDK building blocks shared by the SessionManagement and AudioTranscription stacks."""

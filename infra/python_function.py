@@ -1,0 +1,86 @@
+"""A Python Lambda function the way this project ships every function:
+own role without managed policies, own log group with retention, locally
+bundled code with lambdas/shared, Powertools settings, and for asynchronous
+invocations a failure queue and a deliberate retry policy."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from aws_cdk import RemovalPolicy, Size
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra import constants
+from infra.bundling import function_code
+from infra.failure_queue import FailureQueue
+from infra.nag import AppliesTo, suppress
+from lambdas.shared.resources import function_name
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    base_name: str  # e.g. constants.CHUNK_WRITER
+    package: str  # folder under lambdas/, e.g. "chunk_writer"
+    description: str
+    environment: Mapping[str, str] = field(default_factory=dict)
+    layers: Sequence[lambda_.ILayerVersion] = ()
+    invoked_asynchronously: bool = False
+
+
+class PythonFunction(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, env_name: str, spec: FunctionSpec) -> None:
+        super().__init__(scope, construct_id)
+        size = constants.SIZES[spec.base_name]
+        name = function_name(spec.base_name, env_name)
+
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of {name}",
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/lambda/{name}",
+            retention=constants.LOG_RETENTION[env_name],
+            removal_policy=RemovalPolicy.DESTROY if env_name == "dev" else RemovalPolicy.RETAIN,
+        )
+        self.log_group.grant_write(self.role)
+
+        self.failure_queue = FailureQueue(self, "OnFailure") if spec.invoked_asynchronously else None
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=name,
+            description=spec.description,
+            runtime=constants.RUNTIME,
+            architecture=constants.ARCHITECTURE,
+            code=function_code(spec.package),
+            handler=f"{spec.package}.handler.lambda_handler",
+            role=self.role,
+            log_group=self.log_group,
+            memory_size=size.memory_mb,
+            timeout=size.timeout,
+            ephemeral_storage_size=Size.mebibytes(size.ephemeral_mb),
+            layers=list(spec.layers),
+            environment={
+                "ENVIRONMENT": env_name,
+                "POWERTOOLS_SERVICE_NAME": spec.base_name,
+                "POWERTOOLS_METRICS_NAMESPACE": constants.PROJECT,
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                **spec.environment,
+            },
+            retry_attempts=constants.ASYNC_RETRIES[spec.base_name] if self.failure_queue else None,
+            max_event_age=constants.ASYNC_MAX_EVENT_AGE[spec.base_name] if self.failure_queue else None,
+            on_failure=destinations.SqsDestination(self.failure_queue.queue) if self.failure_queue else None,
+        )
+
+    def allow_wildcards(self, reason: str, *findings: AppliesTo) -> None:
+        """Accept named IAM5 findings on this function's role, with the reason."""
+        suppress(self.role, "IAM5", reason, applies_to=findings, children=True)

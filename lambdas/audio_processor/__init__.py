@@ -1,0 +1,1 @@
+"""audio_processor Lambda function."""

@@ -1,0 +1,1 @@
+"""authorizer Lambda function."""

@@ -1,0 +1,1 @@
+"""chunk_writer Lambda function."""

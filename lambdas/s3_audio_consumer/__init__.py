@@ -1,0 +1,1 @@
+"""s3_audio_consumer Lambda function."""

@@ -1,0 +1,1 @@
+"""Code shared by every Lambda function; bundled into each function's asset."""

@@ -1,0 +1,39 @@
+"""Names and keys that the stacks, the Lambda functions and the local runner share.
+
+One source of truth: the CDK stacks create resources with these names and keys,
+the handlers read and write them, and the local runner recreates them in moto.
+"""
+
+from __future__ import annotations
+
+SESSIONS_TABLE_PATTERN = "Sessions-{env}"
+CONNECTIONS_TABLE_PATTERN = "Connections-{env}"
+
+SESSIONS_PARTITION_KEY = "sessionId"
+CONNECTIONS_PARTITION_KEY = "connectionId"
+LISTENERS_BY_LANGUAGE_INDEX = "sessionId-targetLanguage-index"
+LISTENERS_INDEX_PARTITION_KEY = "sessionId"
+LISTENERS_INDEX_SORT_KEY = "targetLanguage"
+TTL_ATTRIBUTE = "ttl"
+
+CHUNK_KEY_PREFIX = "sessions/"
+CHUNK_KEY_SUFFIX = ".webm"
+
+
+def chunk_key(session_id: str, seq: int) -> str:
+    """S3 key of one MediaRecorder chunk; zero-padded so keys sort in seq order."""
+    return f"sessions/{session_id}/chunks/{seq:010d}.webm"
+
+
+def chunk_prefix(session_id: str) -> str:
+    return f"sessions/{session_id}/chunks/"
+
+
+def translated_clip_key(session_id: str, language: str, index: int) -> str:
+    return f"sessions/{session_id}/translated/{language}/{index:06d}.mp3"
+
+
+def function_name(base: str, env: str) -> str:
+    """Deterministic function names let one stack grant access to a function of
+    the other stack by ARN without a circular stack dependency."""
+    return f"{base}-{env}"

@@ -1,0 +1,1 @@
+"""SessionManagement stack: WebSocket API, speaker identity, session state and audio ingestion."""

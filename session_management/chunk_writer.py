@@ -1,0 +1,38 @@
+"""chunk_writer: stores each audioChunk in the chunk bucket (async-invoked)."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra import constants
+from infra.nag import objects_under
+from infra.python_function import FunctionSpec, PythonFunction
+from lambdas.shared import env_names, resources
+
+
+class ChunkWriter(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, env_name: str, bucket: s3.IBucket) -> None:
+        super().__init__(scope, construct_id)
+        self.function = PythonFunction(
+            self,
+            "ChunkWriter",
+            env_name=env_name,
+            spec=FunctionSpec(
+                base_name=constants.CHUNK_WRITER,
+                package="chunk_writer",
+                description="Writes one MediaRecorder chunk to sessions/{id}/chunks/{seq}.webm",
+                environment={env_names.CHUNK_BUCKET: bucket.bucket_name},
+                invoked_asynchronously=True,
+            ),
+        )
+        iam.Grant.add_to_principal(
+            grantee=self.function.role,
+            actions=["s3:PutObject"],
+            resource_arns=[bucket.arn_for_objects(f"{resources.CHUNK_KEY_PREFIX}*")],
+        )
+        self.function.allow_wildcards(
+            "Chunk keys are sessions/{sessionId}/chunks/{seq}.webm, created at run time.",
+            objects_under(resources.CHUNK_KEY_PREFIX),
+        )

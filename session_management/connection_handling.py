@@ -1,0 +1,76 @@
+"""connection_handler (every WebSocket route) and the $connect authorizer."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from infra import constants
+from infra.python_function import FunctionSpec, PythonFunction
+from lambdas.shared import env_names, resources
+
+
+class ConnectionHandling(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env_name: str,
+        sessions: dynamodb.ITable,
+        connections: dynamodb.ITable,
+        user_pool: cognito.IUserPool,
+        app_client: cognito.IUserPoolClient,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        region = Stack.of(self).region
+        self.authorizer = PythonFunction(
+            self,
+            "Authorizer",
+            env_name=env_name,
+            spec=FunctionSpec(
+                base_name=constants.AUTHORIZER,
+                package="authorizer",
+                description="Verifies speaker ID tokens on $connect; admits listeners",
+                environment={
+                    env_names.COGNITO_USER_POOL_ID: user_pool.user_pool_id,
+                    env_names.COGNITO_APP_CLIENT_ID: app_client.user_pool_client_id,
+                    env_names.COGNITO_REGION: region,
+                },
+            ),
+        )
+        self.handler = PythonFunction(
+            self,
+            "ConnectionHandler",
+            env_name=env_name,
+            spec=FunctionSpec(
+                base_name=constants.CONNECTION_HANDLER,
+                package="connection_handler",
+                description="Handles every WebSocket route: sessions, listeners, audio chunks",
+                environment={
+                    env_names.SESSIONS_TABLE: sessions.table_name,
+                    env_names.CONNECTIONS_TABLE: connections.table_name,
+                },
+            ),
+        )
+        sessions.grant(
+            self.handler.role,
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        )
+        # Table.grant would add every index (index/*); only the listeners index is read.
+        iam.Grant.add_to_principal(
+            grantee=self.handler.role,
+            actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            resource_arns=[connections.table_arn],
+        )
+        iam.Grant.add_to_principal(
+            grantee=self.handler.role,
+            actions=["dynamodb:Query"],
+            resource_arns=[f"{connections.table_arn}/index/{resources.LISTENERS_BY_LANGUAGE_INDEX}"],
+        )

@@ -1,0 +1,125 @@
+"""SessionManagement stack: composes the constructs of the speaker-to-S3 path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from infra.monitoring import Monitoring
+from infra.nag import stage_connections, suppress_path
+from infra.secure_bucket import access_log_bucket, audio_bucket
+from lambdas.shared import env_names
+from session_management.api_gateway_logging import ApiGatewayLogging
+from session_management.audio_consumer import AudioConsumer
+from session_management.chunk_writer import ChunkWriter
+from session_management.connection_handling import ConnectionHandling
+from session_management.ffmpeg_layer import FfmpegLayer
+from session_management.session_store import SessionStore
+from session_management.speaker_identity import SpeakerIdentity
+from session_management.websocket_api import WebSocketGateway
+
+
+class SessionManagementStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env_name: str,
+        alarm_email: str | None = None,
+        listener_base_url: str = "",
+        manage_api_gateway_log_role: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.env_name = env_name
+
+        store = SessionStore(self, "SessionStore", env_name=env_name)
+        identity = SpeakerIdentity(self, "SpeakerIdentity", env_name=env_name)
+        access_logs = access_log_bucket(self, "AccessLogs", env_name=env_name)
+        self.chunk_bucket = audio_bucket(
+            self, "ChunkBucket", env_name=env_name, access_logs=access_logs, log_prefix="chunk-bucket/"
+        )
+
+        handling = ConnectionHandling(
+            self,
+            "ConnectionHandling",
+            env_name=env_name,
+            sessions=store.sessions,
+            connections=store.connections,
+            user_pool=identity.user_pool,
+            app_client=identity.app_client,
+        )
+        self.gateway = WebSocketGateway(
+            self,
+            "WebSocket",
+            env_name=env_name,
+            handler=handling.handler.function,
+            authorizer=handling.authorizer.function,
+        )
+        if manage_api_gateway_log_role:
+            logging = ApiGatewayLogging(self, "ApiGatewayLogging")
+            self.gateway.stage.node.add_dependency(logging.account)
+        writer = ChunkWriter(self, "ChunkWriter", env_name=env_name, bucket=self.chunk_bucket)
+        layer = FfmpegLayer(self, "Ffmpeg", env_name=env_name)
+        consumer = AudioConsumer(
+            self,
+            "AudioConsumer",
+            env_name=env_name,
+            bucket=self.chunk_bucket,
+            sessions=store.sessions,
+            ffmpeg_layer=layer.layer,
+        )
+
+        handler = handling.handler.function
+        handler.add_environment(env_names.API_GATEWAY_ENDPOINT, self.gateway.management_endpoint)
+        handler.add_environment(env_names.CHUNK_WRITER_FUNCTION, writer.function.function.function_name)
+        handler.add_environment(env_names.LISTENER_BASE_URL, listener_base_url)
+        iam.Grant.add_to_principal(
+            grantee=handling.handler.role,
+            actions=["lambda:InvokeFunction"],
+            resource_arns=[writer.function.function.function_arn],
+        )
+        self.gateway.stage.grant_management_api_access(handling.handler.role)
+        handling.handler.allow_wildcards(
+            "Connection ids are created at run time: replies go to this stage's @connections/*.",
+            stage_connections(env_name),
+        )
+
+        monitoring = Monitoring(self, "Monitoring", alarm_email=alarm_email)
+        for name, function in (
+            ("ConnectionHandler", handling.handler),
+            ("Authorizer", handling.authorizer),
+            ("ChunkWriter", writer.function),
+            ("AudioConsumer", consumer.function),
+        ):
+            monitoring.watch_function(name, function.function)
+            if function.failure_queue:
+                monitoring.watch_failure_queue(name, function.failure_queue.queue)
+
+        self.sessions_table = store.sessions
+        self.connections_table = store.connections
+        self._suppress_cdk_internals()
+
+        CfnOutput(self, "WebSocketUrl", value=self.gateway.stage.url)
+        CfnOutput(self, "ManagementEndpoint", value=self.gateway.management_endpoint)
+        CfnOutput(self, "UserPoolId", value=identity.user_pool.user_pool_id)
+        CfnOutput(self, "UserPoolClientId", value=identity.app_client.user_pool_client_id)
+        CfnOutput(self, "ChunkBucketName", value=self.chunk_bucket.bucket_name)
+
+    def _suppress_cdk_internals(self) -> None:
+        # Bucket notifications are configured by a CDK-owned singleton function that
+        # runs only while CloudFormation deploys the stack.
+        path = f"/{self.stack_name}/BucketNotificationsHandler050a0587b7544547bf325f094a3db834/Role"
+        suppress_path(
+            self,
+            path,
+            "IAM4",
+            "CDK's BucketNotificationsHandler uses AWSLambdaBasicExecutionRole; deployment-time only.",
+            applies_to=[
+                "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+            ],
+        )

@@ -1,0 +1,107 @@
+"""Properties of the AudioTranscription stack and its wiring to SessionManagement."""
+
+from __future__ import annotations
+
+from aws_cdk.assertions import Match
+
+from infra import constants
+from tests.infrastructure.helpers import (
+    FAILURE_DESTINATION,
+    actions_on,
+    function_by_name,
+    resources,
+    role_statements,
+    text,
+)
+
+
+def test_translation_bucket_cors_lifecycle_and_privacy(synth):
+    synth.transcription.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "CorsConfiguration": {
+                "CorsRules": [
+                    Match.object_like(
+                        {
+                            "AllowedMethods": ["GET", "HEAD"],
+                            "AllowedOrigins": list(constants.DEFAULT_APP_ORIGINS["dev"]),
+                        }
+                    )
+                ]
+            },
+            "LifecycleConfiguration": {
+                "Rules": Match.array_with([Match.object_like({"ExpirationInDays": 1, "Status": "Enabled"})])
+            },
+            "PublicAccessBlockConfiguration": Match.object_like({"BlockPublicPolicy": True}),
+            "BucketEncryption": Match.any_value(),
+        },
+    )
+
+
+def test_processor_environment_is_wired_across_stacks(synth):
+    _, processor = function_by_name(synth.transcription, "audio-processor-dev")
+    variables = processor["Environment"]["Variables"]
+    endpoint = text(variables["API_GATEWAY_ENDPOINT"])
+    assert endpoint.startswith('{"Fn::Join": ["", ["https://"'), endpoint
+    assert "wss://" not in endpoint and ".execute-api." in endpoint and "/dev" in endpoint
+    assert "Fn::ImportValue" in endpoint
+    assert "Fn::ImportValue" in text(variables["CONNECTIONS_TABLE"])
+    assert variables["PRESIGNED_URL_EXPIRATION"] == "600"
+    bucket_ids = list(resources(synth.transcription, "AWS::S3::Bucket"))
+    assert variables["S3_BUCKET_NAME"]["Ref"] in bucket_ids
+    assert processor["Timeout"] == 60 and processor["MemorySize"] == 1024
+
+
+def test_processor_permissions_are_exactly_the_pipelines(synth):
+    statements = role_statements(synth.transcription, "audio-processor-dev")
+    allowed = actions_on(statements)
+    assert set(allowed) == {
+        "transcribe:StartStreamTranscription",
+        "translate:TranslateText",
+        "polly:SynthesizeSpeech",
+        "s3:PutObject",
+        "s3:GetObject",
+        "dynamodb:Query",
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "execute-api:ManageConnections",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        *FAILURE_DESTINATION,
+    }
+    translation_bucket = next(
+        iter(k for k in resources(synth.transcription, "AWS::S3::Bucket") if "Translation" in k)
+    )
+    assert all(translation_bucket in text(r) and "/sessions/*" in text(r) for r in allowed["s3:PutObject"])
+    assert allowed["dynamodb:Query"] and all(
+        "/index/sessionId-targetLanguage-index" in text(r) for r in allowed["dynamodb:Query"]
+    )
+    # DeleteItem only on the connections table itself (stale listeners), never on an index.
+    connections_delete = [r for r in allowed["dynamodb:DeleteItem"] if "Connections" in text(r)]
+    assert connections_delete and all("/index/" not in text(r) for r in connections_delete)
+    assert all("/dev/*/@connections/*" in text(r) for r in allowed["execute-api:ManageConnections"])
+
+
+def test_processor_async_config(synth):
+    processor_id, _ = function_by_name(synth.transcription, "audio-processor-dev")
+    synth.transcription.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {
+            "FunctionName": {"Ref": processor_id},
+            "MaximumRetryAttempts": constants.ASYNC_RETRIES[constants.AUDIO_PROCESSOR],
+            "MaximumEventAgeInSeconds": 60,
+            "DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}},
+        },
+    )
+
+
+def test_idempotency_table_uses_powertools_schema(synth):
+    synth.transcription.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "TimeToLiveSpecification": {"AttributeName": "expiration", "Enabled": True},
+        },
+    )

@@ -1,0 +1,294 @@
+"""Properties of the SessionManagement stack."""
+
+from __future__ import annotations
+
+from aws_cdk.assertions import Match
+
+from infra import constants
+from lambdas.shared import resources as names
+from tests.infrastructure.helpers import (
+    FAILURE_DESTINATION,
+    actions_on,
+    function_by_name,
+    resources,
+    role_statements,
+    text,
+)
+
+
+def test_connections_table_has_listener_index(synth):
+    synth.sessions.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "TableName": "Connections-dev",
+            "KeySchema": [{"AttributeName": "connectionId", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": "sessionId-targetLanguage-index",
+                    "KeySchema": [
+                        {"AttributeName": "sessionId", "KeyType": "HASH"},
+                        {"AttributeName": "targetLanguage", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                }
+            ],
+        },
+    )
+
+
+def test_sessions_table_key_and_ttl(synth):
+    synth.sessions.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "TableName": "Sessions-dev",
+            "KeySchema": [{"AttributeName": "sessionId", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
+        },
+    )
+
+
+def test_chunk_bucket_notifies_consumer_for_webm_under_sessions(synth):
+    consumer_id, _ = function_by_name(synth.sessions, "s3-audio-consumer-dev")
+    notifications = list(resources(synth.sessions, "Custom::S3BucketNotifications").values())
+    assert len(notifications) == 1
+    config = notifications[0]["Properties"]["NotificationConfiguration"]["LambdaFunctionConfigurations"]
+    assert len(config) == 1
+    assert config[0]["LambdaFunctionArn"] == {"Fn::GetAtt": [consumer_id, "Arn"]}
+    rules = {r["Name"]: r["Value"] for r in config[0]["Filter"]["Key"]["FilterRules"]}
+    assert rules == {"prefix": "sessions/", "suffix": ".webm"}
+    assert config[0]["Events"] == ["s3:ObjectCreated:*"]
+
+
+def test_chunk_bucket_is_private_encrypted_and_expires(synth):
+    synth.sessions.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                ]
+            },
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "LifecycleConfiguration": {
+                "Rules": Match.array_with([Match.object_like({"ExpirationInDays": 1, "Status": "Enabled"})])
+            },
+            "LoggingConfiguration": Match.object_like({"LogFilePrefix": "chunk-bucket/"}),
+        },
+    )
+
+
+def test_every_bucket_denies_plain_http(synth):
+    for template in (synth.sessions, synth.transcription):
+        buckets = resources(template, "AWS::S3::Bucket")
+        policies = resources(template, "AWS::S3::BucketPolicy")
+        secured = {
+            p["Properties"]["Bucket"]["Ref"]
+            for p in policies.values()
+            if any(
+                s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+                for s in p["Properties"]["PolicyDocument"]["Statement"]
+            )
+        }
+        assert secured == set(buckets)
+
+
+def test_consumer_size_and_ffmpeg_layer(synth):
+    _, consumer = function_by_name(synth.sessions, "s3-audio-consumer-dev")
+    assert consumer["MemorySize"] == 1024
+    assert consumer["Timeout"] == 60
+    assert consumer["EphemeralStorage"] == {"Size": 2048}
+    layer_ids = [layer["Ref"] for layer in consumer["Layers"]]
+    layers = resources(synth.sessions, "AWS::Lambda::LayerVersion")
+    assert len(layer_ids) == 1 and layer_ids[0] in layers
+    assert "ffmpeg" in layers[layer_ids[0]]["Properties"]["LayerName"]
+    assert consumer["Environment"]["Variables"]["FFMPEG_PATH"] == "/opt/bin/ffmpeg"
+    assert consumer["Environment"]["Variables"]["AUDIO_PROCESSOR_FUNCTION"] == "audio-processor-dev"
+
+
+def test_functions_use_bundled_handlers_and_latest_runtime(synth):
+    for base, package in (
+        (constants.CONNECTION_HANDLER, "connection_handler"),
+        (constants.AUTHORIZER, "authorizer"),
+        (constants.CHUNK_WRITER, "chunk_writer"),
+        (constants.S3_AUDIO_CONSUMER, "s3_audio_consumer"),
+    ):
+        _, function = function_by_name(synth.sessions, f"{base}-dev")
+        assert function["Handler"] == f"{package}.handler.lambda_handler"
+        assert function["Runtime"] == constants.RUNTIME.name
+        assert function["LoggingConfig"]["LogGroup"]["Ref"] in resources(
+            synth.sessions, "AWS::Logs::LogGroup"
+        )
+
+
+def test_log_groups_have_retention(synth):
+    for template in (synth.sessions, synth.transcription):
+        for group in resources(template, "AWS::Logs::LogGroup").values():
+            assert group["Properties"]["RetentionInDays"] > 0
+
+
+def test_connect_route_has_lambda_authorizer(synth):
+    authorizers = resources(synth.sessions, "AWS::ApiGatewayV2::Authorizer")
+    assert len(authorizers) == 1
+    authorizer_id, authorizer = next(iter(authorizers.items()))
+    assert authorizer["Properties"]["AuthorizerType"] == "REQUEST"
+    authorizer_fn, _ = function_by_name(synth.sessions, "connect-authorizer-dev")
+    assert authorizer_fn in text(authorizer["Properties"]["AuthorizerUri"])
+    # No identity source: listeners connect without a token and are admitted by the authorizer.
+    assert authorizer["Properties"]["IdentitySource"] == []
+    synth.sessions.has_resource_properties(
+        "AWS::ApiGatewayV2::Route",
+        {"RouteKey": "$connect", "AuthorizationType": "CUSTOM", "AuthorizerId": {"Ref": authorizer_id}},
+    )
+
+
+def test_routes_cover_every_client_action(synth):
+    route_keys = {
+        r["Properties"]["RouteKey"] for r in resources(synth.sessions, "AWS::ApiGatewayV2::Route").values()
+    }
+    assert route_keys == {"$connect", "$disconnect", "$default", *constants.CLIENT_ACTIONS}
+    synth.sessions.has_resource_properties(
+        "AWS::ApiGatewayV2::Api",
+        {"ProtocolType": "WEBSOCKET", "RouteSelectionExpression": "$request.body.action"},
+    )
+
+
+def test_stage_throttles_and_logs_access(synth):
+    synth.sessions.has_resource_properties(
+        "AWS::ApiGatewayV2::Stage",
+        {
+            "StageName": "dev",
+            "AutoDeploy": True,
+            "DefaultRouteSettings": {
+                "ThrottlingRateLimit": constants.STAGE_THROTTLE_RATE["dev"],
+                "ThrottlingBurstLimit": constants.STAGE_THROTTLE_BURST["dev"],
+            },
+            "AccessLogSettings": {
+                "DestinationArn": Match.any_value(),
+                "Format": Match.string_like_regexp("connectionId"),
+            },
+        },
+    )
+
+
+def test_speaker_user_pool_is_invite_only_with_mfa(synth):
+    synth.sessions.has_resource_properties(
+        "AWS::Cognito::UserPool",
+        {
+            "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+            "MfaConfiguration": "ON",
+            "Policies": {"PasswordPolicy": Match.object_like({"MinimumLength": 12})},
+        },
+    )
+    synth.sessions.has_resource_properties(
+        "AWS::Cognito::UserPoolClient", {"GenerateSecret": False, "ExplicitAuthFlows": Match.any_value()}
+    )
+    _, authorizer = function_by_name(synth.sessions, "connect-authorizer-dev")
+    variables = authorizer["Environment"]["Variables"]
+    assert set(variables) >= {"COGNITO_USER_POOL_ID", "COGNITO_APP_CLIENT_ID", "COGNITO_REGION"}
+
+
+def test_async_functions_have_failure_queue_and_retry_policy(synth):
+    configs = resources(synth.sessions, "AWS::Lambda::EventInvokeConfig")
+    queues = resources(synth.sessions, "AWS::SQS::Queue")
+    by_function = {c["Properties"]["FunctionName"]["Ref"]: c["Properties"] for c in configs.values()}
+    for name in ("chunk-writer-dev", "s3-audio-consumer-dev"):
+        function_id, _ = function_by_name(synth.sessions, name)
+        config = by_function[function_id]
+        assert config["MaximumRetryAttempts"] == constants.ASYNC_RETRIES[name.removesuffix("-dev")]
+        queue_id = config["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+        assert queues[queue_id]["Properties"]["SqsManagedSseEnabled"] is True
+
+
+def test_chunk_writer_may_only_put_chunks(synth):
+    allowed = actions_on(role_statements(synth.sessions, "chunk-writer-dev"))
+    assert set(allowed) == {"s3:PutObject", "logs:CreateLogStream", "logs:PutLogEvents", *FAILURE_DESTINATION}
+    assert "/sessions/*" in text(allowed["s3:PutObject"])
+
+
+def test_consumer_permissions_are_least_privilege(synth):
+    allowed = actions_on(role_statements(synth.sessions, "s3-audio-consumer-dev"))
+    assert set(allowed) == {
+        "s3:GetObject",
+        "s3:ListBucket",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "lambda:InvokeFunction",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        *FAILURE_DESTINATION,
+    }
+    assert "function:audio-processor-dev" in text(allowed["lambda:InvokeFunction"])
+    list_statement = next(
+        s for s in role_statements(synth.sessions, "s3-audio-consumer-dev") if s["Action"] == "s3:ListBucket"
+    )
+    assert list_statement["Condition"] == {"StringLike": {"s3:prefix": ["sessions/*"]}}
+
+
+def test_connection_handler_permissions(synth):
+    statements = role_statements(synth.sessions, "connection-handler-dev")
+    allowed = actions_on(statements)
+    assert set(allowed) == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+        "lambda:InvokeFunction",
+        "execute-api:ManageConnections",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    }
+    assert "/index/sessionId-targetLanguage-index" in text(allowed["dynamodb:Query"])
+    assert "/dev/*/@connections/*" in text(allowed["execute-api:ManageConnections"])
+    writer_id, _ = function_by_name(synth.sessions, "chunk-writer-dev")
+    assert allowed["lambda:InvokeFunction"] == [{"Fn::GetAtt": [writer_id, "Arn"]}]
+    _, handler = function_by_name(synth.sessions, "connection-handler-dev")
+    endpoint = text(handler["Environment"]["Variables"]["API_GATEWAY_ENDPOINT"])
+    assert endpoint.startswith('{"Fn::Join": ["", ["https://"') and "wss" not in endpoint
+
+
+def test_no_wildcard_actions_or_unjustified_wildcard_resources(synth):
+    service_wide = {
+        "transcribe:StartStreamTranscription",
+        "translate:TranslateText",
+        "polly:SynthesizeSpeech",
+    }
+    for template in (synth.sessions, synth.transcription):
+        for function in resources(template, "AWS::Lambda::Function").values():
+            name = function["Properties"].get("FunctionName")
+            if not name:  # CDK's deployment-time BucketNotificationsHandler
+                continue
+            for action, targets in actions_on(role_statements(template, name)).items():
+                assert action != "*" and "*" not in action, f"{name}: wildcard action {action}"
+                if "*" in targets:
+                    assert action in service_wide, f"{name}: {action} on Resource *"
+
+
+def test_every_function_and_failure_queue_has_alarms(synth):
+    for template in (synth.sessions, synth.transcription):
+        alarms = resources(template, "AWS::CloudWatch::Alarm").values()
+        watched = {(a["Properties"]["MetricName"], text(a["Properties"]["Dimensions"])) for a in alarms}
+        for logical_id, function in resources(template, "AWS::Lambda::Function").items():
+            if not function["Properties"].get("FunctionName"):
+                continue
+            for metric in ("Errors", "Throttles"):
+                assert any(m == metric and logical_id in d for m, d in watched), (logical_id, metric)
+        for logical_id in resources(template, "AWS::SQS::Queue"):
+            assert any(m == "ApproximateNumberOfMessagesVisible" and logical_id in d for m, d in watched)
+        for alarm in alarms:
+            assert alarm["Properties"]["AlarmActions"], "alarm without an action"
+
+
+def test_session_stack_does_not_depend_on_transcription_stack(synth):
+    assert "Fn::ImportValue" not in text(synth.sessions.to_json())
+    assert names.function_name(constants.AUDIO_PROCESSOR, "dev") == "audio-processor-dev"
