@@ -1,0 +1,58 @@
+"""Stores one MediaRecorder chunk, or the end-of-stream marker, under the session prefix."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from shared import resources
+from shared.session_ids import is_session_id
+
+EBML_MAGIC = bytes.fromhex("1A45DFA3")
+MAX_CHUNK_BYTES = 32 * 1024
+END_MARKER_KEY = "sessions/{session_id}/chunks/end.webm"
+
+
+class RejectedChunk(ValueError):
+    """The chunk is malformed; it is logged and counted, never stored."""
+
+
+@dataclass(frozen=True)
+class ChunkWriter:
+    s3: Any
+    bucket: str
+
+    def write(self, event: dict[str, Any]) -> str:
+        session_id = event.get("sessionId")
+        if not is_session_id(session_id):
+            raise RejectedChunk(f"invalid sessionId {session_id!r}")
+        if event.get("endOfStream"):
+            final_seq = event.get("finalSeq")
+            if not isinstance(final_seq, int) or isinstance(final_seq, bool) or final_seq < -1:
+                raise RejectedChunk(f"invalid finalSeq {final_seq!r}")
+            key = END_MARKER_KEY.format(session_id=session_id)
+            self.s3.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=json.dumps({"finalSeq": final_seq}).encode(),
+                ContentType="application/json",
+            )
+            return key
+        seq = event.get("seq")
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            raise RejectedChunk(f"invalid seq {seq!r}")
+        try:
+            audio = base64.b64decode(str(event.get("data", "")), validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise RejectedChunk(f"chunk {seq} is not valid base64") from error
+        if not audio or len(audio) > MAX_CHUNK_BYTES:
+            raise RejectedChunk(f"chunk {seq} has {len(audio)} bytes (1..{MAX_CHUNK_BYTES})")
+        if seq == 0 and not audio.startswith(EBML_MAGIC):
+            raise RejectedChunk("chunk 0 does not start with the EBML magic (not a WebM stream start)")
+        key = resources.chunk_key(str(session_id), seq)
+        # Retries of the same chunk write the same key with the same bytes.
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=audio, ContentType="audio/webm")
+        return key

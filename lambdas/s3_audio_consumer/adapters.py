@@ -1,0 +1,122 @@
+"""AWS adapters of the consumer's ports: S3 chunks, the DynamoDB cursor, Lambda invoke."""
+
+from __future__ import annotations
+
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from s3_audio_consumer.batcher import Batch, Cursor, Listing, SessionState
+from shared import resources
+
+_CHUNK = re.compile(r"^sessions/(?P<session>[^/]+)/chunks/(?P<name>\d{10}|end)\.webm$")
+END_MARKER = "end"
+
+
+def parse_chunk_key(key: str) -> tuple[str, int | None] | None:
+    """(session id, seq) of a chunk key, seq None for the end-of-stream marker."""
+    match = _CHUNK.match(key)
+    if not match:
+        return None
+    name = match["name"]
+    return match["session"], None if name == END_MARKER else int(name)
+
+
+class S3ChunkStore:
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+        self._pool = ThreadPoolExecutor(max_workers=8)
+
+    def list_from(self, session_id: str, first_seq: int) -> Listing:
+        kwargs: dict[str, Any] = {"Bucket": self._bucket, "Prefix": resources.chunk_prefix(session_id)}
+        if first_seq > 0:
+            kwargs["StartAfter"] = resources.chunk_key(session_id, first_seq - 1)
+        chunks: dict[int, float] = {}
+        final_seq: int | None = None
+        final_at: float | None = None
+        for page in self._s3.get_paginator("list_objects_v2").paginate(**kwargs):
+            for item in page.get("Contents", []):
+                parsed = parse_chunk_key(item["Key"])
+                if parsed is None:
+                    continue
+                seq = parsed[1]
+                modified = item["LastModified"].timestamp()
+                if seq is None:
+                    body = self._s3.get_object(Bucket=self._bucket, Key=item["Key"])["Body"].read()
+                    final_seq = int(json.loads(body)["finalSeq"])
+                    final_at = modified
+                else:
+                    chunks[seq] = modified
+        return Listing(chunks=chunks, final_seq=final_seq, final_marked_at=final_at)
+
+    def read(self, session_id: str, seqs: list[int]) -> dict[int, bytes]:
+        def get(seq: int) -> bytes:
+            key = resources.chunk_key(session_id, seq)
+            return bytes(self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read())
+
+        return dict(zip(seqs, self._pool.map(get, seqs), strict=True))
+
+
+_CURSOR_FIELDS = (
+    "version", "batch_index", "cut_seq", "cut_offset", "preroll_seq", "preroll_offset",
+    "preroll_samples", "emitted_samples", "gaps",
+)  # fmt: skip
+
+
+class DynamoCursorStore:
+    """The cursor lives in the session item, attribute `ingest`."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def load(self, session_id: str) -> SessionState | None:
+        item = self._table.get_item(
+            Key={resources.SESSIONS_PARTITION_KEY: session_id}, ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            return None
+        raw = item.get("ingest") or {}
+        values = {name: int(raw.get(name, getattr(Cursor(), name))) for name in _CURSOR_FIELDS}
+        init = raw.get("init")
+        cursor = Cursor(**values, init=bytes(init.value if hasattr(init, "value") else init or b""),
+                        done=bool(raw.get("done", False)))  # fmt: skip
+        return SessionState(source_language=str(item.get("sourceLanguage", "en")), cursor=cursor)
+
+    def claim(self, session_id: str, expected_version: int, new: Cursor) -> bool:
+        value: dict[str, Any] = {name: Decimal(getattr(new, name)) for name in _CURSOR_FIELDS}
+        value["init"] = new.init
+        value["done"] = new.done
+        condition = "attribute_not_exists(ingest)" if expected_version == 0 else "ingest.version = :expected"
+        kwargs: dict[str, Any] = {
+            "Key": {resources.SESSIONS_PARTITION_KEY: session_id},
+            "UpdateExpression": "SET ingest = :ingest",
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": {":ingest": value},
+        }
+        if expected_version:
+            kwargs["ExpressionAttributeValues"][":expected"] = Decimal(expected_version)
+        try:
+            self._table.update_item(**kwargs)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+
+class LambdaProcessorInvoker:
+    def __init__(self, lambda_client: Any, function_name: str) -> None:
+        self._client = lambda_client
+        self._function = function_name
+
+    def __call__(self, batch: Batch) -> None:
+        self._client.invoke(
+            FunctionName=self._function,
+            InvocationType="Event",
+            Payload=json.dumps(batch.payload()).encode(),
+        )

@@ -1,0 +1,28 @@
+"""Where the local tools find the repository's binaries and code."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LAMBDAS = ROOT / "lambdas"
+if str(LAMBDAS) not in sys.path:
+    sys.path.insert(0, str(LAMBDAS))
+
+
+def ffmpeg_path() -> str:
+    """The layer's static ffmpeg, built from the pinned wheel when missing."""
+    explicit = os.environ.get("FFMPEG_PATH")
+    if explicit:
+        return explicit
+    binary = ROOT / "layers" / "ffmpeg" / "bin" / "ffmpeg"
+    if not binary.exists():
+        subprocess.run(
+            ["bash", str(ROOT / "scripts" / "download-ffmpeg.sh")],
+            check=True,
+            env={**os.environ, "PIP": f"{sys.executable} -m pip"},
+        )
+    return str(binary)

@@ -1,0 +1,102 @@
+"""Replays recorded MediaRecorder chunks through the real chunk writer and consumer.
+
+S3 and DynamoDB are moto in process; audio_processor invocations are captured."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from chunk_writer.writer import ChunkWriter
+from local.paths import ffmpeg_path
+from s3_audio_consumer.adapters import DynamoCursorStore, S3ChunkStore
+from s3_audio_consumer.batcher import Batch, Batcher, BatchSettings
+from s3_audio_consumer.decoder import FfmpegDecoder
+from shared import resources
+
+BUCKET = "replay-chunks"
+TABLE = resources.SESSIONS_TABLE_PATTERN.format(env="replay")
+
+
+def load_chunks(chunk_dir: Path) -> list[bytes]:
+    files = sorted(chunk_dir.glob("chunk-*.webm"))
+    if not files:
+        raise FileNotFoundError(f"no chunk-NNNN.webm files in {chunk_dir}")
+    return [f.read_bytes() for f in files]
+
+
+def create_resources(session: boto3.Session, session_id: str, source_language: str) -> tuple[Any, Any]:
+    s3 = session.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    dynamodb = session.resource("dynamodb", region_name="us-east-1")
+    table = dynamodb.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": resources.SESSIONS_PARTITION_KEY, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": resources.SESSIONS_PARTITION_KEY, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    table.put_item(Item={"sessionId": session_id, "sourceLanguage": source_language, "status": "active"})
+    return s3, table
+
+
+@dataclass
+class Replay:
+    """One session's pipeline up to the audio_processor invocation."""
+
+    s3: Any
+    table: Any
+    session_id: str
+    settings: BatchSettings
+    batches: list[Batch] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.writer = ChunkWriter(self.s3, BUCKET)
+        self.batcher = self.new_batcher()
+
+    def new_batcher(self) -> Batcher:
+        """A consumer instance, as a separate concurrent Lambda would be."""
+        return Batcher(
+            cursors=DynamoCursorStore(self.table),
+            chunks=S3ChunkStore(self.s3, BUCKET),
+            decoder=FfmpegDecoder(ffmpeg_path()),
+            deliver=self.batches.append,
+            settings=self.settings,
+            clock=time.time,
+        )
+
+    def store(self, seq: int, chunk: bytes) -> None:
+        self.writer.write(
+            {"sessionId": self.session_id, "seq": seq, "data": base64.b64encode(chunk).decode()}
+        )
+
+    def end(self, final_seq: int) -> None:
+        self.writer.write({"sessionId": self.session_id, "endOfStream": True, "finalSeq": final_seq})
+
+    def event(self, batcher: Batcher | None = None) -> int:
+        return (batcher or self.batcher).advance(self.session_id)
+
+
+def replay_in_order(
+    chunks: Iterable[bytes], session_id: str = "steady-river-123", target_ms: int = 3000
+) -> list[Batch]:
+    with mock_aws():
+        session = boto3.Session(
+            aws_access_key_id="replay", aws_secret_access_key="replay", region_name="us-east-1"
+        )
+        s3, table = create_resources(session, session_id, "en")
+        replay = Replay(s3, table, session_id, BatchSettings(target_ms=target_ms, gap_wait_seconds=0.0))
+        last = -1
+        for seq, chunk in enumerate(chunks):
+            replay.store(seq, chunk)
+            replay.event()
+            last = seq
+        replay.end(last)
+        replay.event()
+        return sorted(replay.batches, key=lambda b: b.index)

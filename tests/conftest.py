@@ -1,0 +1,31 @@
+"""Shared test setup: fake AWS credentials so that no test can reach AWS."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_METRICS_NAMESPACE": "low-latency-translate-tests",
+        "POWERTOOLS_SERVICE_NAME": "tests",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CAPTURES = FIXTURES / "captures"
+
+
+@pytest.fixture(scope="session")
+def ffmpeg() -> str:
+    from local.paths import ffmpeg_path
+
+    return ffmpeg_path()
