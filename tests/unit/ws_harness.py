@@ -1,0 +1,147 @@
+"""Drives connection_handler.lambda_handler with API Gateway-shaped events over moto tables."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from connection_handler import handler
+from connection_handler.service import Limits, SessionService
+from connection_handler.store import ConnectionRepository, SessionRepository
+from shared import resources
+from shared.notifier import Notifier
+
+
+def create_tables(dynamodb: Any) -> tuple[Any, Any]:
+    sessions = dynamodb.create_table(
+        TableName="Sessions-test",
+        KeySchema=[{"AttributeName": "sessionId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "sessionId", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    connections = dynamodb.create_table(
+        TableName="Connections-test",
+        KeySchema=[{"AttributeName": "connectionId", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "connectionId", "AttributeType": "S"},
+            {"AttributeName": "sessionId", "AttributeType": "S"},
+            {"AttributeName": "targetLanguage", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": resources.LISTENERS_BY_LANGUAGE_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "sessionId", "KeyType": "HASH"},
+                    {"AttributeName": "targetLanguage", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return sessions, connections
+
+
+@dataclass
+class FakeManagementApi:
+    """post_to_connection as API Gateway answers it, including 410 for vanished peers."""
+
+    gone: set[str] = field(default_factory=set)
+    sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def post_to_connection(self, ConnectionId: str, Data: bytes) -> None:
+        if ConnectionId in self.gone:
+            raise ClientError(
+                {
+                    "Error": {"Code": "GoneException", "Message": "gone"},
+                    "ResponseMetadata": {"HTTPStatusCode": 410},
+                },
+                "PostToConnection",
+            )
+        self.sent.append((ConnectionId, json.loads(Data)))
+
+    def to(self, connection_id: str) -> list[dict[str, Any]]:
+        return [message for cid, message in self.sent if cid == connection_id]
+
+
+class Context:
+    function_name = "connection-handler-test"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:connection-handler-test"
+    aws_request_id = "req"
+
+
+@dataclass
+class Gateway:
+    sessions_table: Any
+    connections_table: Any
+    now: float = 1_800_000_000.0
+    limits: Limits = field(default_factory=Limits)
+    api: FakeManagementApi = field(default_factory=FakeManagementApi)
+    forwarded: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        service = SessionService(
+            sessions=SessionRepository(self.sessions_table),
+            connections=ConnectionRepository(self.connections_table),
+            forward=self.forwarded.append,
+            clock=lambda: self.now,
+            listener_base_url="https://app.example/listener",
+            limits=self.limits,
+        )
+        self.runtime = handler.Runtime(service=service, notifier=Notifier(self.api))
+
+    def _event(self, connection_id: str, event_type: str, route: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "requestContext": {
+                "connectionId": connection_id,
+                "eventType": event_type,
+                "routeKey": route,
+                "domainName": "abc.execute-api.us-east-1.amazonaws.com",
+                "stage": "test",
+                "identity": {"sourceIp": extra.pop("ip", "198.51.100.7")},
+                **({"authorizer": extra.pop("authorizer")} if "authorizer" in extra else {}),
+            },
+            **extra,
+        }
+
+    def call(self, event: dict[str, Any]) -> dict[str, Any]:
+        original = handler._runtime
+        handler._runtime = lambda: self.runtime  # type: ignore[assignment]
+        try:
+            return handler.lambda_handler(event, Context())
+        finally:
+            handler._runtime = original  # type: ignore[assignment]
+
+    def connect(self, connection_id: str, role: str = "listener", query: dict[str, str] | None = None,
+                ip: str = "198.51.100.7") -> dict[str, Any]:  # fmt: skip
+        authorizer = {"role": role, "userId": "user-1" if role == "speaker" else ""}
+        event = self._event(connection_id, "CONNECT", "$connect", authorizer=authorizer, ip=ip)
+        event["queryStringParameters"] = query
+        return self.call(event)
+
+    def disconnect(self, connection_id: str) -> dict[str, Any]:
+        return self.call(self._event(connection_id, "DISCONNECT", "$disconnect"))
+
+    def send(self, connection_id: str, message: dict[str, Any] | str) -> dict[str, Any]:
+        body = message if isinstance(message, str) else json.dumps(message)
+        route = message.get("action", "$default") if isinstance(message, dict) else "$default"
+        return self.call(self._event(connection_id, "MESSAGE", route, body=body))
+
+    def last(self, connection_id: str) -> dict[str, Any]:
+        return self.api.to(connection_id)[-1]
+
+    def start_session(self, speaker: str = "spk", language: str = "en") -> str:
+        self.connect(speaker, role="speaker")
+        self.send(speaker, {"action": "createSession", "sourceLanguage": language, "title": "Keynote"})
+        created = self.last(speaker)
+        assert created["type"] == "sessionCreated", created
+        return str(created["sessionId"])
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
