@@ -8,9 +8,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAMBDAS = ROOT / "lambdas"
-if str(LAMBDAS) not in sys.path:
-    sys.path.insert(0, str(LAMBDAS))
 
 
 def ffmpeg_path() -> str:

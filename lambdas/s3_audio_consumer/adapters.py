@@ -82,9 +82,9 @@ class DynamoCursorStore:
             return None
         raw = item.get("ingest") or {}
         values = {name: int(raw.get(name, getattr(Cursor(), name))) for name in _CURSOR_FIELDS}
-        init = raw.get("init")
-        cursor = Cursor(**values, init=bytes(init.value if hasattr(init, "value") else init or b""),
-                        done=bool(raw.get("done", False)))  # fmt: skip
+        init = raw.get("init") or b""
+        init_bytes = bytes(getattr(init, "value", init))  # boto3 returns Binary for binary attributes
+        cursor = Cursor(**values, init=init_bytes, done=bool(raw.get("done", False)))
         return SessionState(source_language=str(item.get("sourceLanguage", "en")), cursor=cursor)
 
     def claim(self, session_id: str, expected_version: int, new: Cursor) -> bool:
