@@ -16,6 +16,15 @@ def _conditional_failed(error: ClientError) -> bool:
     return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
+def set_attributes(values: dict[str, Any]) -> dict[str, Any]:
+    """update_item arguments that SET each attribute (names escaped: status, ttl are reserved)."""
+    return {
+        "UpdateExpression": "SET " + ", ".join(f"#{k} = :{k}" for k in values),
+        "ExpressionAttributeNames": {f"#{k}": k for k in values},
+        "ExpressionAttributeValues": {f":{k}": v for k, v in values.items()},
+    }
+
+
 class SessionTaken(Exception):
     pass
 
@@ -37,13 +46,7 @@ class SessionRepository:
         return dict(item) if item else None
 
     def update(self, session_id: str, **values: Any) -> None:
-        names = {f"#{k}": k for k in values}
-        self._table.update_item(
-            Key={"sessionId": session_id},
-            UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in values),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues={f":{k}": v for k, v in values.items()},
-        )
+        self._table.update_item(Key={"sessionId": session_id}, **set_attributes(values))
 
     def accept_chunk(self, session_id: str, seq: int, second: int, per_second: int) -> str:
         """'accepted', 'duplicate' (seq not above the last one) or 'rate_limited'.
@@ -104,13 +107,10 @@ class ConnectionRepository:
         return dict(item) if item else None
 
     def update(self, connection_id: str, **values: Any) -> None:
-        names = {f"#{k}": k for k in values}
         self._table.update_item(
             Key={"connectionId": connection_id},
-            UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in values),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues={f":{k}": v for k, v in values.items()},
             ConditionExpression="attribute_exists(connectionId)",
+            **set_attributes(values),
         )
 
     def delete(self, connection_id: str) -> dict[str, Any] | None:
