@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from s3_audio_consumer import webm
@@ -110,7 +110,6 @@ class Counters:
     gaps: int = 0
     decode_failures: int = 0
     lost_claims: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 class Batcher:
@@ -244,8 +243,7 @@ class Batcher:
             if total >= target and index + 1 < len(clusters):
                 next_cut = clusters[index + 1].offset
                 break
-        else_flush = next_cut is None
-        if else_flush:
+        if next_cut is None:
             if not (final or gap_ready):
                 return None
             chosen = [c for c in clusters if c.samples > 0]
