@@ -193,8 +193,6 @@ class Batcher:
         estimated_ms = len(new_run) * settings.estimated_chunk_ms
         if not final and not gap_ready and estimated_ms < settings.target_ms + settings.estimated_chunk_ms:
             return None
-        if not run and not final and not gap_ready:
-            return None
 
         data = self._chunks.read(session_id, run) if run else {}
         starts: dict[int, int] = {}

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class ConfigError(RuntimeError):
@@ -18,24 +22,22 @@ def env_str(name: str, default: str | None = None) -> str:
     return value
 
 
-def env_int(name: str, default: int) -> int:
+def _env_number(name: str, default: T, cast: Callable[[str], T], kind: str) -> T:
     raw = os.environ.get(name)
     if raw in (None, ""):
         return default
     try:
-        return int(raw)
+        return cast(raw)
     except ValueError as error:
-        raise ConfigError(f"environment variable {name} must be an integer, got {raw!r}") from error
+        raise ConfigError(f"environment variable {name} must be {kind}, got {raw!r}") from error
+
+
+def env_int(name: str, default: int) -> int:
+    return _env_number(name, default, int, "an integer")
 
 
 def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return float(raw)
-    except ValueError as error:
-        raise ConfigError(f"environment variable {name} must be a number, got {raw!r}") from error
+    return _env_number(name, default, float, "a number")
 
 
 def endpoint_url(service: str) -> str | None:
