@@ -12,12 +12,13 @@ ENV ?= dev
 LAMBDA_PACKAGES := shared connection_handler authorizer chunk_writer s3_audio_consumer audio_processor
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install bench-consumer test test-unit test-infra lint synth deploy-dev deploy-prod destroy-dev logs ffmpeg-layer clean
+.PHONY: help install bench-consumer bench-processor test test-unit test-infra lint synth deploy-dev deploy-prod destroy-dev logs ffmpeg-layer clean
 
 help:
 	@echo "make test        install what is needed, run every test (what CI runs)"
 	@echo "make lint        ruff + mypy"
 	@echo "make bench-consumer   s3_audio_consumer time per 3 s batch (median, p95)"
+	@echo "make bench-processor  audio_processor time per batch by stage, AI services faked"
 	@echo "make synth       synthesize both stacks into cdk.out/ (ENV=dev|prod)"
 	@echo "make deploy-dev  deploy SessionManagement, then AudioTranscription, to dev"
 	@echo "make deploy-prod / destroy-dev"
@@ -49,6 +50,10 @@ test-infra: $(VENV_STAMP)
 
 bench-consumer: $(VENV_STAMP)
 	$(PY) -m bench.consumer
+
+bench-processor: $(VENV_STAMP)
+	$(PY) -m bench.processor --languages 2 --listeners 10
+	$(PY) -m bench.processor --languages 6 --listeners 100 --batches 30
 
 lint: $(VENV_STAMP)
 	$(VENV)/bin/ruff check .

@@ -34,6 +34,11 @@ def build_app(app: cdk.App) -> tuple[SessionManagementStack, AudioTranscriptionS
     listener_base_url = app.node.try_get_context("listenerBaseUrl") or (
         app_origins[0] + "/listener" if app_origins else ""
     )
+    speech_tuning = {
+        env_var: str(value)
+        for key, env_var in constants.SPEECH_TUNING_CONTEXT.items()
+        if (value := app.node.try_get_context(key))
+    }
     deploy_env = cdk.Environment(
         account=app.node.try_get_context("account"), region=app.node.try_get_context("region")
     )
@@ -57,6 +62,7 @@ def build_app(app: cdk.App) -> tuple[SessionManagementStack, AudioTranscriptionS
         connections=sessions.connections_table,
         app_origins=app_origins,
         alarm_email=alarm_email,
+        speech_tuning=speech_tuning,
         env=deploy_env,
     )
     transcription.add_stack_dependency(sessions)

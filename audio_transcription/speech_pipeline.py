@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -27,6 +29,7 @@ class SpeechPipeline(Construct):
         idempotency: dynamodb.ITable,
         stage: apigw.WebSocketStage,
         management_endpoint: str,
+        speech_tuning: Mapping[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = PythonFunction(
@@ -44,6 +47,7 @@ class SpeechPipeline(Construct):
                     env_names.IDEMPOTENCY_TABLE: idempotency.table_name,
                     env_names.S3_BUCKET_NAME: translation_bucket.bucket_name,
                     env_names.PRESIGNED_URL_EXPIRATION: str(constants.PRESIGNED_URL_EXPIRATION_SECONDS),
+                    **speech_tuning,
                 },
                 invoked_asynchronously=True,
             ),

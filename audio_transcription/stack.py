@@ -5,7 +5,7 @@ while SessionManagement reaches audio_processor only by its deterministic name."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
@@ -32,6 +32,7 @@ class AudioTranscriptionStack(Stack):
         connections: dynamodb.ITable,
         app_origins: Sequence[str],
         alarm_email: str | None = None,
+        speech_tuning: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -55,6 +56,7 @@ class AudioTranscriptionStack(Stack):
             idempotency=idempotency.table,
             stage=stage,
             management_endpoint=management_endpoint,
+            speech_tuning=speech_tuning or {},
         )
         self.processor = pipeline.function
 

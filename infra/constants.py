@@ -106,3 +106,11 @@ FEATURE_FLAGS = {
     # delete an export that the other stack still uses.
     "@aws-cdk/core:defaultCrossStackReferences": "strong",
 }
+
+
+# Optional speech tuning: CDK context key -> audio_processor environment variable.
+SPEECH_TUNING_CONTEXT = {
+    "transcribeVocabulary": "TRANSCRIBE_VOCABULARY_NAME",
+    "transcribePartialStability": "TRANSCRIBE_PARTIAL_STABILITY",
+    "translateTerminologies": "TRANSLATE_TERMINOLOGY_NAMES",
+}

@@ -15,6 +15,8 @@ class Language:
     transcribe: str | None
     polly_voice: str
     polly_engine: str  # "neural" or "standard"
+    # Bilingual voices (Kajal speaks en-IN and hi-IN) need the language named.
+    polly_language: str | None = None
 
 
 LANGUAGES: dict[str, Language] = {
@@ -29,7 +31,7 @@ LANGUAGES: dict[str, Language] = {
         Language("ja", "日本語", "ja-JP", "Takumi", "neural"),
         Language("ko", "한국어", "ko-KR", "Seoyeon", "neural"),
         Language("zh", "中文", "zh-CN", "Zhiyu", "neural"),
-        Language("hi", "हिन्दी", "hi-IN", "Kajal", "neural"),
+        Language("hi", "हिन्दी", "hi-IN", "Kajal", "neural", "hi-IN"),
         Language("nl", "Nederlands", None, "Laura", "neural"),
         Language("ca", "Català", None, "Arlet", "neural"),
     )

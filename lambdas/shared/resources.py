@@ -16,6 +16,10 @@ LISTENERS_INDEX_PARTITION_KEY = "sessionId"
 LISTENERS_INDEX_SORT_KEY = "targetLanguage"
 TTL_ATTRIBUTE = "ttl"
 
+# Powertools idempotency's defaults; the processor's delivery ledger shares the table.
+IDEMPOTENCY_PARTITION_KEY = "id"
+IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"
+
 CHUNK_KEY_PREFIX = "sessions/"
 CHUNK_KEY_SUFFIX = ".webm"
 

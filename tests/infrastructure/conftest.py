@@ -29,7 +29,12 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     outdir = tmp_path_factory.mktemp("cdk.out")
     app = cdk.App(
         outdir=str(outdir),
-        context={**constants.FEATURE_FLAGS, "env": "dev", "aws:cdk:bundling-stacks": []},
+        context={
+            **constants.FEATURE_FLAGS,
+            "env": "dev",
+            "aws:cdk:bundling-stacks": [],
+            "translateTerminologies": "event-glossary",
+        },
     )
     sessions_stack, transcription_stack = build_app(app)
     app.synth()

@@ -50,6 +50,9 @@ def test_processor_environment_is_wired_across_stacks(synth):
     bucket_ids = list(resources(synth.transcription, "AWS::S3::Bucket"))
     assert variables["S3_BUCKET_NAME"]["Ref"] in bucket_ids
     assert processor["Timeout"] == 60 and processor["MemorySize"] == 1024
+    # Speech tuning comes from context only when set.
+    assert variables["TRANSLATE_TERMINOLOGY_NAMES"] == "event-glossary"
+    assert "TRANSCRIBE_VOCABULARY_NAME" not in variables
 
 
 def test_processor_permissions_are_exactly_the_pipelines(synth):

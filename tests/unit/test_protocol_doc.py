@@ -28,3 +28,15 @@ def test_language_lists_match_the_table():
     targets = ", ".join(f"`{c}`" for c in LANGUAGES if not is_source_language(c))
     assert f"Source (speakable) languages: {sources}." in DOC
     assert f"Target-only languages: {targets}." in DOC
+
+
+def test_every_server_message_type_is_documented():
+    import re
+
+    sent_types: set[str] = set()
+    for path in (Path(__file__).parents[2] / "lambdas").rglob("*.py"):
+        sent_types.update(re.findall(r'"type": "(\w+)"', path.read_text()))
+    assert sent_types >= {"transcript", "translatedAudio", "listenerStats", "error"}
+    server_messages = DOC.split("## Server messages")[1].split("## Languages")[0]
+    for message_type in sent_types:
+        assert f"`{message_type}`" in server_messages, message_type

@@ -1,0 +1,101 @@
+"""AWS adapters of the processor's stores: clips in S3, listeners and sessions in
+DynamoDB, and the delivery ledger in the idempotency table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from shared import resources
+
+
+class S3ClipStore:
+    def __init__(self, s3: Any, bucket: str, url_seconds: int) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+        self._url_seconds = url_seconds
+
+    def put(self, key: str, mp3: bytes) -> str:
+        self._s3.put_object(
+            Bucket=self._bucket,
+            Key=key,
+            Body=mp3,
+            ContentType="audio/mpeg",
+            CacheControl=f"private, max-age={self._url_seconds}",
+        )
+        return str(
+            self._s3.generate_presigned_url(
+                "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=self._url_seconds
+            )
+        )
+
+
+class DynamoListenerDirectory:
+    """Reads the keys-only GSI: one query per batch gives every listener and language."""
+
+    def __init__(self, connections_table: Any) -> None:
+        self._table = connections_table
+
+    def listeners(self, session_id: str) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": resources.LISTENERS_BY_LANGUAGE_INDEX,
+            "KeyConditionExpression": Key(resources.LISTENERS_INDEX_PARTITION_KEY).eq(session_id),
+        }
+        while True:
+            page = self._table.query(**kwargs)
+            found.extend(
+                (
+                    str(item[resources.CONNECTIONS_PARTITION_KEY]),
+                    str(item[resources.LISTENERS_INDEX_SORT_KEY]),
+                )
+                for item in page.get("Items", [])
+            )
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def remove(self, connection_id: str) -> None:
+        self._table.delete_item(Key={resources.CONNECTIONS_PARTITION_KEY: connection_id})
+
+
+class DynamoSessionDirectory:
+    def __init__(self, sessions_table: Any) -> None:
+        self._table = sessions_table
+
+    def speaker_connection(self, session_id: str) -> str | None:
+        item = self._table.get_item(
+            Key={resources.SESSIONS_PARTITION_KEY: session_id},
+            ProjectionExpression="speakerConnectionId",
+        ).get("Item")
+        value = (item or {}).get("speakerConnectionId")
+        return str(value) if value else None
+
+
+class DynamoDeliveryLedger:
+    """One conditional put per (session, index, language), in the idempotency table
+    (partition key `id`, TTL attribute `expiration`), so that a retried invocation
+    never sends the same clip twice, even after a crash half-way through."""
+
+    def __init__(self, idempotency_table: Any, clock: Any, keep_seconds: int = 3600) -> None:
+        self._table = idempotency_table
+        self._clock = clock
+        self._keep = keep_seconds
+
+    def claim(self, session_id: str, index: int, language: str) -> bool:
+        try:
+            self._table.put_item(
+                Item={
+                    resources.IDEMPOTENCY_PARTITION_KEY: f"delivery#{session_id}#{index}#{language}",
+                    resources.IDEMPOTENCY_TTL_ATTRIBUTE: int(self._clock()) + self._keep,
+                },
+                ConditionExpression="attribute_not_exists(#id)",
+                ExpressionAttributeNames={"#id": resources.IDEMPOTENCY_PARTITION_KEY},
+            )
+            return True
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise

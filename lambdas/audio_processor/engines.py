@@ -1,0 +1,35 @@
+"""Picks the speech engines named by the configuration."""
+
+from __future__ import annotations
+
+import boto3
+from botocore.config import Config
+
+from audio_processor.aws_synthesizer import AwsSynthesizer
+from audio_processor.aws_transcriber import AwsStreamingTranscriber, TranscribeSettings
+from audio_processor.aws_translator import AwsTranslator
+from audio_processor.config import ProcessorConfig
+from audio_processor.pipeline import Engines
+
+
+def _transcribe_client(region: str) -> object:
+    from amazon_transcribe.client import TranscribeStreamingClient  # loads awscrt: only when used
+
+    return TranscribeStreamingClient(region=region)
+
+
+def build_engines(config: ProcessorConfig, sdk_config: Config) -> Engines:
+    return Engines(
+        transcriber=AwsStreamingTranscriber(
+            client_factory=lambda: _transcribe_client(config.region),
+            settings=TranscribeSettings(
+                vocabulary_name=config.transcribe_vocabulary,
+                partial_results_stability=config.partial_results_stability,
+            ),
+        ),
+        translator=AwsTranslator(
+            boto3.client("translate", region_name=config.region, config=sdk_config),
+            terminology_names=config.terminology_names,
+        ),
+        synthesizer=AwsSynthesizer(boto3.client("polly", region_name=config.region, config=sdk_config)),
+    )

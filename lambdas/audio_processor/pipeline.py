@@ -1,0 +1,278 @@
+"""One PCM batch -> transcript -> a clip per listener language -> listeners.
+
+Knows nothing of Lambda: the handler parses the event and maps the report to metrics."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from array import array
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from audio_processor.model import BatchReport, PcmBatch, StageTimes, Transcript
+from audio_processor.ports import (
+    ClipStore,
+    DeliveryLedger,
+    ListenerDirectory,
+    Sender,
+    SessionDirectory,
+    Synthesizer,
+    Transcriber,
+    Translator,
+)
+from audio_processor.retry import Deadline, RetryPolicy
+from shared import resources
+from shared.languages import LANGUAGES, Language
+from shared.protocol import ErrorCode, error_message
+
+logger = logging.getLogger(__name__)
+
+SPEAKER_TRANSCRIPT = "_transcript"  # ledger slot of the speaker's transcript message
+
+
+def rms_dbfs(pcm: bytes) -> float:
+    """Loudness of s16le PCM relative to full scale; -inf for digital silence."""
+    samples = array("h", pcm)
+    if not samples:
+        return -math.inf
+    mean_square = sum(s * s for s in samples) / len(samples)
+    return -math.inf if mean_square == 0 else 10 * math.log10(mean_square / 32768**2)
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    url_seconds: int = 600
+    # Quieter than a room's noise floor: no speech, so no Transcribe request to pay for.
+    silence_dbfs: float = -55.0
+    language_workers: int = 8
+
+
+@dataclass(frozen=True)
+class Engines:
+    transcriber: Transcriber
+    translator: Translator
+    synthesizer: Synthesizer
+
+
+@dataclass(frozen=True)
+class Stores:
+    clips: ClipStore
+    listeners: ListenerDirectory
+    sessions: SessionDirectory
+    ledger: DeliveryLedger
+    sender: Sender
+
+
+class _Batch:
+    """Per-invocation state: the report, with a lock for the language threads."""
+
+    def __init__(self, batch: PcmBatch, deadline: Deadline) -> None:
+        self.batch = batch
+        self.deadline = deadline
+        self.report = BatchReport(session_id=batch.session_id, index=batch.index)
+        self.lock = threading.Lock()
+        self.gone: set[str] = set()
+        self.audience: dict[str, list[str]] = {}
+        self.speaker: str | None = None
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            with self.lock:
+                times: StageTimes = self.report.times
+                setattr(times, stage, getattr(times, stage) + elapsed)
+
+    def count_retry(self) -> None:
+        with self.lock:
+            self.report.retries += 1
+
+
+class SpeechPipeline:
+    def __init__(
+        self,
+        engines: Engines,
+        stores: Stores,
+        retry: RetryPolicy,
+        clock: Callable[[], float] = time.time,
+        settings: PipelineSettings | None = None,
+    ) -> None:
+        self._engines = engines
+        self._stores = stores
+        self._retry = retry
+        self._clock = clock
+        self._settings = settings or PipelineSettings()
+        self._pool = ThreadPoolExecutor(max_workers=self._settings.language_workers)
+
+    def process(self, batch: PcmBatch, deadline: Deadline) -> BatchReport:
+        started = time.perf_counter()
+        work = _Batch(batch, deadline)
+        try:
+            self._process(work)
+            self._forget_gone(work)
+        finally:
+            work.report.times.total = (time.perf_counter() - started) * 1000
+        return work.report
+
+    def _process(self, work: _Batch) -> None:
+        batch, report = work.batch, work.report
+        if rms_dbfs(batch.pcm) < self._settings.silence_dbfs:
+            report.outcome = "silent"
+            return
+        source = LANGUAGES[batch.source_language]
+        audience_future = self._pool.submit(self._audience, batch.session_id)
+        try:
+            with work.timed("transcribe"):
+                transcript = self._retry.call(
+                    lambda: self._engines.transcriber.transcribe(batch.pcm, batch.sample_rate, source),
+                    work.deadline,
+                    work.count_retry,
+                )
+        except Exception:
+            logger.exception("transcription failed; the batch is skipped")
+            report.outcome = "transcribe_failed"
+            work.audience = audience = audience_future.result()
+            report.failed_languages = sorted(audience)
+            self._send(work, [m for lang in audience for m in self._unavailable(work, lang, audience[lang])])
+            return
+        work.audience = audience = audience_future.result()
+        report.languages = sorted(audience)
+        report.source_text = transcript.text
+        if not transcript.text:
+            report.outcome = "empty"
+            return
+        self._send_transcript(work, transcript)
+        if not audience:
+            report.outcome = "no_listeners"
+            return
+        futures = [
+            self._pool.submit(self._serve_language, work, source, LANGUAGES[code], listeners)
+            for code, listeners in audience.items()
+        ]
+        for future in futures:
+            future.result()
+
+    def _audience(self, session_id: str) -> dict[str, list[str]]:
+        by_language: dict[str, list[str]] = defaultdict(list)
+        for connection_id, language in self._stores.listeners.listeners(session_id):
+            if language in LANGUAGES:
+                by_language[language].append(connection_id)
+        return dict(by_language)
+
+    def _serve_language(self, work: _Batch, source: Language, target: Language, listeners: list[str]) -> None:
+        batch, report = work.batch, work.report
+        text = work.report.source_text
+        try:
+            if target.code != source.code:
+                with work.timed("translate"):
+                    text = self._retry.call(
+                        lambda: self._engines.translator.translate(report.source_text, source, target),
+                        work.deadline,
+                        work.count_retry,
+                    )
+            if not text.strip():
+                return
+            with work.timed("synthesize"):
+                mp3 = self._retry.call(
+                    lambda: self._engines.synthesizer.synthesize(text, target),
+                    work.deadline,
+                    work.count_retry,
+                )
+            with work.timed("store"):
+                key = resources.translated_clip_key(batch.session_id, target.code, batch.index)
+                url = self._stores.clips.put(key, mp3)
+        except Exception:
+            logger.exception("no clip for this language", extra={"language": target.code})
+            with work.lock:
+                report.failed_languages.append(target.code)
+            self._send(work, self._unavailable(work, target.code, listeners))
+            return
+        if not self._stores.ledger.claim(batch.session_id, batch.index, target.code):
+            with work.lock:
+                report.already_delivered.append(target.code)
+            return
+        message = {
+            "type": "translatedAudio",
+            "sessionId": batch.session_id,
+            "language": target.code,
+            "index": batch.index,
+            "url": url,
+            "expiresAt": int(self._clock()) + self._settings.url_seconds,
+            "text": text,
+            "sourceText": report.source_text,
+            "startMs": batch.start_ms,
+            "durationMs": batch.duration_ms,
+        }
+        with work.lock:
+            report.clips += 1
+        self._send(work, [(connection_id, message) for connection_id in listeners])
+
+    def _send_transcript(self, work: _Batch, transcript: Transcript) -> None:
+        batch = work.batch
+        work.speaker = speaker = self._stores.sessions.speaker_connection(batch.session_id)
+        if not speaker or not self._stores.ledger.claim(batch.session_id, batch.index, SPEAKER_TRANSCRIPT):
+            return
+        message = {
+            "type": "transcript",
+            "sessionId": batch.session_id,
+            "index": batch.index,
+            "text": transcript.text,
+            "startMs": batch.start_ms,
+            "durationMs": batch.duration_ms,
+        }
+        self._stores.sender.send_many([(speaker, message)])  # a vanished speaker is not removed here
+
+    def _unavailable(
+        self, work: _Batch, language: str, listeners: list[str]
+    ) -> list[tuple[str, dict[str, Any]]]:
+        message = error_message(
+            ErrorCode.TRANSLATION_UNAVAILABLE,
+            f"no {language} audio for this part of the talk; it will resume with the next part",
+            sessionId=work.batch.session_id,
+            language=language,
+            index=work.batch.index,
+        )
+        return [(connection_id, message) for connection_id in listeners]
+
+    def _send(self, work: _Batch, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        if not messages:
+            return
+        with work.timed("deliver"):
+            gone = self._stores.sender.send_many(messages)
+        with work.lock:
+            work.report.messages_sent += len(messages) - len(gone)
+            work.gone.update(gone)
+
+    def _forget_gone(self, work: _Batch) -> None:
+        """Listeners that vanished (410) are removed; the speaker sees the new counts."""
+        if not work.gone:
+            return
+        for connection_id in work.gone:
+            self._stores.listeners.remove(connection_id)
+        work.report.listeners_removed = len(work.gone)
+        speaker = work.speaker or self._stores.sessions.speaker_connection(work.batch.session_id)
+        if not speaker:
+            return
+        # From this batch's listing, not a new query: the GSI may still show removed items.
+        counts = {
+            language: remaining
+            for language, ids in work.audience.items()
+            if (remaining := len([i for i in ids if i not in work.gone]))
+        }
+        stats = {
+            "type": "listenerStats",
+            "sessionId": work.batch.session_id,
+            "listeners": counts,
+            "total": sum(counts.values()),
+        }
+        self._stores.sender.send_many([(speaker, stats)])

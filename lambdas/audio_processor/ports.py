@@ -1,0 +1,56 @@
+"""The ports of the speech pipeline. AWS adapters live in aws_*.py; the local runner
+brings offline ones; tests bring fakes at the SDK boundary.
+
+Adapters raise `retry.Retryable` for faults worth another attempt and any other
+exception for faults that are not."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from audio_processor.model import Transcript
+from shared.languages import Language
+
+
+class Transcriber(Protocol):
+    def transcribe(self, pcm: bytes, sample_rate: int, language: Language) -> Transcript: ...
+
+
+class Translator(Protocol):
+    def translate(self, text: str, source: Language, target: Language) -> str: ...
+
+
+class Synthesizer(Protocol):
+    def synthesize(self, text: str, language: Language) -> bytes:
+        """MP3 bytes of `text` spoken in `language`."""
+        ...
+
+
+class ClipStore(Protocol):
+    def put(self, key: str, mp3: bytes) -> str:
+        """Stores the clip and returns a GET URL that expires after the configured time."""
+        ...
+
+
+class ListenerDirectory(Protocol):
+    def listeners(self, session_id: str) -> list[tuple[str, str]]:
+        """(connectionId, targetLanguage) of every listener of the session."""
+        ...
+
+    def remove(self, connection_id: str) -> None: ...
+
+
+class SessionDirectory(Protocol):
+    def speaker_connection(self, session_id: str) -> str | None: ...
+
+
+class DeliveryLedger(Protocol):
+    def claim(self, session_id: str, index: int, language: str) -> bool:
+        """True the first time (session, index, language) is claimed; False ever after."""
+        ...
+
+
+class Sender(Protocol):
+    def send_many(self, messages: list[tuple[str, dict[str, object]]]) -> list[str]:
+        """Sends in parallel; returns the connection ids that are gone."""
+        ...
