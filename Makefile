@@ -6,15 +6,18 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
+LOCAL_STAMP := $(VENV)/.installed-local
+PORT ?= 8080
 CDK := node_modules/.bin/cdk
 CDK_STAMP := node_modules/.installed
 ENV ?= dev
 LAMBDA_PACKAGES := shared connection_handler authorizer chunk_writer s3_audio_consumer audio_processor
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install bench-consumer bench-processor test test-unit test-infra lint synth deploy-dev deploy-prod destroy-dev logs ffmpeg-layer clean
+.PHONY: help install local apps local-deps bench-consumer bench-processor test test-unit test-infra test-integration lint synth deploy-dev deploy-prod destroy-dev logs ffmpeg-layer clean
 
 help:
+	@echo "make local       install what is needed, run the whole system on http://127.0.0.1:$$PORT (PORT=8080)"
 	@echo "make test        install what is needed, run every test (what CI runs)"
 	@echo "make lint        ruff + mypy"
 	@echo "make bench-consumer   s3_audio_consumer time per 3 s batch (median, p95)"
@@ -30,6 +33,22 @@ $(VENV_STAMP): requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+$(LOCAL_STAMP): $(VENV_STAMP) requirements-local.txt scripts/install-system-packages.sh
+	bash scripts/install-system-packages.sh
+	$(PY) -m pip install --quiet -r requirements-local.txt
+	touch $@
+
+local-deps: $(LOCAL_STAMP) ffmpeg-layer
+
+# The browser apps, when present, are built to static files that the runner serves.
+apps:
+	@if [ -f frontend-client-apps/package.json ]; then \
+		cd frontend-client-apps && npm ci --no-audit --no-fund --loglevel=error && npm run build; \
+	fi
+
+local: local-deps apps
+	PORT=$(PORT) $(PY) -m local
+
 $(CDK_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -39,8 +58,11 @@ install: $(VENV_STAMP) $(CDK_STAMP) ffmpeg-layer
 ffmpeg-layer: $(VENV_STAMP)
 	PIP="$(PY) -m pip" bash scripts/download-ffmpeg.sh
 
-test: $(VENV_STAMP)
-	$(PY) -m pytest tests/unit tests/infrastructure
+test: local-deps apps
+	$(PY) -m pytest tests/unit tests/infrastructure tests/integration
+
+test-integration: local-deps
+	$(PY) -m pytest tests/integration
 
 test-unit: $(VENV_STAMP)
 	$(PY) -m pytest tests/unit
@@ -59,6 +81,7 @@ lint: $(VENV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy app.py infra session_management audio_transcription
+	MYPYPATH=lambdas $(VENV)/bin/mypy local
 	cd lambdas && ../$(VENV)/bin/mypy $(foreach p,$(LAMBDA_PACKAGES),-p $(p))
 
 synth: install

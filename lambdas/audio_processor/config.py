@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from shared import env_names
 from shared.config import ConfigError, env_float, env_int, env_str
 
-ENGINES = ("aws",)
+AWS_ENGINES = "aws"
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,11 @@ class ProcessorConfig:
 
     @classmethod
     def from_env(cls) -> ProcessorConfig:
-        engines = env_str("SPEECH_ENGINES", "aws")
-        if engines not in ENGINES:
-            raise ConfigError(f"SPEECH_ENGINES must be one of {', '.join(ENGINES)}, got {engines!r}")
+        # "aws", or "package.module:factory" naming a function (config) -> Engines: the local
+        # runner plugs its offline engines in this way, without the Lambda code knowing them.
+        engines = env_str("SPEECH_ENGINES", AWS_ENGINES)
+        if engines != AWS_ENGINES and ":" not in engines:
+            raise ConfigError(f"SPEECH_ENGINES must be 'aws' or 'module:factory', got {engines!r}")
         stability = env_str("TRANSCRIBE_PARTIAL_STABILITY", "")
         if stability not in ("", "low", "medium", "high"):
             raise ConfigError("TRANSCRIBE_PARTIAL_STABILITY must be low, medium or high")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+
 import boto3
 from botocore.config import Config
 
 from audio_processor.aws_synthesizer import AwsSynthesizer
 from audio_processor.aws_transcriber import AwsStreamingTranscriber, TranscribeSettings
 from audio_processor.aws_translator import AwsTranslator
-from audio_processor.config import ProcessorConfig
+from audio_processor.config import AWS_ENGINES, ProcessorConfig
 from audio_processor.pipeline import Engines
 
 
@@ -19,6 +21,10 @@ def _transcribe_client(region: str) -> object:
 
 
 def build_engines(config: ProcessorConfig, sdk_config: Config) -> Engines:
+    if config.engines != AWS_ENGINES:
+        module_name, _, factory = config.engines.partition(":")
+        built: Engines = getattr(importlib.import_module(module_name), factory)(config)
+        return built
     return Engines(
         transcriber=AwsStreamingTranscriber(
             client_factory=lambda: _transcribe_client(config.region),

@@ -21,6 +21,7 @@ from connection_handler.service import Caller, Limits, SessionService
 from connection_handler.store import ConnectionRepository, SessionRepository
 from shared import env_names
 from shared.config import endpoint_url, env_int, env_str
+from shared.languages import ServedPairs
 from shared.notifier import Notifier
 from shared.protocol import MAX_MESSAGE_BYTES, ErrorCode, ProtocolError, error_message
 
@@ -36,6 +37,7 @@ class HandlerConfig:
     chunk_writer_function: str
     listener_base_url: str
     limits: Limits
+    served: ServedPairs
 
     @classmethod
     def from_env(cls) -> HandlerConfig:
@@ -51,6 +53,7 @@ class HandlerConfig:
                 chunks_per_second=env_int("CHUNKS_PER_SECOND", 10),
                 session_max_seconds=env_int("SESSION_MAX_SECONDS", 4 * 3600),
             ),
+            served=ServedPairs.parse(env_str("LANGUAGE_PAIRS", "")),
         )
 
 
@@ -80,6 +83,7 @@ def _runtime() -> Runtime:
         clock=time.time,
         listener_base_url=config.listener_base_url,
         limits=config.limits,
+        served=config.served,
     )
     notifier = Notifier(boto3.client("apigatewaymanagementapi", endpoint_url=config.management_endpoint))
     return Runtime(service=service, notifier=notifier)
@@ -159,7 +163,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     if event_type == "CONNECT":
         try:
-            _send(runtime, runtime.service.connect(caller, event.get("queryStringParameters") or {}))
+            outgoing = runtime.service.connect(caller, event.get("queryStringParameters") or {})
+            # API Gateway cannot post to a connection before $connect returns (410):
+            # the caller learns of its join by the status code, others are told now.
+            _send(runtime, [(cid, message) for cid, message in outgoing if cid != caller.connection_id])
         except ProtocolError as error:
             runtime.service.connections.delete(caller.connection_id)
             metrics.add_metric(name="RejectedConnections", unit=MetricUnit.Count, value=1)

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from connection_handler import messages as m
 from connection_handler.store import ConnectionRepository, SessionRepository, SessionTaken, as_int
-from shared.languages import LANGUAGES, is_source_language, is_target_language
+from shared.languages import LANGUAGES, ServedPairs, is_target_language
 from shared.protocol import ErrorCode, ProtocolError
 from shared.session_ids import is_session_id, new_session_id
 
@@ -48,6 +48,7 @@ class SessionService:
     clock: Callable[[], float]
     listener_base_url: str = ""
     limits: Limits = field(default_factory=Limits)
+    served: ServedPairs = field(default_factory=ServedPairs)
 
     # -- connection lifecycle -------------------------------------------------
     def connect(self, caller: Caller, query: dict[str, str]) -> list[Outgoing]:
@@ -85,11 +86,11 @@ class SessionService:
     # -- speaker actions ------------------------------------------------------
     def create_session(self, caller: Caller, action: m.CreateSession) -> list[Outgoing]:
         self._require_role(caller, "speaker")
-        if not is_source_language(action.sourceLanguage):
+        if action.sourceLanguage not in self.served.sources():
             raise ProtocolError(
                 ErrorCode.UNSUPPORTED_LANGUAGE,
-                f"sourceLanguage {action.sourceLanguage!r} cannot be transcribed; supported: "
-                + ", ".join(c for c in LANGUAGES if is_source_language(c)),
+                f"sourceLanguage {action.sourceLanguage!r} cannot be transcribed here; supported: "
+                + ", ".join(self.served.sources()),
             )
         if action.resumeSessionId:
             return self._resume(caller, action.resumeSessionId)
@@ -213,7 +214,7 @@ class SessionService:
         ):
             raise ProtocolError(ErrorCode.RATE_LIMITED, "too many joins from this address; wait a minute")
         session = self._live_session(action.sessionId)
-        self._check_target(action.targetLanguage)
+        self._check_target(session, action.targetLanguage)
         if len(self.connections.listeners(action.sessionId)) >= self.limits.max_listeners:
             raise ProtocolError(
                 ErrorCode.SESSION_FULL, f"this session has its {self.limits.max_listeners} listeners"
@@ -232,7 +233,7 @@ class SessionService:
         if "sessionId" not in connection:
             raise ProtocolError(ErrorCode.NOT_JOINED, "join a session before switching language")
         session = self._live_session(str(connection["sessionId"]))
-        self._check_target(action.targetLanguage)
+        self._check_target(session, action.targetLanguage)
         self.connections.update(caller.connection_id, targetLanguage=action.targetLanguage)
         return [
             (caller.connection_id, self._joined(session, action.targetLanguage)),
@@ -274,11 +275,18 @@ class SessionService:
         if caller.role != role:
             raise ProtocolError(ErrorCode.FORBIDDEN, f"only a {role} may do this")
 
-    def _check_target(self, language: str) -> None:
+    def _check_target(self, session: dict[str, Any], language: str) -> None:
         if not is_target_language(language):
             raise ProtocolError(
                 ErrorCode.UNSUPPORTED_LANGUAGE,
                 f"language {language!r} is not supported; choose one of {', '.join(LANGUAGES)}",
+            )
+        source = str(session.get("sourceLanguage", ""))
+        if not self.served.serves(source, language):
+            raise ProtocolError(
+                ErrorCode.UNSUPPORTED_LANGUAGE,
+                f"this server cannot translate {source} into {language}; "
+                f"choose one of {', '.join(self.served.targets(source))}",
             )
 
     def _live_session(self, session_id: str, allow_expired: bool = False) -> dict[str, Any]:

@@ -44,3 +44,47 @@ def is_source_language(code: object) -> bool:
 
 def is_target_language(code: object) -> bool:
     return isinstance(code, str) and code in LANGUAGES
+
+
+@dataclass(frozen=True)
+class ServedPairs:
+    """The (source, target) pairs this deployment translates. On AWS every pair of the
+    table is served; the local runner's offline engines serve fewer, and says which with
+    LANGUAGE_PAIRS = "en:es,fr;es:en,pt" (source: targets; a source always serves itself)."""
+
+    pairs: frozenset[tuple[str, str]] | None = None  # None: every pair
+
+    @classmethod
+    def parse(cls, text: str) -> ServedPairs:
+        if not text.strip():
+            return cls()
+        pairs: set[tuple[str, str]] = set()
+        for group in text.split(";"):
+            source, _, targets = group.partition(":")
+            source = source.strip()
+            if not is_source_language(source):
+                raise ValueError(f"LANGUAGE_PAIRS: {source!r} is not a source language")
+            pairs.add((source, source))
+            for target in filter(None, (t.strip() for t in targets.split(","))):
+                if not is_target_language(target):
+                    raise ValueError(f"LANGUAGE_PAIRS: {target!r} is not a language")
+                pairs.add((source, target))
+        return cls(frozenset(pairs))
+
+    def format(self) -> str:
+        if self.pairs is None:
+            return ""
+        return ";".join(f"{source}:{','.join(self.targets(source))}" for source in self.sources())
+
+    def sources(self) -> list[str]:
+        if self.pairs is None:
+            return [c for c in LANGUAGES if is_source_language(c)]
+        return [c for c in LANGUAGES if any(s == c for s, _ in self.pairs)]
+
+    def targets(self, source: str) -> list[str]:
+        if self.pairs is None:
+            return list(LANGUAGES) if is_source_language(source) else []
+        return [c for c in LANGUAGES if (source, c) in self.pairs]
+
+    def serves(self, source: str, target: str) -> bool:
+        return target in self.targets(source)

@@ -22,6 +22,7 @@ from audio_processor.aws_translator import AwsTranslator
 from audio_processor.config import ProcessorConfig
 from audio_processor.pipeline import Engines, PipelineSettings
 from audio_processor.retry import RetryPolicy
+from local.resources import create_idempotency_table
 from shared import resources
 from tests.unit.ws_harness import FakeManagementApi, create_tables
 
@@ -146,15 +147,6 @@ class Context:
         return self._remaining
 
 
-def create_idempotency_table(dynamodb: Any) -> Any:
-    return dynamodb.create_table(
-        TableName=IDEMPOTENCY_TABLE,
-        KeySchema=[{"AttributeName": resources.IDEMPOTENCY_PARTITION_KEY, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": resources.IDEMPOTENCY_PARTITION_KEY, "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
 def config() -> ProcessorConfig:
     return ProcessorConfig(
         sessions_table="Sessions-test",
@@ -188,7 +180,7 @@ class Processor:
     def __post_init__(self) -> None:
         dynamodb = self.session.resource("dynamodb")
         self.sessions, self.connections = create_tables(dynamodb)
-        self.idempotency = create_idempotency_table(dynamodb)
+        self.idempotency = create_idempotency_table(dynamodb, IDEMPOTENCY_TABLE)
         self.s3 = self.session.client("s3")
         self.s3.create_bucket(Bucket=BUCKET)
         self.sessions.put_item(

@@ -12,38 +12,15 @@ from botocore.exceptions import ClientError
 from connection_handler import handler
 from connection_handler.service import Limits, SessionService
 from connection_handler.store import ConnectionRepository, SessionRepository
-from shared import resources
+from local.resources import create_connections_table, create_sessions_table
 from shared.notifier import Notifier
 
 
 def create_tables(dynamodb: Any) -> tuple[Any, Any]:
-    sessions = dynamodb.create_table(
-        TableName="Sessions-test",
-        KeySchema=[{"AttributeName": "sessionId", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "sessionId", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
+    return (
+        create_sessions_table(dynamodb, "Sessions-test"),
+        create_connections_table(dynamodb, "Connections-test"),
     )
-    connections = dynamodb.create_table(
-        TableName="Connections-test",
-        KeySchema=[{"AttributeName": "connectionId", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": "connectionId", "AttributeType": "S"},
-            {"AttributeName": "sessionId", "AttributeType": "S"},
-            {"AttributeName": "targetLanguage", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": resources.LISTENERS_BY_LANGUAGE_INDEX,
-                "KeySchema": [
-                    {"AttributeName": "sessionId", "KeyType": "HASH"},
-                    {"AttributeName": "targetLanguage", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return sessions, connections
 
 
 @dataclass

@@ -1,0 +1,3 @@
+from local.runner import main
+
+main()

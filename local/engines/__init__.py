@@ -1,0 +1,49 @@
+"""Offline speech engines behind the audio_processor's ports, for the local runner.
+
+`SPEECH_ENGINES=local.engines:build` makes the unchanged handler use them."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from audio_processor.config import ProcessorConfig
+from audio_processor.pipeline import Engines
+from local.engines.apertium import ApertiumTranslator, route
+from local.engines.speech import ESPEAK_VOICES, LocalSynthesizer
+from local.engines.whisper import WhisperTranscriber
+from local.paths import ffmpeg_path
+from shared.languages import LANGUAGES, ServedPairs
+
+# Whisper base hears these well enough; each needs a voice for itself too.
+LOCAL_SOURCES = ("en", "es", "fr", "it", "pt")
+
+
+def served_pairs() -> ServedPairs:
+    """Every (source, target) the offline engines serve: a route through Apertium and a voice."""
+    pairs = {
+        (source, target)
+        for source in LOCAL_SOURCES
+        for target in LANGUAGES
+        if target in ESPEAK_VOICES and (source == target or route(source, target) is not None)
+    }
+    return ServedPairs(frozenset(pairs))
+
+
+@cache
+def shared_engines() -> Engines:
+    """One set per process: the models are loaded once and shared by every invocation."""
+    return Engines(
+        transcriber=WhisperTranscriber(),
+        translator=ApertiumTranslator(),
+        synthesizer=LocalSynthesizer(ffmpeg_path()),
+    )
+
+
+def build(config: ProcessorConfig) -> Engines:
+    return shared_engines()
+
+
+def warm_up() -> None:
+    engines = shared_engines()
+    engines.transcriber.warm_up()  # type: ignore[attr-defined]
+    engines.synthesizer._piper.warm_up()  # type: ignore[attr-defined]

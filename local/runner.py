@@ -1,0 +1,254 @@
+"""`make local`: the whole product on 127.0.0.1, no AWS account.
+
+moto (S3, DynamoDB, SQS) runs on an internal port; everything a browser or a client
+talks to is on PORT (default 8080): the WebSocket gateway, the management and Lambda
+APIs the handlers call, S3 for clip URLs, the dev identity and the apps. The Lambda
+handlers are the real ones, unchanged: endpoints and engines come from the environment."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from local.devauth import DevIdentity
+from local.gateway import Gateway, GatewaySettings
+from local.lambda_host import FunctionDef, LambdaHost
+from local.paths import ROOT, ffmpeg_path
+from local.resources import LocalNames, create_all, s3_records
+from shared import env_names, resources
+
+logger = logging.getLogger("local")
+
+ENV = "local"
+STAGE = "local"
+API_ID = "localapi01"
+# Base names, sizes and retries as in infra/constants.py (not imported: it loads the CDK).
+FUNCTIONS = (
+    ("authorizer", "authorizer.handler:lambda_handler", 5, 256, 0),
+    ("connection-handler", "connection_handler.handler:lambda_handler", 10, 512, 0),
+    ("chunk-writer", "chunk_writer.handler:lambda_handler", 10, 256, 2),
+    ("s3-audio-consumer", "s3_audio_consumer.handler:lambda_handler", 60, 1024, 2),
+    ("audio-processor", "audio_processor.handler:lambda_handler", 60, 1024, 1),
+)
+ROUTES = (
+    "createSession", "joinSession", "switchLanguage", "audioChunk",
+    "pauseBroadcast", "resumeBroadcast", "endSession", "heartbeat",
+)  # fmt: skip
+APPS = {
+    "speaker": ROOT / "frontend-client-apps" / "speaker-app" / "dist",
+    "listener": ROOT / "frontend-client-apps" / "listener-app" / "dist",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def fn(base: str) -> str:
+    return resources.function_name(base, ENV)
+
+
+@dataclass
+class LocalStack:
+    port: int
+    engines: str = "local.engines:build"
+    verbose: bool = False
+
+    def __post_init__(self) -> None:
+        self.names = LocalNames(ENV)
+        self.identity = DevIdentity()
+        self.ready = threading.Event()
+        self.stopping = threading.Event()
+        self.moto_port = free_port()
+
+    # -- environment -------------------------------------------------------------
+    def environment(self) -> dict[str, str]:
+        base = f"http://127.0.0.1:{self.port}"
+        moto = f"http://127.0.0.1:{self.moto_port}"
+        return {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_SESSION_TOKEN": "local",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": moto,
+            "AWS_ENDPOINT_URL_S3": f"{base}/s3",
+            "AWS_ENDPOINT_URL_LAMBDA": base,
+            env_names.ENVIRONMENT: ENV,
+            env_names.SESSIONS_TABLE: self.names.sessions_table,
+            env_names.CONNECTIONS_TABLE: self.names.connections_table,
+            env_names.IDEMPOTENCY_TABLE: self.names.idempotency_table,
+            env_names.CHUNK_BUCKET: self.names.chunk_bucket,
+            env_names.S3_BUCKET_NAME: self.names.translation_bucket,
+            env_names.API_GATEWAY_ENDPOINT: f"{base}/{STAGE}",
+            env_names.CHUNK_WRITER_FUNCTION: fn("chunk-writer"),
+            env_names.AUDIO_PROCESSOR_FUNCTION: fn("audio-processor"),
+            env_names.PRESIGNED_URL_EXPIRATION: "600",
+            env_names.FFMPEG_PATH: ffmpeg_path(),
+            env_names.LISTENER_BASE_URL: f"{base}/listener/",
+            "SPEECH_ENGINES": self.engines,
+            "LANGUAGE_PAIRS": self._language_pairs(),
+            "POWERTOOLS_SERVICE_NAME": "low-latency-translate-local",
+            "POWERTOOLS_METRICS_NAMESPACE": "LowLatencyTranslateLocal",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "INFO" if self.verbose else "WARNING",
+            **self.identity.environment(),
+        }
+
+    def _language_pairs(self) -> str:
+        if not self.engines.startswith("local.engines"):
+            return ""  # another engine set: every pair of the table
+        from local.engines import served_pairs
+
+        return served_pairs().format()
+
+    # -- parts ---------------------------------------------------------------------
+    def start_moto(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
+        self.moto.start()
+
+    def create_resources(self) -> str:
+        import boto3
+
+        session = boto3.Session(region_name="us-east-1")
+        # Direct to moto: the gateway's S3 proxy is not listening yet.
+        endpoint = f"http://127.0.0.1:{self.moto_port}"
+
+        class Direct:
+            def resource(self, name: str) -> object:
+                return session.resource(name, endpoint_url=endpoint)
+
+            def client(self, name: str) -> object:
+                return session.client(name, endpoint_url=endpoint)
+
+        return create_all(Direct(), self.names)
+
+    def lambda_host(self) -> LambdaHost:
+        return LambdaHost(
+            [
+                FunctionDef(fn(base), handler, timeout, memory, retries)
+                for base, handler, timeout, memory, retries in FUNCTIONS
+            ]
+        )
+
+    def drain_chunk_events(self, host: LambdaHost, queue_url: str) -> None:
+        """S3 ObjectCreated events reach the consumer through a queue, at least once."""
+        import boto3
+
+        sqs = boto3.client("sqs", endpoint_url=f"http://127.0.0.1:{self.moto_port}", region_name="us-east-1")
+        consumer = fn("s3-audio-consumer")
+        while not self.stopping.is_set():
+            try:
+                messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            except Exception:
+                logger.exception("chunk event queue unavailable")
+                time.sleep(1)
+                continue
+            if not messages:
+                time.sleep(0.05)
+                continue
+            for message in messages:
+                records = s3_records(message["Body"])
+                if records:
+                    host.invoke_async(consumer, json.dumps({"Records": records}).encode())
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def warm_up(self) -> None:
+        if self.engines.startswith("local.engines"):
+            started = time.monotonic()
+            from local.engines import warm_up
+
+            warm_up()
+            logger.info("speech engines ready in %.1f s", time.monotonic() - started)
+        self.ready.set()
+
+    # -- run -------------------------------------------------------------------------
+    def run(self) -> None:
+        os.environ.update(self.environment())
+        self.start_moto()
+        queue_url = self.create_resources()
+        host = self.lambda_host()
+        apps = {name: folder for name, folder in APPS.items() if (folder / "index.html").exists()}
+        gateway = Gateway(
+            GatewaySettings(
+                port=self.port,
+                stage=STAGE,
+                api_id=API_ID,
+                authorizer=fn("authorizer"),
+                connection_handler=fn("connection-handler"),
+                routes=ROUTES,
+                moto_url=f"http://127.0.0.1:{self.moto_port}",
+                apps=apps,
+            ),
+            host,
+            self.identity,
+            self.ready.is_set,
+        )
+        threading.Thread(target=self.drain_chunk_events, args=(host, queue_url), daemon=True).start()
+        threading.Thread(target=self.warm_up, daemon=True).start()
+        logger.info("listening on http://127.0.0.1:%d (WebSocket ws://127.0.0.1:%d/ws)", self.port, self.port)
+        if apps:
+            logger.info("apps: %s", ", ".join(f"http://127.0.0.1:{self.port}/{name}/" for name in apps))
+        else:
+            logger.info("apps not built: run `make apps` to serve /speaker/ and /listener/")
+        try:
+            asyncio.run(self._serve(gateway))
+        finally:
+            self.stopping.set()
+            host.shutdown()
+            with contextlib.suppress(Exception):
+                self.moto.stop()
+            logger.info("stopped")
+
+    async def _serve(self, gateway: Gateway) -> None:
+        from aiohttp import web
+
+        web_runner = web.AppRunner(gateway.app(), access_log=None)
+        await web_runner.setup()
+        await web.TCPSite(web_runner, "127.0.0.1", self.port).start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await web_runner.cleanup()
+
+
+@contextlib.contextmanager
+def quiet_libraries() -> Iterator[None]:
+    for name in ("botocore", "boto3", "urllib3", "werkzeug", "aiohttp.access", "faster_whisper"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    yield
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
+    parser.add_argument(
+        "--engines",
+        default=os.environ.get("SPEECH_ENGINES", "local.engines:build"),
+        help="'module:factory' returning the audio_processor's Engines (default: the offline engines)",
+    )
+    parser.add_argument("--verbose", action="store_true", help="show the handlers' own logs")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    with quiet_libraries():
+        LocalStack(port=args.port, engines=args.engines, verbose=args.verbose).run()
+
+
+if __name__ == "__main__":
+    main()

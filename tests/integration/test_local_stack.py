@@ -1,0 +1,184 @@
+"""The whole product on the local runner, driven as a browser would drive it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+
+import aiohttp
+import pytest
+
+from local.paths import ffmpeg_path
+from local.replay import load_chunks
+from tests.conftest import CAPTURES
+from tests.integration.client import ProtocolClient
+from tests.integration.wer import word_error_rate
+
+CAPTURE = CAPTURES / "en-welcome"
+
+
+def ws_url(base: str) -> str:
+    return base.replace("http://", "ws://") + "/ws"
+
+
+async def speaker_token(http: aiohttp.ClientSession, base: str) -> str:
+    async with http.get(f"{base}/dev/token") as response:
+        return str((await response.json())["idToken"])
+
+
+async def stream_capture(speaker: ProtocolClient, session_id: str) -> None:
+    """The committed MediaRecorder chunks, at the pace the browser produced them."""
+    chunks = load_chunks(CAPTURE)
+    timings = json.loads((CAPTURE / "capture.json").read_text())["timings"]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    first = timings[0]["atMs"]
+    for seq, chunk in enumerate(chunks):
+        await asyncio.sleep(max(0.0, started + (timings[seq]["atMs"] - first) / 1000 - loop.time()))
+        await speaker.send_chunk(session_id, seq, chunk)
+
+
+def decoded_seconds(mp3: bytes) -> float:
+    pcm = subprocess.run(
+        [ffmpeg_path(), "-v", "error", "-i", "-", "-f", "s16le", "-ac", "1", "-ar", "16000", "-"],
+        input=mp3, capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    return len(pcm) / 32000
+
+
+@pytest.fixture(scope="module")
+def broadcast(local_stack):
+    """One session: a speaker streams the capture; listeners in Spanish and French."""
+
+    async def run() -> dict:
+        async with aiohttp.ClientSession() as http:
+            url = ws_url(local_stack)
+            speaker = await ProtocolClient.connect(http, url, token=await speaker_token(http, local_stack))
+            await speaker.send({"action": "createSession", "sourceLanguage": "en", "title": "Integration"})
+            session_id = (await speaker.wait_for("sessionCreated"))[0]["sessionId"]
+
+            spanish = await ProtocolClient.connect(http, url)
+            await spanish.send({"action": "joinSession", "sessionId": session_id, "targetLanguage": "es"})
+            await spanish.wait_for("sessionJoined")
+            french = await ProtocolClient.connect(http, url, sessionId=session_id, language="fr")
+            await speaker.wait_for("listenerStats", total=2)
+
+            await stream_capture(speaker, session_id)
+            await speaker.send({"action": "endSession", "sessionId": session_id})
+            await spanish.wait_for("sessionEnded")
+            # The flush after the end marker carries the last words.
+            await spanish.wait_for("translatedAudio", count=4, timeout=60)
+            await asyncio.sleep(4)
+            clips = {}
+            for message in spanish.of_type("translatedAudio") + french.of_type("translatedAudio"):
+                async with http.get(message["url"]) as response:
+                    assert response.status == 200, message["url"]
+                    assert response.headers["Content-Type"] == "audio/mpeg"
+                    clips[(message["language"], message["index"])] = await response.read()
+            for client in (speaker, spanish, french):
+                await client.close()
+            return {"session": session_id, "speaker": speaker, "es": spanish, "fr": french, "clips": clips}
+
+    return asyncio.run(run())
+
+
+def test_listeners_get_clips_in_index_order_with_real_mp3s(broadcast):
+    for language in ("es", "fr"):
+        messages = broadcast[language].of_type("translatedAudio")
+        indices = [m["index"] for m in messages]
+        assert len(indices) >= 4, indices
+        assert indices == sorted(indices) and len(set(indices)) == len(indices)
+        for message in messages:
+            assert message["sessionId"] == broadcast["session"] and message["language"] == language
+            assert message["text"] and message["sourceText"]
+            assert message["durationMs"] > 0 and message["startMs"] == message["index"] * 3000
+            assert 0.3 < decoded_seconds(broadcast["clips"][(language, message["index"])]) < 15
+
+
+def test_speaker_transcript_matches_the_script(broadcast):
+    transcripts = broadcast["speaker"].of_type("transcript")
+    heard = " ".join(t["text"] for t in sorted(transcripts, key=lambda t: t["index"]))
+    script = (CAPTURE / "script.txt").read_text()
+    assert word_error_rate(script, heard) <= 0.35, heard
+
+
+def test_spanish_captions_match_the_translated_script(broadcast):
+    captions = " ".join(m["text"] for m in broadcast["es"].of_type("translatedAudio"))
+    reference = (CAPTURE / "script.es.txt").read_text()
+    assert word_error_rate(reference, captions) <= 0.5, captions
+
+
+def test_french_captions_are_french(broadcast):
+    captions = " ".join(m["text"] for m in broadcast["fr"].of_type("translatedAudio")).lower()
+    assert any(word in captions.split() for word in ("bonjour", "conférence", "bienvenu", "aujourd'hui")), (
+        captions
+    )
+
+
+def test_bad_messages_get_errors_and_the_connection_keeps_working(local_stack):
+    async def run() -> None:
+        async with aiohttp.ClientSession() as http:
+            url = ws_url(local_stack)
+            listener = await ProtocolClient.connect(http, url)
+            await listener.send("this is not json")
+            await listener.send({"action": "launchRockets"})
+            unknown = "steady-river-999"
+            await listener.send({"action": "joinSession", "sessionId": unknown, "targetLanguage": "es"})
+            await listener.send({"action": "audioChunk", "sessionId": unknown, "seq": 0, "data": "AA=="})
+            await listener.send("x" * 40_000)
+            errors = await listener.wait_for("error", count=5)
+            assert [e["code"] for e in errors] == [
+                "INVALID_JSON", "UNKNOWN_ACTION", "SESSION_NOT_FOUND", "FORBIDDEN", "MESSAGE_TOO_LARGE",
+            ]  # fmt: skip
+            await listener.send({"action": "heartbeat"})
+            assert (await listener.wait_for("heartbeat"))[0]["serverTime"] > 0
+            await listener.close()
+
+    asyncio.run(run())
+
+
+def test_a_language_the_local_engines_cannot_serve_is_refused_at_join(local_stack):
+    async def run() -> None:
+        async with aiohttp.ClientSession() as http:
+            url = ws_url(local_stack)
+            speaker = await ProtocolClient.connect(http, url, token=await speaker_token(http, local_stack))
+            await speaker.send({"action": "createSession", "sourceLanguage": "en"})
+            session_id = (await speaker.wait_for("sessionCreated"))[0]["sessionId"]
+            listener = await ProtocolClient.connect(http, url)
+            await listener.send({"action": "joinSession", "sessionId": session_id, "targetLanguage": "de"})
+            (error,) = await listener.wait_for("error")
+            assert error["code"] == "UNSUPPORTED_LANGUAGE" and "en into de" in error["message"]
+            for client in (speaker, listener):
+                await client.close()
+
+    asyncio.run(run())
+
+
+def test_a_listener_that_vanishes_is_cleaned_up(local_stack):
+    async def run() -> None:
+        async with aiohttp.ClientSession() as http:
+            url = ws_url(local_stack)
+            speaker = await ProtocolClient.connect(http, url, token=await speaker_token(http, local_stack))
+            await speaker.send({"action": "createSession", "sourceLanguage": "en"})
+            session_id = (await speaker.wait_for("sessionCreated"))[0]["sessionId"]
+            stays = await ProtocolClient.connect(http, url, sessionId=session_id, language="es")
+            leaves = await ProtocolClient.connect(http, url, sessionId=session_id, language="es")
+            await speaker.wait_for("listenerStats", total=2)
+            leaves.ws._response.connection.transport.abort()  # no close frame: the network just drops
+            (stats,) = await speaker.wait_for("listenerStats", total=1)
+            assert stats["listeners"] == {"es": 1}
+            for client in (speaker, stays):
+                await client.close()
+
+    asyncio.run(run())
+
+
+def test_speakers_need_a_valid_token(local_stack):
+    async def run() -> None:
+        async with aiohttp.ClientSession() as http:
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await http.ws_connect(ws_url(local_stack), params={"token": "not-a-jwt"})
+            assert refused.value.status == 403
+
+    asyncio.run(run())
