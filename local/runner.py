@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from local.devauth import DevIdentity
 from local.gateway import Gateway, GatewaySettings
 from local.lambda_host import FunctionDef, LambdaHost
 from local.paths import ROOT, ffmpeg_path
+from local.process import free_port
 from local.resources import LocalNames, create_all, s3_records
 from shared import env_names, resources
 
@@ -48,12 +48,6 @@ APPS = {
     "speaker": ROOT / "frontend-client-apps" / "speaker-app" / "dist",
     "listener": ROOT / "frontend-client-apps" / "listener-app" / "dist",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def fn(base: str) -> str:

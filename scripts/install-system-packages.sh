@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   apertium apertium-eng-spa apertium-fr-es apertium-es-pt apertium-spa-ita apertium-spa-cat apertium-eng-cat
-  espeak-ng
+  espeak-ng sox
   chromium
 )
 
