@@ -59,7 +59,8 @@ ffmpeg-layer: $(VENV_STAMP)
 	PIP="$(PY) -m pip" bash scripts/download-ffmpeg.sh
 
 test: local-deps apps
-	$(PY) -m pytest tests/unit tests/infrastructure tests/integration
+	cd frontend-client-apps && npm test
+	$(PY) -m pytest tests/unit tests/infrastructure tests/integration tests/e2e
 
 test-integration: local-deps
 	$(PY) -m pytest tests/integration

@@ -29,3 +29,12 @@ def ffmpeg() -> str:
     from local.paths import ffmpeg_path
 
     return ffmpeg_path()
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory):
+    """`python -m local` on a free port, started once for the tests that ask for it."""
+    from local.process import running_local_stack
+
+    with running_local_stack(tmp_path_factory.mktemp("local") / "local.log") as base:
+        yield base

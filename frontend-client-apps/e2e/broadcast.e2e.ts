@@ -1,0 +1,94 @@
+// Both apps in Debian's Chromium against the local runner: the speaker page broadcasts a
+// fake microphone (an espeak-ng WAV); a listener in another browser context joins in
+// Spanish, taps to start audio, and receives, schedules and captions the clips.
+//   APP_BASE_URL=http://127.0.0.1:8080 MIC_WAV=/tmp/mic.wav ARTIFACTS_DIR=... npm run test:e2e
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+const BASE = process.env.APP_BASE_URL ?? 'http://127.0.0.1:8080';
+const MIC = process.env.MIC_WAV ?? '';
+const ARTIFACTS = process.env.ARTIFACTS_DIR ?? 'test-results';
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!MIC) throw new Error('MIC_WAV must name a WAV file for the fake microphone');
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      `--use-file-for-fake-audio-capture=${MIC}%noloop`,
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function textOf(page: Page, testId: string): Promise<string> {
+  return ((await page.getByTestId(testId).textContent()) ?? '').trim();
+}
+
+it('a speaker broadcasts and a listener hears Spanish clips with captions', async () => {
+  const speakerContext = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const speaker = await speakerContext.newPage();
+  speaker.on('pageerror', (error) => console.error('speaker page error:', error));
+  await speaker.goto(`${BASE}/speaker/`);
+  await expect.poll(() => textOf(speaker, 'connection-state'), { timeout: 15_000 }).toBe('Connected');
+  await speaker.getByTestId('title-input').fill('Opening keynote');
+  await speaker.getByTestId('source-language-select').selectOption('en');
+  await speaker.getByTestId('create-session-button').click();
+  await expect.poll(() => textOf(speaker, 'session-code'), { timeout: 15_000 }).toMatch(/^[a-z]+-[a-z]+-\d{3}$/);
+  const code = await textOf(speaker, 'session-code');
+  const link = await speaker.getByTestId('listener-link').inputValue();
+  expect(link).toContain(`session=${code}`);
+
+  const listenerContext = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const listener = await listenerContext.newPage();
+  listener.on('pageerror', (error) => console.error('listener page error:', error));
+  await listener.goto(`${BASE}/listener/?session=${code}`);
+  expect(await listener.getByTestId('session-code-input').inputValue()).toBe(code);
+  await listener.getByTestId('language-select').selectOption('es');
+  await listener.getByTestId('join-button').click(); // "Tap to start audio"
+  await expect.poll(() => listener.getByTestId('live-panel').isVisible(), { timeout: 15_000 }).toBe(true);
+  await expect.poll(() => textOf(speaker, 'listener-total'), { timeout: 15_000 }).toBe('1');
+
+  await speaker.getByTestId('start-button').click();
+  await expect.poll(() => textOf(speaker, 'broadcast-state')).toBe('Broadcasting live');
+
+  // The first clips: captions appear as each clip starts playing.
+  await expect.poll(() => textOf(listener, 'caption'), { timeout: 90_000, interval: 500 }).not.toBe('');
+  await expect
+    .poll(async () => Number(await listener.getByTestId('playback-stats').getAttribute('data-played')), {
+      timeout: 60_000,
+      interval: 500,
+    })
+    .toBeGreaterThanOrEqual(2);
+  await expect.poll(() => speaker.locator('[data-testid="transcript"] li').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+
+  await speaker.screenshot({ path: join(ARTIFACTS, 'speaker.png'), fullPage: true });
+  await listener.screenshot({ path: join(ARTIFACTS, 'listener.png'), fullPage: true });
+
+  await speaker.getByTestId('stop-button').click();
+  await expect.poll(() => listener.getByTestId('session-banner').getAttribute('data-ended'), { timeout: 30_000 }).toBe('true');
+  await listener.screenshot({ path: join(ARTIFACTS, 'listener-ended.png'), fullPage: true });
+});
+
+it('a listener with an unknown code gets a clear message', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${BASE}/listener/?session=quiet-harbor-999`);
+  await page.getByTestId('join-button').click();
+  await expect.poll(() => textOf(page, 'error-message'), { timeout: 15_000 }).toContain('no session with this code');
+});

@@ -1,0 +1,4 @@
+export * from './config';
+export * from './protocol';
+export * from './socket';
+export * from './ui';

@@ -1,0 +1,192 @@
+// The WebSocket protocol of docs/PROTOCOL.md, as types. shared/test/protocol.test.ts
+// checks every name here against that page, so the two cannot drift apart.
+
+export interface Language {
+  code: string;
+  nativeName: string;
+  /** True when a speaker may speak it (it has a Transcribe locale). */
+  source: boolean;
+}
+
+// lambdas/shared/languages.py is the one table; this is its browser copy (checked by test).
+export const LANGUAGES: readonly Language[] = [
+  { code: 'en', nativeName: 'English', source: true },
+  { code: 'es', nativeName: 'Español', source: true },
+  { code: 'fr', nativeName: 'Français', source: true },
+  { code: 'de', nativeName: 'Deutsch', source: true },
+  { code: 'it', nativeName: 'Italiano', source: true },
+  { code: 'pt', nativeName: 'Português', source: true },
+  { code: 'ja', nativeName: '日本語', source: true },
+  { code: 'ko', nativeName: '한국어', source: true },
+  { code: 'zh', nativeName: '中文', source: true },
+  { code: 'hi', nativeName: 'हिन्दी', source: true },
+  { code: 'nl', nativeName: 'Nederlands', source: false },
+  { code: 'ca', nativeName: 'Català', source: false },
+];
+
+export const MAX_MESSAGE_BYTES = 32 * 1024;
+
+export type ClientAction =
+  | { action: 'createSession'; sourceLanguage: string; title?: string; resumeSessionId?: string }
+  | { action: 'joinSession'; sessionId: string; targetLanguage: string }
+  | { action: 'switchLanguage'; targetLanguage: string }
+  | { action: 'audioChunk'; sessionId: string; seq: number; data: string }
+  | { action: 'pauseBroadcast'; sessionId: string }
+  | { action: 'resumeBroadcast'; sessionId: string }
+  | { action: 'endSession'; sessionId: string }
+  | { action: 'heartbeat' };
+
+export const CLIENT_ACTIONS = [
+  'createSession',
+  'joinSession',
+  'switchLanguage',
+  'audioChunk',
+  'pauseBroadcast',
+  'resumeBroadcast',
+  'endSession',
+  'heartbeat',
+] as const satisfies readonly ClientAction['action'][];
+
+export const ERROR_CODES = [
+  'MESSAGE_TOO_LARGE',
+  'INVALID_JSON',
+  'INVALID_MESSAGE',
+  'UNKNOWN_ACTION',
+  'FORBIDDEN',
+  'NOT_SESSION_SPEAKER',
+  'SESSION_NOT_FOUND',
+  'SESSION_ENDED',
+  'SESSION_EXPIRED',
+  'SESSION_FULL',
+  'NOT_JOINED',
+  'UNSUPPORTED_LANGUAGE',
+  'RATE_LIMITED',
+  'BROADCAST_PAUSED',
+  'INVALID_AUDIO',
+  'SEQ_OUT_OF_RANGE',
+  'TRANSLATION_UNAVAILABLE',
+  'INTERNAL_ERROR',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface SessionCreated {
+  type: 'sessionCreated';
+  sessionId: string;
+  sourceLanguage: string;
+  title: string;
+  listenerUrl: string;
+  expiresAt: number;
+  resumed?: boolean;
+}
+export interface SessionJoined {
+  type: 'sessionJoined';
+  sessionId: string;
+  targetLanguage: string;
+  sourceLanguage: string;
+  title: string;
+  status: 'active' | 'paused';
+}
+export interface ListenerStats {
+  type: 'listenerStats';
+  sessionId: string;
+  listeners: Record<string, number>;
+  total: number;
+}
+export interface SessionPaused {
+  type: 'sessionPaused';
+  sessionId: string;
+}
+export interface SessionResumed {
+  type: 'sessionResumed';
+  sessionId: string;
+}
+export interface SessionEnded {
+  type: 'sessionEnded';
+  sessionId: string;
+  reason: 'endedBySpeaker' | 'speakerDisconnected';
+}
+export interface Heartbeat {
+  type: 'heartbeat';
+  serverTime: number;
+}
+export interface ErrorMessage {
+  type: 'error';
+  code: ErrorCode;
+  message: string;
+  action?: string;
+  sessionId?: string;
+  language?: string;
+  index?: number;
+}
+export interface TranscriptMessage {
+  type: 'transcript';
+  sessionId: string;
+  index: number;
+  text: string;
+  startMs: number;
+  durationMs: number;
+}
+export interface TranslatedAudio {
+  type: 'translatedAudio';
+  sessionId: string;
+  language: string;
+  index: number;
+  url: string;
+  expiresAt: number;
+  text: string;
+  sourceText: string;
+  startMs: number;
+  durationMs: number;
+}
+
+export type ServerMessage =
+  | SessionCreated
+  | SessionJoined
+  | ListenerStats
+  | SessionPaused
+  | SessionResumed
+  | SessionEnded
+  | Heartbeat
+  | ErrorMessage
+  | TranscriptMessage
+  | TranslatedAudio;
+
+export const SERVER_MESSAGE_TYPES = [
+  'sessionCreated',
+  'sessionJoined',
+  'listenerStats',
+  'sessionPaused',
+  'sessionResumed',
+  'sessionEnded',
+  'heartbeat',
+  'error',
+  'transcript',
+  'translatedAudio',
+] as const satisfies readonly ServerMessage['type'][];
+
+/** A server message, or null when the text is not one this client understands. */
+export function parseServerMessage(text: string): ServerMessage | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const type = (value as { type?: unknown }).type;
+  if (typeof type !== 'string' || !(SERVER_MESSAGE_TYPES as readonly string[]).includes(type)) return null;
+  return value as ServerMessage;
+}
+
+export function languageName(code: string): string {
+  return LANGUAGES.find((language) => language.code === code)?.nativeName ?? code;
+}
+
+/** Base64 of bytes, in slices: String.fromCharCode(...big) overflows the stack. */
+export function toBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
