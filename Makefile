@@ -14,12 +14,14 @@ ENV ?= dev
 LAMBDA_PACKAGES := shared connection_handler authorizer chunk_writer s3_audio_consumer audio_processor
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install local apps local-deps bench-consumer bench-processor test test-unit test-infra test-integration lint synth deploy-dev deploy-prod destroy-dev logs ffmpeg-layer clean
+.PHONY: help install local apps local-deps bench bench-quick bench-consumer bench-processor test test-unit test-infra test-integration lint synth deploy-dev deploy-prod destroy-dev logs ffmpeg-layer clean
 
 help:
 	@echo "make local       install what is needed, run the whole system on http://127.0.0.1:$$PORT (PORT=8080)"
 	@echo "make test        install what is needed, run every test (what CI runs)"
 	@echo "make lint        ruff + mypy"
+	@echo "make bench       latency, fan-out, throughput and cost: bench/results/DATE.json, docs/BENCHMARKS.md (~25 min)"
+	@echo "make bench-quick the same as a smoke run (under 3 minutes)"
 	@echo "make bench-consumer   s3_audio_consumer time per 3 s batch (median, p95)"
 	@echo "make bench-processor  audio_processor time per batch by stage, AI services faked"
 	@echo "make synth       synthesize both stacks into cdk.out/ (ENV=dev|prod)"
@@ -71,6 +73,12 @@ test-unit: $(VENV_STAMP)
 test-infra: $(VENV_STAMP)
 	$(PY) -m pytest tests/infrastructure
 
+bench: local-deps
+	$(PY) -m bench.run
+
+bench-quick: local-deps
+	$(PY) -m bench.run --quick
+
 bench-consumer: $(VENV_STAMP)
 	$(PY) -m bench.consumer
 
@@ -82,7 +90,7 @@ lint: $(VENV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy app.py infra session_management audio_transcription
-	MYPYPATH=lambdas $(VENV)/bin/mypy local
+	MYPYPATH=lambdas $(VENV)/bin/mypy local bench
 	cd lambdas && ../$(VENV)/bin/mypy $(foreach p,$(LAMBDA_PACKAGES),-p $(p))
 
 synth: install

@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import re
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from local.process import running_local_stack
-from local.replay import load_chunks
 from tests.conftest import CAPTURES
-from tests.integration.client import ProtocolClient
+from tests.integration.client import ProtocolClient, speaker_session
 
 TARGETS = ["es", "fr", "it", "pt"]
 
@@ -39,15 +41,10 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 async def one_run(base: str, capture: Path, languages: list[str]) -> dict[str, Any]:
-    chunks = load_chunks(capture)
     timings = [t["atMs"] for t in json.loads((capture / "capture.json").read_text())["timings"]]
     url = base.replace("http://", "ws://") + "/ws"
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{base}/dev/token") as response:
-            token = (await response.json())["idToken"]
-        speaker = await ProtocolClient.connect(http, url, token=token)
-        await speaker.send({"action": "createSession", "sourceLanguage": "en", "title": "bench"})
-        session_id = (await speaker.wait_for("sessionCreated"))[0]["sessionId"]
+        speaker, session_id = await speaker_session(http, base, title="bench")
         listeners = {}
         for language in languages:
             listeners[language] = await ProtocolClient.connect(http, url)
@@ -56,14 +53,10 @@ async def one_run(base: str, capture: Path, languages: list[str]) -> dict[str, A
             )
             await listeners[language].wait_for("sessionJoined")
         loop = asyncio.get_running_loop()
-        sent_at: list[float] = []
-        started = loop.time()
-        for seq, chunk in enumerate(chunks):
-            await asyncio.sleep(max(0.0, started + (timings[seq] - timings[0]) / 1000 - loop.time()))
-            await speaker.send_chunk(session_id, seq, chunk)
-            sent_at.append(loop.time())
+        sent_at = await speaker.stream_capture(session_id, capture)
         await speaker.send({"action": "endSession", "sessionId": session_id})
-        await asyncio.sleep(12)  # the flush and the last clips
+        for client in listeners.values():  # the flush and the last clips
+            await client.wait_until_quiet()
         message_ms: list[float] = []
         playable_ms: list[float] = []
         from_start_ms: list[float] = []  # from the batch's first chunk: what a word may wait
@@ -85,39 +78,73 @@ async def one_run(base: str, capture: Path, languages: list[str]) -> dict[str, A
     return {"message_ms": message_ms, "playable_ms": playable_ms, "from_batch_start_ms": from_start_ms}
 
 
-def stage_times(log: Path) -> dict[str, dict[str, float]]:
-    stages: dict[str, list[float]] = {}
+def processor_reports(log: Path) -> list[dict[str, Any]]:
+    """The audio_processor's per-batch reports, from the local stack's verbose log."""
+    reports = []
     for line in log.read_text().splitlines():
-        if '"batch processed"' not in line:
-            continue
-        match = re.search(r"\{.*\}", line)
-        if not match:
-            continue
-        report = json.loads(match.group(0)).get("report", {})
+        match = re.search(r"\{.*\}", line) if '"batch processed"' in line else None
+        if match:
+            reports.append(json.loads(match.group(0)).get("report", {}))
+    return reports
+
+
+def stage_times(reports: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    stages: dict[str, list[float]] = {}
+    for report in reports:
         for stage, value in report.get("timesMs", {}).items():
             stages.setdefault(stage, []).append(value)
     return {stage: summary(values) for stage, values in stages.items()}
 
 
-def run(capture: str, language_counts: list[int], runs: int) -> dict[str, Any]:
-    results: dict[str, Any] = {"capture": capture, "runs": runs, "by_languages": {}}
+# Every client connects from 127.0.0.1: lift the per-address and per-session limits.
+BENCH_LIMITS = {"MAX_LISTENERS_PER_SESSION": "5000", "JOINS_PER_IP_PER_MINUTE": "1000000"}
+
+
+@contextlib.contextmanager
+def bench_stack() -> Iterator[tuple[str, Path]]:
+    """One local stack for every benchmark of a run, with the processor's reports logged."""
+    os.environ.update(BENCH_LIMITS)
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "local.log"
         with running_local_stack(log, verbose=True) as base:
-            for count in language_counts:
-                merged: dict[str, list[float]] = {
-                    "message_ms": [],
-                    "playable_ms": [],
-                    "from_batch_start_ms": [],
-                }
-                for _ in range(runs):
-                    outcome = asyncio.run(one_run(base, CAPTURES / capture, TARGETS[:count]))
-                    for key in merged:
-                        merged[key].extend(outcome[key])
-                results["by_languages"][str(count)] = {k: summary(v) for k, v in merged.items()}
-            time.sleep(1)
-        results["stages_ms"] = stage_times(log)
+            yield base, log
+
+
+def measure(base: str, log: Path, capture: str, language_counts: list[int], runs: int) -> dict[str, Any]:
+    """Latency per number of languages, and the processor's stage times meanwhile."""
+    results: dict[str, Any] = {"capture": capture, "runs": runs, "by_languages": {}}
+    first_report = len(processor_reports(log))
+    for count in language_counts:
+        merged: dict[str, list[float]] = {"message_ms": [], "playable_ms": [], "from_batch_start_ms": []}
+        for _ in range(runs):
+            outcome = asyncio.run(one_run(base, CAPTURES / capture, TARGETS[:count]))
+            for key in merged:
+                merged[key].extend(outcome[key])
+        results["by_languages"][str(count)] = {k: summary(v) for k, v in merged.items()}
+    time.sleep(1)  # the last reports reach the log
+    results["stages_ms"] = stage_times(processor_reports(log)[first_report:])
     return results
+
+
+async def parallel_sessions(base: str, capture: Path, sessions: int) -> list[float]:
+    outcomes = await asyncio.gather(*(one_run(base, capture, ["es"]) for _ in range(sessions)))
+    return [ms for outcome in outcomes for ms in outcome["message_ms"]]
+
+
+def concurrency(base: str, capture: str, max_sessions: int = 8) -> dict[str, Any]:
+    """Sessions in parallel (one Spanish listener each), doubling until the median latency doubles."""
+    steps: list[dict[str, Any]] = []
+    baseline: float | None = None
+    count = 1
+    while count <= max_sessions:
+        latencies = asyncio.run(parallel_sessions(base, CAPTURES / capture, count))
+        median = statistics.median(latencies)
+        baseline = baseline or median
+        steps.append({"sessions": count, **summary(latencies)})
+        if median >= 2 * baseline:
+            break
+        count *= 2
+    return {"capture": capture, "steps": steps, "baseline_p50": round(baseline or 0)}
 
 
 if __name__ == "__main__":
@@ -126,4 +153,5 @@ if __name__ == "__main__":
     parser.add_argument("--languages", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
-    print(json.dumps(run(args.capture, args.languages, args.runs), indent=2))
+    with bench_stack() as (stack, stack_log):
+        print(json.dumps(measure(stack, stack_log, args.capture, args.languages, args.runs), indent=2))

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from shared import resources
+from shared.listener_index import session_listeners
 
 
 class S3ClipStore:
@@ -39,23 +39,7 @@ class DynamoListenerDirectory:
         self._table = connections_table
 
     def listeners(self, session_id: str) -> list[tuple[str, str]]:
-        found: list[tuple[str, str]] = []
-        kwargs: dict[str, Any] = {
-            "IndexName": resources.LISTENERS_BY_LANGUAGE_INDEX,
-            "KeyConditionExpression": Key(resources.LISTENERS_INDEX_PARTITION_KEY).eq(session_id),
-        }
-        while True:
-            page = self._table.query(**kwargs)
-            found.extend(
-                (
-                    str(item[resources.CONNECTIONS_PARTITION_KEY]),
-                    str(item[resources.LISTENERS_INDEX_SORT_KEY]),
-                )
-                for item in page.get("Items", [])
-            )
-            if "LastEvaluatedKey" not in page:
-                return found
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return session_listeners(self._table, session_id)
 
     def remove(self, connection_id: str) -> None:
         self._table.delete_item(Key={resources.CONNECTIONS_PARTITION_KEY: connection_id})

@@ -6,10 +6,10 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from shared import resources
+from shared.listener_index import session_listeners
 
 
 def _conditional_failed(error: ClientError) -> bool:
@@ -120,17 +120,7 @@ class ConnectionRepository:
 
     def listeners(self, session_id: str) -> list[tuple[str, str]]:
         """(connectionId, targetLanguage) of every listener of the session."""
-        found: list[tuple[str, str]] = []
-        kwargs: dict[str, Any] = {
-            "IndexName": resources.LISTENERS_BY_LANGUAGE_INDEX,
-            "KeyConditionExpression": Key(resources.LISTENERS_INDEX_PARTITION_KEY).eq(session_id),
-        }
-        while True:
-            page = self._table.query(**kwargs)
-            found.extend((i["connectionId"], i["targetLanguage"]) for i in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return found
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return session_listeners(self._table, session_id)
 
     def counts(self, session_id: str) -> dict[str, int]:
         return dict(Counter(language for _, language in self.listeners(session_id)))

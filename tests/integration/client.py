@@ -6,9 +6,12 @@ import asyncio
 import base64
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+
+from local.replay import load_chunks
 
 
 @dataclass
@@ -16,6 +19,7 @@ class ProtocolClient:
     ws: aiohttp.ClientWebSocketResponse
     received: list[dict[str, Any]] = field(default_factory=list)
     arrivals: list[float] = field(default_factory=list)  # loop time of each message
+    _reader: asyncio.Task[None] | None = None
 
     @classmethod
     async def connect(cls, http: aiohttp.ClientSession, url: str, **query: str) -> ProtocolClient:
@@ -43,6 +47,20 @@ class ProtocolClient:
             }
         )
 
+    async def stream_capture(self, session_id: str, capture: Path) -> list[float]:
+        """A committed browser capture's chunks, at the pace they were recorded; returns
+        the loop time at which each chunk was sent."""
+        chunks = load_chunks(capture)
+        timings = [t["atMs"] for t in json.loads((capture / "capture.json").read_text())["timings"]]
+        loop = asyncio.get_running_loop()
+        sent_at: list[float] = []
+        started = loop.time()
+        for seq, chunk in enumerate(chunks):
+            await asyncio.sleep(max(0.0, started + (timings[seq] - timings[0]) / 1000 - loop.time()))
+            await self.send_chunk(session_id, seq, chunk)
+            sent_at.append(loop.time())
+        return sent_at
+
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         return [m for m in self.received if m.get("type") == kind]
 
@@ -61,6 +79,35 @@ class ProtocolClient:
             await asyncio.sleep(0.05)
         return found()
 
+    async def wait_until_quiet(self, quiet: float = 3.0, timeout: float = 20.0) -> None:
+        """Until no message has come for `quiet` seconds (or `timeout` has passed)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            last = self.arrivals[-1] if self.arrivals else 0.0
+            if loop.time() - last >= quiet:
+                return
+            await asyncio.sleep(0.2)
+
     async def close(self) -> None:
         await self.ws.close()
-        self._reader.cancel()
+        if self._reader:
+            self._reader.cancel()
+
+
+def ws_url(base: str) -> str:
+    return base.replace("http://", "ws://") + "/ws"
+
+
+async def speaker_session(
+    http: aiohttp.ClientSession, base: str, source_language: str = "en", title: str = ""
+) -> tuple[ProtocolClient, str]:
+    """A speaker signed in with the local dev identity, and the session it created."""
+    async with http.get(f"{base}/dev/token") as response:
+        token = str((await response.json())["idToken"])
+    speaker = await ProtocolClient.connect(http, ws_url(base), token=token)
+    create: dict[str, Any] = {"action": "createSession", "sourceLanguage": source_language}
+    if title:
+        create["title"] = title
+    await speaker.send(create)
+    return speaker, str((await speaker.wait_for("sessionCreated"))[0]["sessionId"])

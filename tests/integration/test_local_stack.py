@@ -3,40 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import subprocess
 
 import aiohttp
 import pytest
 
 from local.paths import ffmpeg_path
-from local.replay import load_chunks
 from tests.conftest import CAPTURES
-from tests.integration.client import ProtocolClient
+from tests.integration.client import ProtocolClient, speaker_session, ws_url
 from tests.integration.wer import word_error_rate
 
 CAPTURE = CAPTURES / "en-welcome"
-
-
-def ws_url(base: str) -> str:
-    return base.replace("http://", "ws://") + "/ws"
-
-
-async def speaker_token(http: aiohttp.ClientSession, base: str) -> str:
-    async with http.get(f"{base}/dev/token") as response:
-        return str((await response.json())["idToken"])
-
-
-async def stream_capture(speaker: ProtocolClient, session_id: str) -> None:
-    """The committed MediaRecorder chunks, at the pace the browser produced them."""
-    chunks = load_chunks(CAPTURE)
-    timings = json.loads((CAPTURE / "capture.json").read_text())["timings"]
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    first = timings[0]["atMs"]
-    for seq, chunk in enumerate(chunks):
-        await asyncio.sleep(max(0.0, started + (timings[seq]["atMs"] - first) / 1000 - loop.time()))
-        await speaker.send_chunk(session_id, seq, chunk)
 
 
 def decoded_seconds(mp3: bytes) -> float:
@@ -54,9 +31,7 @@ def broadcast(local_stack):
     async def run() -> dict:
         async with aiohttp.ClientSession() as http:
             url = ws_url(local_stack)
-            speaker = await ProtocolClient.connect(http, url, token=await speaker_token(http, local_stack))
-            await speaker.send({"action": "createSession", "sourceLanguage": "en", "title": "Integration"})
-            session_id = (await speaker.wait_for("sessionCreated"))[0]["sessionId"]
+            speaker, session_id = await speaker_session(http, local_stack, title="Integration")
 
             spanish = await ProtocolClient.connect(http, url)
             await spanish.send({"action": "joinSession", "sessionId": session_id, "targetLanguage": "es"})
@@ -64,7 +39,7 @@ def broadcast(local_stack):
             french = await ProtocolClient.connect(http, url, sessionId=session_id, language="fr")
             await speaker.wait_for("listenerStats", total=2)
 
-            await stream_capture(speaker, session_id)
+            await speaker.stream_capture(session_id, CAPTURE)
             await speaker.send({"action": "endSession", "sessionId": session_id})
             await spanish.wait_for("sessionEnded")
             # The flush after the end marker carries the last words.
@@ -142,9 +117,7 @@ def test_a_language_the_local_engines_cannot_serve_is_refused_at_join(local_stac
     async def run() -> None:
         async with aiohttp.ClientSession() as http:
             url = ws_url(local_stack)
-            speaker = await ProtocolClient.connect(http, url, token=await speaker_token(http, local_stack))
-            await speaker.send({"action": "createSession", "sourceLanguage": "en"})
-            session_id = (await speaker.wait_for("sessionCreated"))[0]["sessionId"]
+            speaker, session_id = await speaker_session(http, local_stack)
             listener = await ProtocolClient.connect(http, url)
             await listener.send({"action": "joinSession", "sessionId": session_id, "targetLanguage": "de"})
             (error,) = await listener.wait_for("error")
@@ -159,9 +132,7 @@ def test_a_listener_that_vanishes_is_cleaned_up(local_stack):
     async def run() -> None:
         async with aiohttp.ClientSession() as http:
             url = ws_url(local_stack)
-            speaker = await ProtocolClient.connect(http, url, token=await speaker_token(http, local_stack))
-            await speaker.send({"action": "createSession", "sourceLanguage": "en"})
-            session_id = (await speaker.wait_for("sessionCreated"))[0]["sessionId"]
+            speaker, session_id = await speaker_session(http, local_stack)
             stays = await ProtocolClient.connect(http, url, sessionId=session_id, language="es")
             leaves = await ProtocolClient.connect(http, url, sessionId=session_id, language="es")
             await speaker.wait_for("listenerStats", total=2)

@@ -65,7 +65,7 @@ class Gateway:
         service = SessionService(
             sessions=SessionRepository(self.sessions_table),
             connections=ConnectionRepository(self.connections_table),
-            forward=self.forwarded.append,
+            forward=lambda payload: self.forwarded.append(payload),
             clock=lambda: self.now,
             listener_base_url="https://app.example/listener",
             limits=self.limits,

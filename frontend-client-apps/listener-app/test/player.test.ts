@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ClipPlayer, type AudioBufferLike, type AudioContextLike, type Clip, type SourceLike, type Timers } from '../src/player';
+import { ClipPlayer, type AudioBufferLike, type AudioContextLike, type Clip, type SourceLike } from '../src/player';
+import { FakeTimers, settle } from '../../shared/test/fake-timers';
 
 class FakeSource implements SourceLike {
   buffer: AudioBufferLike | null = null;
@@ -38,38 +39,7 @@ class FakeContext implements AudioContextLike {
   }
 }
 
-class FakeTimers implements Timers {
-  time = 0;
-  tasks: { at: number; fn: () => void; id: number }[] = [];
-  ids = 0;
-  now(): number {
-    return this.time;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.ids;
-    this.tasks.push({ at: this.time + ms, fn, id });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.tasks = this.tasks.filter((t) => t.id !== handle);
-  }
-  async advance(ms: number): Promise<void> {
-    const until = this.time + ms;
-    for (;;) {
-      const due = this.tasks.filter((t) => t.at <= until).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      this.tasks = this.tasks.filter((t) => t !== due);
-      this.time = due.at;
-      due.fn();
-      await settle();
-    }
-    this.time = until;
-  }
-}
 
-const settle = async () => {
-  for (let i = 0; i < 5; i += 1) await new Promise((resolve) => setTimeout(resolve, 0));
-};
 
 function audio(seconds: number): ArrayBuffer {
   const buffer = new ArrayBuffer(8);

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ProtocolSocket, type SocketLike, type Timers } from '../src/socket';
+import { ProtocolSocket, type SocketLike } from '../src/socket';
+import { FakeTimers, settle as flush } from './fake-timers';
 
 class FakeSocket implements SocketLike {
   static made: FakeSocket[] = [];
@@ -33,36 +34,7 @@ class FakeSocket implements SocketLike {
   }
 }
 
-class FakeTimers implements Timers {
-  time = 0;
-  private tasks: { at: number; fn: () => void; id: number }[] = [];
-  private ids = 0;
-  now(): number {
-    return this.time;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.ids;
-    this.tasks.push({ at: this.time + ms, fn, id });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.tasks = this.tasks.filter((task) => task.id !== handle);
-  }
-  async advance(ms: number): Promise<void> {
-    const until = this.time + ms;
-    for (;;) {
-      const due = this.tasks.filter((t) => t.at <= until).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      this.tasks = this.tasks.filter((t) => t !== due);
-      this.time = due.at;
-      due.fn();
-      await flush();
-    }
-    this.time = until;
-  }
-}
 
-const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 let timers: FakeTimers;
 beforeEach(() => {

@@ -1,0 +1,123 @@
+"""Cost of one session-hour on AWS, from list prices and measured durations.
+
+    .venv/bin/python -m bench.cost [--languages 3] [--listeners 100] [--batch-seconds 3]
+
+Every price is in PRICES with the date it was read; every usage figure is a named
+assumption or a measurement, so each line of the bill can be checked and changed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import asdict, dataclass, field
+
+# us-east-1 on-demand list prices (USD) of the AWS pricing pages, first tier, as this
+# project knew them on 2026-11-22 (this machine cannot query the AWS Price List API:
+# check them before you rely on a figure). docs/COSTS.md lists them with their sources.
+PRICES_DATE = "2026-11-22"
+PRICES: dict[str, float] = {
+    "transcribe_streaming_per_minute": 0.024,  # billed per second, 15 s minimum per request
+    "transcribe_minimum_seconds_per_request": 15,
+    "translate_per_million_chars": 15.0,
+    "polly_neural_per_million_chars": 16.0,
+    "polly_standard_per_million_chars": 4.0,
+    "lambda_per_gb_second_x86": 0.0000166667,
+    "lambda_per_million_requests": 0.20,
+    "apigw_ws_per_million_messages": 1.00,  # metered in 32 KB units
+    "apigw_ws_per_million_connection_minutes": 0.25,
+    "s3_put_per_thousand": 0.005,
+    "s3_get_per_thousand": 0.0004,
+    "data_transfer_out_per_gb": 0.09,
+    "dynamodb_per_million_write_units": 0.625,
+    "dynamodb_per_million_read_units": 0.125,
+}
+
+SEED_CLAIM_USD_PER_SESSION_HOUR = 1.52
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one session-hour does. Defaults: a talk with pauses, English source."""
+
+    target_languages: int = 1
+    listeners: int = 100
+    batch_seconds: float = 3.0
+    speech_fraction: float = 0.9  # batches with speech; silent ones stop before Transcribe
+    chars_per_speech_minute: float = 900.0  # ~150 words a minute
+    source_among_targets: bool = False  # a target equal to the source skips Translate
+    polly_engine: str = "neural"
+    chunk_seconds: float = 0.3  # MediaRecorder chunk period measured in Chromium
+    clip_bytes_per_second: float = 6_000.0  # Polly MP3 (24 kHz, ~48 kbps)
+    # Measured Lambda durations (ms) and memory (MB); processor = ours + the services'.
+    connection_handler_ms: float = 25.0
+    chunk_writer_ms: float = 20.0
+    consumer_ms: float = 60.0
+    processor_ms: float = 1500.0
+    memory_mb: dict[str, int] = field(
+        default_factory=lambda: {
+            "connection_handler": 512,
+            "chunk_writer": 256,
+            "consumer": 1024,
+            "processor": 1024,
+        }
+    )
+
+
+def session_hour_cost(usage: Usage, prices: dict[str, float] | None = None) -> dict[str, float]:
+    """USD per session-hour by line item, and the total."""
+    p = prices or PRICES
+    batches = 3600 / usage.batch_seconds
+    speech_batches = batches * usage.speech_fraction
+    chunks = 3600 / usage.chunk_seconds
+    chars = usage.chars_per_speech_minute * 60 * usage.speech_fraction
+    translated_languages = usage.target_languages - (1 if usage.source_among_targets else 0)
+    billed_seconds = max(usage.batch_seconds, p["transcribe_minimum_seconds_per_request"])
+    clip_bytes = usage.clip_bytes_per_second * usage.batch_seconds
+
+    lambda_gb_seconds = (
+        chunks * usage.connection_handler_ms / 1000 * usage.memory_mb["connection_handler"] / 1024
+        + chunks * usage.chunk_writer_ms / 1000 * usage.memory_mb["chunk_writer"] / 1024
+        + chunks * usage.consumer_ms / 1000 * usage.memory_mb["consumer"] / 1024
+        + batches * usage.processor_ms / 1000 * usage.memory_mb["processor"] / 1024
+    )
+    lambda_requests = chunks * 3 + batches  # handler, writer, consumer per chunk; processor per batch
+    outbound_messages = speech_batches * (usage.listeners + 1)  # clips + the speaker's transcript
+    inbound_messages = chunks
+    # DynamoDB: per chunk the seq/rate update, the connection read and the consumer's cursor;
+    # per batch the listener query (keys only, ~100 B each), idempotency and ledger writes.
+    write_units = chunks * 2 + batches * (2 + usage.target_languages + 1)
+    read_units = chunks * 1.5 + batches * (1 + math.ceil(usage.listeners * 100 / 4096))
+
+    polly_rate = (
+        p["polly_neural_per_million_chars"]
+        if usage.polly_engine == "neural"
+        else p["polly_standard_per_million_chars"]
+    )
+    lines = {
+        "transcribe": speech_batches * billed_seconds / 60 * p["transcribe_streaming_per_minute"],
+        "translate": chars * translated_languages / 1e6 * p["translate_per_million_chars"],
+        "polly": chars * usage.target_languages / 1e6 * polly_rate,
+        "lambda": lambda_gb_seconds * p["lambda_per_gb_second_x86"]
+        + lambda_requests / 1e6 * p["lambda_per_million_requests"],
+        "api_gateway": (inbound_messages + outbound_messages) / 1e6 * p["apigw_ws_per_million_messages"]
+        + (usage.listeners + 1) * 60 / 1e6 * p["apigw_ws_per_million_connection_minutes"],
+        "s3_requests": (chunks + speech_batches * usage.target_languages) / 1000 * p["s3_put_per_thousand"]
+        + (chunks + speech_batches * usage.listeners) / 1000 * p["s3_get_per_thousand"],
+        "data_transfer": speech_batches * usage.listeners * clip_bytes / 1e9 * p["data_transfer_out_per_gb"],
+        "dynamodb": write_units / 1e6 * p["dynamodb_per_million_write_units"]
+        + read_units / 1e6 * p["dynamodb_per_million_read_units"],
+    }
+    lines = {k: round(v, 4) for k, v in lines.items()}
+    lines["total"] = round(sum(lines.values()), 4)
+    return lines
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--languages", type=int, default=1)
+    parser.add_argument("--listeners", type=int, default=100)
+    parser.add_argument("--batch-seconds", type=float, default=3.0)
+    args = parser.parse_args()
+    usage = Usage(target_languages=args.languages, listeners=args.listeners, batch_seconds=args.batch_seconds)
+    print(json.dumps({"usage": asdict(usage), "usd_per_session_hour": session_hour_cost(usage)}, indent=2))

@@ -1,0 +1,75 @@
+"""The local speech engines per batch of a real capture: Whisper on each batch, then for
+each target language Apertium and the voice (Piper for English, espeak-ng otherwise)
+including the MP3 encode.
+
+    .venv/bin/python -m bench.engines [--capture en-keynote] [--languages es fr it pt]"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from typing import Any
+
+import local  # noqa: F401 - puts the Lambda packages on the import path
+from local.engines import shared_engines
+from local.replay import load_chunks, replay_in_order
+from shared.languages import LANGUAGES
+from tests.conftest import CAPTURES
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {
+        "n": len(values),
+        "p50": round(statistics.median(values), 1),
+        "p95": round(percentile(values, 0.95), 1),
+    }
+
+
+def timed(fn: Any, *args: Any) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = fn(*args)
+    return result, (time.perf_counter() - started) * 1000
+
+
+def run(capture: str, languages: list[str]) -> dict[str, Any]:
+    engines = shared_engines()
+    engines.transcriber.warm_up()  # type: ignore[attr-defined]
+    english = LANGUAGES["en"]
+    asr: list[float] = []
+    translate: dict[str, list[float]] = {code: [] for code in languages}
+    speak: dict[str, list[float]] = {code: [] for code in languages}
+    engines.synthesizer.synthesize("Warm up.", english)
+    for batch in replay_in_order(load_chunks(CAPTURES / capture)):
+        transcript, ms = timed(engines.transcriber.transcribe, batch.pcm, 16000, english)
+        asr.append(ms)
+        if not transcript.text:
+            continue
+        for code in languages:
+            target = LANGUAGES[code]
+            text = transcript.text
+            if code != "en":
+                text, ms = timed(engines.translator.translate, transcript.text, english, target)
+                translate[code].append(ms)
+            _, ms = timed(engines.synthesizer.synthesize, text, target)
+            speak[code].append(ms)
+    return {
+        "capture": capture,
+        "asr_ms": summary(asr),
+        "translate_ms": {code: summary(v) for code, v in translate.items() if v},
+        "tts_ms": {code: summary(v) for code, v in speak.items() if v},
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--capture", default="en-keynote")
+    parser.add_argument("--languages", nargs="+", default=["es", "fr", "it", "pt", "en"])
+    args = parser.parse_args()
+    print(json.dumps(run(args.capture, args.languages), indent=2))

@@ -1,0 +1,355 @@
+"""`make bench`: every benchmark, one JSON of results, docs/BENCHMARKS.md with plots.
+
+    .venv/bin/python -m bench.run [--quick]
+
+Full: the 79 s keynote capture, 3 runs per figure (the median is reported); --quick:
+the 14.5 s capture, one run, smaller sizes (a smoke run of under 3 minutes)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
+from bench import consumer, cost, e2e, engines, fanout
+from local.paths import ROOT
+
+RESULTS = ROOT / "bench" / "results"
+IMAGES = ROOT / "docs" / "images"
+DOC = ROOT / "docs" / "BENCHMARKS.md"
+COSTS_DOC = ROOT / "docs" / "COSTS.md"
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.machine()}, {os.cpu_count()} cores ({cpu}), {platform.system()}, Python {platform.python_version()}"
+
+
+def median_of(runs: list[dict[str, Any]], *path: str) -> float:
+    values = []
+    for run in runs:
+        value: Any = run
+        for key in path:
+            value = value[key]
+        values.append(value)
+    return round(statistics.median(values), 1)
+
+
+def run_all(quick: bool) -> dict[str, Any]:
+    started = time.monotonic()
+    repeats = 1 if quick else 3
+    capture = "en-welcome" if quick else "en-keynote"
+    languages = [1, 2] if quick else [1, 2, 4]
+
+    print("ingestion ...", flush=True)
+    consumer_runs = [consumer.run(sessions=4 if quick else 14) for _ in range(repeats)]
+    print("speech engines ...", flush=True)
+    engine_run = engines.run(capture, ["es", "fr", "it", "pt", "en"])
+    with e2e.bench_stack() as (base, log):
+        print("end to end ...", flush=True)
+        e2e_runs = [e2e.measure(base, log, capture, languages, runs=1) for _ in range(repeats)]
+        print("fan-out ...", flush=True)
+        sizes = [10, 100] if quick else [10, 100, 1000]
+        fanout_runs = [fanout.measure(base, log, sizes) for _ in range(1 if quick else 2)]
+        print("concurrency ...", flush=True)
+        concurrency = e2e.concurrency(base, "en-welcome", max_sessions=2 if quick else 8)
+
+    by_languages = {
+        str(n): {
+            metric: {
+                "p50": median_of(e2e_runs, "by_languages", str(n), metric, "p50"),
+                "p95": median_of(e2e_runs, "by_languages", str(n), metric, "p95"),
+            }
+            for metric in ("message_ms", "playable_ms", "from_batch_start_ms")
+        }
+        for n in languages
+    }
+    stages = {
+        stage: {
+            "p50": median_of(e2e_runs, "stages_ms", stage, "p50"),
+            "p95": median_of(e2e_runs, "stages_ms", stage, "p95"),
+        }
+        for stage in e2e_runs[0]["stages_ms"]
+    }
+    fanout_sizes: dict[str, dict[str, Any]] = {}
+    for size in fanout_runs[0]["sizes"]:
+        n = size["listeners"]
+        same = [next(s for s in r["sizes"] if s["listeners"] == n) for r in fanout_runs]
+        fanout_sizes[str(n)] = {
+            "first_to_last_ms_p50": round(statistics.median(s["first_to_last_ms_p50"] for s in same), 1),
+            "processor_deliver_ms_p50": statistics.median(
+                [s["processor_deliver_ms_p50"] for s in same if s["processor_deliver_ms_p50"] is not None]
+                or [0]
+            ),
+            "messages_per_second": statistics.median([s["messages_per_second"] or 0 for s in same]),
+            "clips_reaching_all": min(s["clips_reaching_all"] for s in same),
+            "clips": min(s["clips"] for s in same),
+        }
+    costs = {
+        "1": cost.session_hour_cost(cost.Usage(target_languages=1, listeners=100)),
+        "3": cost.session_hour_cost(cost.Usage(target_languages=3, listeners=100)),
+        "3_1000_listeners": cost.session_hour_cost(cost.Usage(target_languages=3, listeners=1000)),
+        "3_batch15": cost.session_hour_cost(cost.Usage(target_languages=3, listeners=100, batch_seconds=15)),
+    }
+    return {
+        "date": dt.date.today().isoformat(),
+        "mode": "quick" if quick else "full",
+        "machine": machine(),
+        "capture": capture,
+        "repeats": repeats,
+        "consumer_ms_p50": median_of(consumer_runs, "consumer_ms_p50"),
+        "consumer_ms_p95": median_of(consumer_runs, "consumer_ms_p95"),
+        "consumer_batches_per_run": consumer_runs[0]["batches"],
+        "e2e_ms_p50": by_languages["1"]["message_ms"]["p50"],
+        "e2e_ms_p95": by_languages["1"]["message_ms"]["p95"],
+        "e2e_by_languages": by_languages,
+        "stages_ms": stages,
+        "engines": engine_run,
+        "fanout": fanout_sizes,
+        "fanout_1000_ms": fanout_sizes.get("1000", {}).get("first_to_last_ms_p50"),
+        "concurrency": concurrency,
+        "cost_usd_per_session_hour_1lang": costs["1"]["total"],
+        "cost_usd_per_session_hour_3lang": costs["3"]["total"],
+        "costs": costs,
+        "cost_prices_date": cost.PRICES_DATE,
+        "seed_claims": {"e2e_seconds": "5-7", "usd_per_session_hour": cost.SEED_CLAIM_USD_PER_SESSION_HOUR},
+        "duration_s": round(time.monotonic() - started),
+    }
+
+
+def plots(results: dict[str, Any]) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    names = []
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    counts = list(results["e2e_by_languages"])
+    for offset, (metric, label) in enumerate(
+        [("message_ms", "to translatedAudio"), ("from_batch_start_ms", "from the batch's first word")]
+    ):
+        p50 = [results["e2e_by_languages"][n][metric]["p50"] / 1000 for n in counts]
+        p95 = [results["e2e_by_languages"][n][metric]["p95"] / 1000 for n in counts]
+        xs = [i + offset * 0.38 for i in range(len(counts))]
+        ax.bar(xs, p50, width=0.36, label=f"{label} (median)")
+        ax.scatter(xs, p95, marker="_", s=300, color="black", zorder=3)
+    ax.set_xticks(
+        [i + 0.19 for i in range(len(counts))], [f"{n} language{'s' if n != '1' else ''}" for n in counts]
+    )
+    ax.set_ylabel("seconds (bar: median, line: p95)")
+    ax.set_title("End-to-end latency, local stack")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(IMAGES / "bench-e2e.png", dpi=120)
+    names.append("bench-e2e.png")
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    stages = [
+        s for s in ("transcribe", "translate", "synthesize", "store", "deliver") if s in results["stages_ms"]
+    ]
+    ax.barh(stages, [results["stages_ms"][s]["p50"] for s in stages])
+    ax.set_xlabel("ms per batch (median; translate/synthesize summed over languages)")
+    ax.set_title("audio_processor stages, local engines")
+    ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(IMAGES / "bench-stages.png", dpi=120)
+    names.append("bench-stages.png")
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    sizes = sorted(int(n) for n in results["fanout"])
+    ax.plot(
+        sizes,
+        [results["fanout"][str(n)]["first_to_last_ms_p50"] for n in sizes],
+        marker="o",
+        label="first to last listener",
+    )
+    ax.plot(
+        sizes,
+        [results["fanout"][str(n)]["processor_deliver_ms_p50"] for n in sizes],
+        marker="s",
+        label="processor send time",
+    )
+    ax.set_xscale("log")
+    ax.set_xlabel("listeners of one language")
+    ax.set_ylabel("ms per clip (median)")
+    ax.set_title("Fan-out, local gateway")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(IMAGES / "bench-fanout.png", dpi=120)
+    names.append("bench-fanout.png")
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    scenarios = {
+        "1 language": results["costs"]["1"],
+        "3 languages": results["costs"]["3"],
+        "3 languages,\n15 s batches": results["costs"]["3_batch15"],
+    }
+    lines = [k for k in results["costs"]["1"] if k != "total"]
+    bottoms = [0.0] * len(scenarios)
+    for line in lines:
+        values = [s[line] for s in scenarios.values()]
+        ax.bar(list(scenarios), values, bottom=bottoms, label=line)
+        bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
+    ax.axhline(
+        cost.SEED_CLAIM_USD_PER_SESSION_HOUR, color="black", linestyle="--", label="seed's claim ($1.52)"
+    )
+    ax.set_ylabel("USD per session-hour (100 listeners)")
+    ax.set_title("Cost model, us-east-1 list prices")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(IMAGES / "bench-cost.png", dpi=120)
+    names.append("bench-cost.png")
+    plt.close("all")
+    return names
+
+
+def markdown(results: dict[str, Any]) -> str:
+    r = results
+    e2e_rows = "\n".join(
+        f"| {n} | {v['message_ms']['p50']:.0f} / {v['message_ms']['p95']:.0f} | {v['playable_ms']['p50']:.0f} / {v['playable_ms']['p95']:.0f} "
+        f"| {v['from_batch_start_ms']['p50']:.0f} / {v['from_batch_start_ms']['p95']:.0f} |"
+        for n, v in r["e2e_by_languages"].items()
+    )
+    stage_rows = "\n".join(f"| {s} | {v['p50']:.0f} | {v['p95']:.0f} |" for s, v in r["stages_ms"].items())
+    engine = r["engines"]
+    engine_rows = "\n".join(
+        f"| {code} | {engine['translate_ms'].get(code, {}).get('p50', '—')} | {engine['tts_ms'][code]['p50']} |"
+        for code in engine["tts_ms"]
+    )
+    fan_rows = "\n".join(
+        f"| {n} | {v['first_to_last_ms_p50']} | {v['processor_deliver_ms_p50']} | {v['messages_per_second']} | {v['clips_reaching_all']}/{v['clips']} |"
+        for n, v in r["fanout"].items()
+    )
+    conc_rows = "\n".join(f"| {s['sessions']} | {s['p50']} | {s['p95']} |" for s in r["concurrency"]["steps"])
+    cost_rows = "\n".join(
+        f"| {line} | {r['costs']['1'][line]:.3f} | {r['costs']['3'][line]:.3f} | {r['costs']['3_1000_listeners'][line]:.3f} | {r['costs']['3_batch15'][line]:.3f} |"
+        for line in r["costs"]["1"]
+    )
+    return f"""# Benchmarks
+
+Written by `python -m bench.run{" --quick" if r["mode"] == "quick" else ""}` (`make bench{"-quick" if r["mode"] == "quick" else ""}`) on {r["date"]};
+raw figures in `bench/results/{r["date"]}{"-quick" if r["mode"] == "quick" else ""}.json`. Machine: **{r["machine"]}**. Mode: {r["mode"]}
+({r["repeats"]} run(s) per figure, the median is reported; capture `{r["capture"]}`). Benchmarks are never
+part of `make test`. Ratios compare figures of this one run.
+
+## Headlines
+
+| figure | value | the seed said |
+|---|---|---|
+| consumer time per 3 s batch (median / p95) | {r["consumer_ms_p50"]} / {r["consumer_ms_p95"]} ms | ~2.4 s |
+| end to end, local, 1 language: chunk that completes a batch → `translatedAudio` (median / p95) | {r["e2e_ms_p50"]:.0f} / {r["e2e_ms_p95"]:.0f} ms | 5-7 s |
+| fan-out to 1000 listeners (first → last listener) | {r["fanout_1000_ms"]} ms | — |
+| cost per session-hour, 1 / 3 languages (100 listeners) | ${r["cost_usd_per_session_hour_1lang"]:.2f} / ${r["cost_usd_per_session_hour_3lang"]:.2f} | $1.52 |
+
+## 1. Ingestion (`s3_audio_consumer`)
+
+{r["consumer_batches_per_run"]} batches of a real capture per run, moto S3/DynamoDB in process: S3 list and reads,
+EBML parsing, the conditional cursor write and the ffmpeg decode. Median {r["consumer_ms_p50"]} ms, p95
+{r["consumer_ms_p95"]} ms per batch; the seed estimated ~2,400 ms ({2400 / r["consumer_ms_p50"]:.0f} times more).
+On AWS add real S3/DynamoDB request latencies (tens of ms).
+
+## 2. Speech pipeline, local engines
+
+Per batch of the capture (Whisper base int8 on 2 threads; Apertium; Piper for English, espeak-ng otherwise;
+each voice includes the MP3 encode). ASR: median {engine["asr_ms"]["p50"]} ms, p95 {engine["asr_ms"]["p95"]} ms.
+
+| language | translate ms (median) | speak + MP3 ms (median) |
+|---|---|---|
+{engine_rows}
+
+Inside the processor during the end-to-end runs (ms per batch; translate and synthesize add up over languages):
+
+| stage | median | p95 |
+|---|---|---|
+{stage_rows}
+
+![stages](images/bench-stages.png)
+
+## 3. End to end, local
+
+A speaker client streams the capture at the pace Chromium recorded it; one listener per language.
+*To message*: from the moment the speaker sent the chunk that completes a batch's audio to the
+`translatedAudio` at the listener. *To playable*: plus the clip's first byte. *From first word*: from the
+batch's first chunk, i.e. what the first word of a batch waits (adds the ~3 s batch).
+
+| languages | to message, ms (median / p95) | to playable | from first word |
+|---|---|---|---|
+{e2e_rows}
+
+![end to end](images/bench-e2e.png)
+
+## 4. Fan-out
+
+N listeners in one language on the local gateway (each a WebSocket client of this machine); the audio_processor
+sends with 32 threads through boto3's `apigatewaymanagementapi` client.
+
+| listeners | first → last listener, ms | processor send time, ms | messages/s | clips to all |
+|---|---|---|---|---|
+{fan_rows}
+
+![fan-out](images/bench-fanout.png)
+
+## 5. Concurrency
+
+Sessions in parallel (each: one speaker streaming `en-welcome`, one Spanish listener), doubling until the median
+latency to message doubles (both cores shared by Whisper, the gateway and the clients).
+
+| sessions | to message, ms (median) | p95 |
+|---|---|---|
+{conc_rows}
+
+## 6. Cost model
+
+`bench/cost.py` (tested in `tests/unit/test_cost_model.py`); prices and assumptions in [COSTS.md](COSTS.md).
+USD per session-hour, 100 listeners unless said:
+
+| line | 1 language | 3 languages | 3 languages, 1000 listeners | 3 languages, 15 s batches |
+|---|---|---|---|---|
+{cost_rows}
+
+![cost](images/bench-cost.png)
+
+The seed claimed $1.52 per session-hour. Transcribe's 15-second minimum per request makes each 3 s batch
+bill 15 s: transcription alone is ~5 times the audio. See COSTS.md for what that means for the design.
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    results = run_all(args.quick)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    suffix = "-quick" if args.quick else ""
+    (RESULTS / f"{results['date']}{suffix}.json").write_text(json.dumps(results, indent=2) + "\n")
+    results["plots"] = plots(results)
+    DOC.write_text(markdown(results))
+    print(json.dumps({k: results[k] for k in (
+        "consumer_ms_p50", "consumer_ms_p95", "e2e_ms_p50", "e2e_ms_p95", "fanout_1000_ms",
+        "cost_usd_per_session_hour_1lang", "cost_usd_per_session_hour_3lang", "machine", "duration_s",
+    )}, indent=2))  # fmt: skip
+    subprocess.run(["git", "status", "--short", "docs", "bench/results"], cwd=ROOT, check=False)
+
+
+if __name__ == "__main__":
+    main()

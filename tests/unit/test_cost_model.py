@@ -1,0 +1,56 @@
+"""The cost model adds up what its price table and usage say, line by line."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.cost import PRICES, Usage, session_hour_cost
+
+
+def test_transcribe_bills_fifteen_seconds_per_three_second_batch():
+    usage = Usage(batch_seconds=3, speech_fraction=1.0)
+    cost = session_hour_cost(usage)
+    # 1200 requests an hour, each billed at the 15 s minimum: 300 minutes, not 60.
+    assert cost["transcribe"] == pytest.approx(
+        1200 * 15 / 60 * PRICES["transcribe_streaming_per_minute"], rel=1e-3
+    )
+
+
+def test_batches_of_fifteen_seconds_or_more_pay_for_audio_only():
+    cost = session_hour_cost(Usage(batch_seconds=15, speech_fraction=1.0))
+    assert cost["transcribe"] == pytest.approx(60 * PRICES["transcribe_streaming_per_minute"], rel=1e-3)
+
+
+def test_silent_batches_cost_no_transcription():
+    talk = session_hour_cost(Usage(speech_fraction=1.0))["transcribe"]
+    half = session_hour_cost(Usage(speech_fraction=0.5))["transcribe"]
+    assert half == pytest.approx(talk / 2, rel=1e-3)
+
+
+def test_translation_and_speech_grow_with_languages_and_skip_the_source_language():
+    one = session_hour_cost(Usage(target_languages=1))
+    three = session_hour_cost(Usage(target_languages=3))
+    assert three["translate"] == pytest.approx(3 * one["translate"], rel=1e-3)
+    assert three["polly"] == pytest.approx(3 * one["polly"], rel=1e-3)
+    same_language = session_hour_cost(Usage(target_languages=3, source_among_targets=True))
+    assert same_language["translate"] == pytest.approx(2 * one["translate"], rel=1e-3)
+
+
+def test_listeners_drive_delivery_costs_but_not_the_ai_services():
+    few = session_hour_cost(Usage(listeners=10))
+    many = session_hour_cost(Usage(listeners=1000))
+    assert many["data_transfer"] == pytest.approx(100 * few["data_transfer"], rel=1e-3)
+    assert many["api_gateway"] > few["api_gateway"]
+    for line in ("transcribe", "translate", "polly"):
+        assert many[line] == few[line]
+
+
+def test_total_is_the_sum_of_the_lines():
+    cost = session_hour_cost(Usage(target_languages=3, listeners=250))
+    assert cost["total"] == pytest.approx(sum(v for k, v in cost.items() if k != "total"), abs=1e-3)
+
+
+def test_standard_voices_cost_a_quarter_of_neural():
+    neural = session_hour_cost(Usage(polly_engine="neural"))["polly"]
+    standard = session_hour_cost(Usage(polly_engine="standard"))["polly"]
+    assert standard == pytest.approx(neural / 4, rel=1e-3)
