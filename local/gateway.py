@@ -10,7 +10,8 @@ On one port:
   whose $connect has not finished, is 410 GoneException.
 - `POST /2015-03-31/functions/{name}/invocations`: the Lambda Invoke API.
 - `/s3/...`: S3 (moto), so that presigned clip URLs share this origin.
-- `GET /dev/token` (a speaker ID token for the dev identity), `GET /healthz`,
+- `GET /dev/token` (a speaker ID token for the dev identity), `GET /dev/connections`
+  (the open connections, for debugging), `GET /healthz`,
   `GET /config.json` and the browser apps under `/speaker/` and `/listener/`."""
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ class Gateway:
         app.router.add_post("/2015-03-31/functions/{name}/invocations", self.lambda_invoke)
         app.router.add_route("*", "/s3/{tail:.*}", self.s3_proxy)
         app.router.add_get("/dev/token", self.dev_token)
+        app.router.add_get("/dev/connections", self.dev_connections)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/config.json", self.config_json)
         app.router.add_get("/", self.index)
@@ -282,9 +284,9 @@ class Gateway:
         iso = "%Y-%m-%dT%H:%M:%S.000Z"
         return web.json_response(
             {
-                "ConnectedAt": time.strftime(iso, time.gmtime(connection.connected_at)),
-                "LastActiveAt": time.strftime(iso, time.gmtime(connection.last_active)),
-                "Identity": {"SourceIp": connection.source_ip, "UserAgent": connection.user_agent},
+                "connectedAt": time.strftime(iso, time.gmtime(connection.connected_at)),
+                "lastActiveAt": time.strftime(iso, time.gmtime(connection.last_active)),
+                "identity": {"sourceIp": connection.source_ip, "userAgent": connection.user_agent},
             }
         )
 
@@ -340,6 +342,21 @@ class Gateway:
     async def dev_token(self, request: web.Request) -> web.Response:
         email = request.query.get("email", "speaker@local.test")
         return web.json_response({"idToken": self.identity.id_token(email), "expiresIn": 3600})
+
+    async def dev_connections(self, request: web.Request) -> web.Response:
+        """The open connections, for debugging locally (API Gateway has no such listing)."""
+        return web.json_response(
+            [
+                {
+                    "connectionId": c.connection_id,
+                    "role": c.authorizer.get("role"),
+                    "sourceIp": c.source_ip,
+                    "connectedAt": int(c.connected_at * 1000),
+                }
+                for c in self.connections.values()
+                if c.ws is not None
+            ]
+        )
 
     async def healthz(self, request: web.Request) -> web.Response:
         if not self.is_ready():

@@ -153,3 +153,50 @@ def test_speakers_need_a_valid_token(local_stack):
             assert refused.value.status == 403
 
     asyncio.run(run())
+
+
+def test_the_gateway_speaks_api_gateway_to_boto3_and_to_oversized_frames(local_stack):
+    """The management API as boto3's client calls it, and API Gateway's 128 KB message limit."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    management = boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=f"{local_stack}/local",
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+    async def run() -> None:
+        async with aiohttp.ClientSession() as http:
+            speaker, session_id = await speaker_session(http, local_stack)
+            listener = await ProtocolClient.connect(
+                http, ws_url(local_stack), sessionId=session_id, language="es"
+            )
+            await speaker.wait_for("listenerStats", total=1)
+            (connection_id,) = await listener_connection_ids(http, local_stack)
+            info = await asyncio.to_thread(management.get_connection, ConnectionId=connection_id)
+            assert info["Identity"]["SourceIp"] == "127.0.0.1"
+            await asyncio.to_thread(
+                management.post_to_connection, ConnectionId=connection_id, Data=b'{"type":"hello"}'
+            )
+            await listener.wait_for("hello")
+            await asyncio.to_thread(management.delete_connection, ConnectionId=connection_id)
+            await speaker.wait_for("listenerStats", total=0)  # the deletion ran $disconnect
+            with pytest.raises(ClientError) as gone:
+                await asyncio.to_thread(management.post_to_connection, ConnectionId=connection_id, Data=b"{}")
+            assert gone.value.response["Error"]["Code"] == "GoneException"
+
+            oversized = await ProtocolClient.connect(http, ws_url(local_stack))
+            await oversized.send("x" * (128 * 1024 + 1))
+            await asyncio.sleep(0.5)
+            assert oversized.ws.closed and oversized.ws.close_code == 1009
+            await speaker.close()
+
+    asyncio.run(run())
+
+
+async def listener_connection_ids(http: aiohttp.ClientSession, base: str) -> list[str]:
+    async with http.get(f"{base}/dev/connections") as response:
+        return [c["connectionId"] for c in await response.json() if c["role"] == "listener"]
