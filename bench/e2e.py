@@ -56,7 +56,7 @@ async def one_run(base: str, capture: Path, languages: list[str]) -> dict[str, A
         sent_at = await speaker.stream_capture(session_id, capture)
         await speaker.send({"action": "endSession", "sessionId": session_id})
         for client in listeners.values():  # the flush and the last clips
-            await client.wait_until_quiet()
+            await client.wait_until_quiet(quiet=8.0, timeout=60.0)  # under load, clips come late
         message_ms: list[float] = []
         playable_ms: list[float] = []
         from_start_ms: list[float] = []  # from the batch's first chunk: what a word may wait

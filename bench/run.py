@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.run [--quick]
 
 Full: the 79 s keynote capture, 3 runs per figure (the median is reported); --quick:
-the 14.5 s capture, one run, smaller sizes (a smoke run of under 3 minutes)."""
+the 14.5 s capture, one run, smaller sizes (a smoke run of under 3 minutes) that writes
+only its JSON, leaving docs/BENCHMARKS.md and the plots of the last full run alone."""
 
 from __future__ import annotations
 
@@ -318,6 +319,8 @@ latency to message doubles (both cores shared by Whisper, the gateway and the cl
 |---|---|---|
 {conc_rows}
 
+{("_" + r["concurrency_rerun_note"] + "._") if r.get("concurrency_rerun_note") else ""}
+
 ## 6. Cost model
 
 `bench/cost.py` (tested in `tests/unit/test_cost_model.py`); prices and assumptions in [COSTS.md](COSTS.md).
@@ -342,8 +345,9 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     suffix = "-quick" if args.quick else ""
     (RESULTS / f"{results['date']}{suffix}.json").write_text(json.dumps(results, indent=2) + "\n")
-    results["plots"] = plots(results)
-    DOC.write_text(markdown(results))
+    if not args.quick:  # a smoke run leaves the published figures alone
+        results["plots"] = plots(results)
+        DOC.write_text(markdown(results))
     print(json.dumps({k: results[k] for k in (
         "consumer_ms_p50", "consumer_ms_p95", "e2e_ms_p50", "e2e_ms_p95", "fanout_1000_ms",
         "cost_usd_per_session_hour_1lang", "cost_usd_per_session_hour_3lang", "machine", "duration_s",
