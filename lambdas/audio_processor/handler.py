@@ -35,7 +35,6 @@ from audio_processor.engines import build_engines
 from audio_processor.model import PcmBatch
 from audio_processor.pipeline import Engines, PipelineSettings, SpeechPipeline, Stores
 from audio_processor.retry import Deadline, RetryPolicy
-from shared.config import endpoint_url
 from shared.notifier import Notifier
 
 logger = Logger()
@@ -79,8 +78,8 @@ def build_pipeline(
     settings: PipelineSettings | None = None,
 ) -> SpeechPipeline:
     """The AWS wiring; tests and the local runner replace what talks to the network."""
-    dynamodb = boto3.resource("dynamodb", endpoint_url=endpoint_url("dynamodb"))
-    s3 = boto3.client("s3", endpoint_url=endpoint_url("s3"), config=Config(signature_version="s3v4"))
+    dynamodb = boto3.resource("dynamodb")
+    s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
     if management is None:
         management = boto3.client(
             "apigatewaymanagementapi",
@@ -111,10 +110,7 @@ def build_runtime(config: ProcessorConfig, pipeline: SpeechPipeline) -> Runtime:
         raise_on_no_idempotency_key=True,
         expires_after_seconds=3600,
     )
-    persistence = DynamoDBPersistenceLayer(
-        table_name=config.idempotency_table,
-        boto3_client=boto3.client("dynamodb", endpoint_url=endpoint_url("dynamodb")),
-    )
+    persistence = DynamoDBPersistenceLayer(table_name=config.idempotency_table)
 
     @idempotent_function(data_keyword_argument="key", persistence_store=persistence, config=idempotency)
     def process_batch(

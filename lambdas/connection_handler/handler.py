@@ -20,7 +20,7 @@ from connection_handler import messages as m
 from connection_handler.service import Caller, Limits, SessionService
 from connection_handler.store import ConnectionRepository, SessionRepository
 from shared import env_names
-from shared.config import endpoint_url, env_int, env_str
+from shared.config import env_int, env_str
 from shared.languages import ServedPairs
 from shared.notifier import Notifier
 from shared.protocol import MAX_MESSAGE_BYTES, ErrorCode, ProtocolError, error_message
@@ -66,8 +66,9 @@ class Runtime:
 @cache
 def _runtime() -> Runtime:
     config = HandlerConfig.from_env()
-    dynamodb = boto3.resource("dynamodb", endpoint_url=endpoint_url("dynamodb"))
-    lambda_client = boto3.client("lambda", endpoint_url=endpoint_url("lambda"))
+    # Off AWS, botocore itself reads AWS_ENDPOINT_URL_<SERVICE> (the local runner sets them).
+    dynamodb = boto3.resource("dynamodb")
+    lambda_client = boto3.client("lambda")
 
     def forward(payload: dict[str, Any]) -> None:
         lambda_client.invoke(

@@ -38,8 +38,3 @@ def env_int(name: str, default: int) -> int:
 
 def env_float(name: str, default: float) -> float:
     return _env_number(name, default, float, "a number")
-
-
-def endpoint_url(service: str) -> str | None:
-    """Endpoint override for the local runner (e.g. AWS_ENDPOINT_URL_S3); None on AWS."""
-    return os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or os.environ.get("AWS_ENDPOINT_URL") or None
