@@ -30,7 +30,7 @@ from audio_processor.ports import (
 from audio_processor.retry import Deadline, RetryPolicy
 from shared import resources
 from shared.languages import LANGUAGES, Language
-from shared.protocol import ErrorCode, error_message
+from shared.protocol import ErrorCode, error_message, listener_stats
 
 logger = logging.getLogger(__name__)
 
@@ -269,10 +269,4 @@ class SpeechPipeline:
             for language, ids in work.audience.items()
             if (remaining := len([i for i in ids if i not in work.gone]))
         }
-        stats = {
-            "type": "listenerStats",
-            "sessionId": work.batch.session_id,
-            "listeners": counts,
-            "total": sum(counts.values()),
-        }
-        self._stores.sender.send_many([(speaker, stats)])
+        self._stores.sender.send_many([(speaker, listener_stats(work.batch.session_id, counts))])

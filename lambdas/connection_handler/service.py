@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from connection_handler import messages as m
 from connection_handler.store import ConnectionRepository, SessionRepository, SessionTaken, as_int
 from shared.languages import LANGUAGES, ServedPairs, is_target_language
-from shared.protocol import ErrorCode, ProtocolError
+from shared.protocol import ErrorCode, ProtocolError, listener_stats
 from shared.session_ids import is_session_id, new_session_id
 
 Outgoing = tuple[str, dict[str, Any]]
@@ -258,18 +258,8 @@ class SessionService:
         speaker = session.get("speakerConnectionId")
         if not speaker or session.get("status") == "ended":
             return []
-        counts = self.connections.counts(str(session["sessionId"]))
-        return [
-            (
-                str(speaker),
-                {
-                    "type": "listenerStats",
-                    "sessionId": session["sessionId"],
-                    "listeners": counts,
-                    "total": sum(counts.values()),
-                },
-            )
-        ]
+        session_id = str(session["sessionId"])
+        return [(str(speaker), listener_stats(session_id, self.connections.counts(session_id)))]
 
     def _require_role(self, caller: Caller, role: str) -> None:
         if caller.role != role:

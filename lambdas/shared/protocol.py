@@ -44,3 +44,13 @@ def error_message(code: ErrorCode, message: str, action: str | None = None, **ex
         body["action"] = action
     body.update(extra)
     return body
+
+
+def listener_stats(session_id: str, counts: dict[str, int]) -> dict[str, Any]:
+    """What the speaker sees of its audience: listeners per language and in all."""
+    return {
+        "type": "listenerStats",
+        "sessionId": session_id,
+        "listeners": counts,
+        "total": sum(counts.values()),
+    }
