@@ -49,8 +49,6 @@ class LambdaHost:
         self._functions = {f.name: f for f in functions}
         self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lambda")
-        self.invocations: dict[str, int] = {name: 0 for name in self._functions}
-        self.errors: dict[str, int] = {name: 0 for name in self._functions}
 
     def _handler(self, name: str) -> tuple[FunctionDef, Callable[[Any, Any], Any]]:
         function = self._functions.get(name)
@@ -64,12 +62,7 @@ class LambdaHost:
     def invoke(self, name: str, event: Any) -> Any:
         """RequestResponse: the handler's result, or its exception."""
         function, handler = self._handler(name)
-        self.invocations[name] += 1
-        try:
-            return handler(event, LambdaContext(function))
-        except Exception:
-            self.errors[name] += 1
-            raise
+        return handler(event, LambdaContext(function))
 
     def invoke_async(self, name: str, payload: bytes) -> Future[None]:
         """InvocationType=Event: queued, retried like Lambda (up to the function's retries)."""

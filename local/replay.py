@@ -16,6 +16,7 @@ from moto import mock_aws
 
 from chunk_writer.writer import ChunkWriter
 from local.paths import ffmpeg_path
+from local.resources import create_sessions_table
 from s3_audio_consumer.adapters import DynamoCursorStore, S3ChunkStore
 from s3_audio_consumer.batcher import Batch, Batcher, BatchSettings
 from s3_audio_consumer.decoder import FfmpegDecoder
@@ -36,12 +37,7 @@ def create_resources(session: boto3.Session, session_id: str, source_language: s
     s3 = session.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket=BUCKET)
     dynamodb = session.resource("dynamodb", region_name="us-east-1")
-    table = dynamodb.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": resources.SESSIONS_PARTITION_KEY, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": resources.SESSIONS_PARTITION_KEY, "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    table = create_sessions_table(dynamodb, TABLE)
     table.put_item(Item={"sessionId": session_id, "sourceLanguage": source_language, "status": "active"})
     return s3, table
 

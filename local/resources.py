@@ -81,16 +81,16 @@ def create_idempotency_table(dynamodb: Any, name: str) -> Any:
     return _hash_key_table(dynamodb, name, resources.IDEMPOTENCY_PARTITION_KEY)
 
 
-def create_all(session: Any, names: LocalNames) -> str:
+def create_all(session: Any, names: LocalNames, endpoint_url: str | None = None) -> str:
     """Creates everything; returns the URL of the queue that receives chunk events."""
-    dynamodb = session.resource("dynamodb")
+    dynamodb = session.resource("dynamodb", endpoint_url=endpoint_url)
     create_sessions_table(dynamodb, names.sessions_table)
     create_connections_table(dynamodb, names.connections_table)
     create_idempotency_table(dynamodb, names.idempotency_table)
-    s3 = session.client("s3")
+    s3 = session.client("s3", endpoint_url=endpoint_url)
     s3.create_bucket(Bucket=names.chunk_bucket)
     s3.create_bucket(Bucket=names.translation_bucket)
-    sqs = session.client("sqs")
+    sqs = session.client("sqs", endpoint_url=endpoint_url)
     queue_url = sqs.create_queue(QueueName=names.chunk_events_queue)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"

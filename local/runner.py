@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from connection_handler.messages import ACTIONS
 from local.devauth import DevIdentity
 from local.gateway import Gateway, GatewaySettings
 from local.lambda_host import FunctionDef, LambdaHost
@@ -40,10 +41,6 @@ FUNCTIONS = (
     ("s3-audio-consumer", "s3_audio_consumer.handler:lambda_handler", 60, 1024, 2),
     ("audio-processor", "audio_processor.handler:lambda_handler", 60, 1024, 1),
 )
-ROUTES = (
-    "createSession", "joinSession", "switchLanguage", "audioChunk",
-    "pauseBroadcast", "resumeBroadcast", "endSession", "heartbeat",
-)  # fmt: skip
 APPS = {
     "speaker": ROOT / "frontend-client-apps" / "speaker-app" / "dist",
     "listener": ROOT / "frontend-client-apps" / "listener-app" / "dist",
@@ -66,18 +63,18 @@ class LocalStack:
         self.ready = threading.Event()
         self.stopping = threading.Event()
         self.moto_port = free_port()
+        self.moto_url = f"http://127.0.0.1:{self.moto_port}"
 
     # -- environment -------------------------------------------------------------
     def environment(self) -> dict[str, str]:
         base = f"http://127.0.0.1:{self.port}"
-        moto = f"http://127.0.0.1:{self.moto_port}"
         return {
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_SESSION_TOKEN": "local",
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL": moto,
+            "AWS_ENDPOINT_URL": self.moto_url,
             "AWS_ENDPOINT_URL_S3": f"{base}/s3",
             "AWS_ENDPOINT_URL_LAMBDA": base,
             env_names.ENVIRONMENT: ENV,
@@ -118,18 +115,8 @@ class LocalStack:
     def create_resources(self) -> str:
         import boto3
 
-        session = boto3.Session(region_name="us-east-1")
         # Direct to moto: the gateway's S3 proxy is not listening yet.
-        endpoint = f"http://127.0.0.1:{self.moto_port}"
-
-        class Direct:
-            def resource(self, name: str) -> object:
-                return session.resource(name, endpoint_url=endpoint)
-
-            def client(self, name: str) -> object:
-                return session.client(name, endpoint_url=endpoint)
-
-        return create_all(Direct(), self.names)
+        return create_all(boto3.Session(region_name="us-east-1"), self.names, self.moto_url)
 
     def lambda_host(self) -> LambdaHost:
         return LambdaHost(
@@ -143,7 +130,7 @@ class LocalStack:
         """S3 ObjectCreated events reach the consumer through a queue, at least once."""
         import boto3
 
-        sqs = boto3.client("sqs", endpoint_url=f"http://127.0.0.1:{self.moto_port}", region_name="us-east-1")
+        sqs = boto3.client("sqs", endpoint_url=self.moto_url, region_name="us-east-1")
         consumer = fn("s3-audio-consumer")
         while not self.stopping.is_set():
             try:
@@ -184,8 +171,8 @@ class LocalStack:
                 api_id=API_ID,
                 authorizer=fn("authorizer"),
                 connection_handler=fn("connection-handler"),
-                routes=ROUTES,
-                moto_url=f"http://127.0.0.1:{self.moto_port}",
+                routes=tuple(ACTIONS),  # the routes the stack declares, one per action
+                moto_url=self.moto_url,
                 apps=apps,
             ),
             host,

@@ -9,7 +9,7 @@ from functools import cache
 from audio_processor.config import ProcessorConfig
 from audio_processor.pipeline import Engines
 from local.engines.apertium import ApertiumTranslator, route
-from local.engines.speech import ESPEAK_VOICES, LocalSynthesizer
+from local.engines.speech import ESPEAK_VOICES, LocalSynthesizer, PiperVoiceEngine
 from local.engines.whisper import WhisperTranscriber
 from local.paths import ffmpeg_path
 from shared.languages import LANGUAGES, ServedPairs
@@ -30,12 +30,22 @@ def served_pairs() -> ServedPairs:
 
 
 @cache
+def _whisper() -> WhisperTranscriber:
+    return WhisperTranscriber()
+
+
+@cache
+def _piper() -> PiperVoiceEngine:
+    return PiperVoiceEngine()
+
+
+@cache
 def shared_engines() -> Engines:
     """One set per process: the models are loaded once and shared by every invocation."""
     return Engines(
-        transcriber=WhisperTranscriber(),
+        transcriber=_whisper(),
         translator=ApertiumTranslator(),
-        synthesizer=LocalSynthesizer(ffmpeg_path()),
+        synthesizer=LocalSynthesizer(ffmpeg_path(), _piper()),
     )
 
 
@@ -44,6 +54,6 @@ def build(config: ProcessorConfig) -> Engines:
 
 
 def warm_up() -> None:
-    engines = shared_engines()
-    engines.transcriber.warm_up()  # type: ignore[attr-defined]
-    engines.synthesizer._piper.warm_up()  # type: ignore[attr-defined]
+    """Loads both models before /healthz says ready, so no listener waits for them."""
+    _whisper().warm_up()
+    _piper().warm_up()

@@ -4,7 +4,6 @@ Pairs without a direct Apertium mode go through Spanish, the hub of the installe
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 from shared.languages import Language
@@ -23,10 +22,6 @@ DIRECT_MODES = {
     ("en", "ca"): "eng-cat",
 }
 HUB = "es"
-DEBIAN_PACKAGES = (
-    "apertium", "apertium-eng-spa", "apertium-fr-es", "apertium-es-pt", "apertium-spa-ita",
-    "apertium-spa-cat", "apertium-eng-cat",
-)  # fmt: skip
 
 
 def route(source: str, target: str) -> list[str] | None:
@@ -36,13 +31,6 @@ def route(source: str, target: str) -> list[str] | None:
     if (source, HUB) in DIRECT_MODES and (HUB, target) in DIRECT_MODES:
         return [DIRECT_MODES[(source, HUB)], DIRECT_MODES[(HUB, target)]]
     return None
-
-
-def installed_modes() -> set[str]:
-    if not shutil.which("apertium"):
-        return set()
-    listed = subprocess.run(["apertium", "-l"], capture_output=True, text=True, check=False).stdout
-    return {line.strip() for line in listed.splitlines() if line.strip()}
 
 
 class ApertiumTranslator:

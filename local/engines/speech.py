@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import subprocess
 import threading
 import wave
@@ -88,7 +87,3 @@ class LocalSynthesizer:
         else:
             raise ValueError(f"the local engines have no voice for {language.code}")
         return to_mp3(self._ffmpeg, wav)
-
-
-def espeak_available() -> bool:
-    return shutil.which("espeak-ng") is not None
