@@ -18,6 +18,7 @@ import time
 import boto3
 from moto import mock_aws
 
+from bench.stats import percentile
 from local.replay import Replay, create_resources, load_chunks
 from s3_audio_consumer.batcher import BatchSettings
 from tests.conftest import CAPTURES
@@ -41,11 +42,10 @@ def run(sessions: int) -> dict[str, object]:
                 handed = replay.event()
                 if handed:
                     timings.append((time.perf_counter() - started) * 1000 / handed)
-    timings.sort()
     return {
         "batches": len(timings),
         "consumer_ms_p50": round(statistics.median(timings), 1),
-        "consumer_ms_p95": round(timings[int(0.95 * (len(timings) - 1))], 1),
+        "consumer_ms_p95": round(percentile(timings, 0.95), 1),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}",
     }
 

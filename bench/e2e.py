@@ -22,22 +22,12 @@ from typing import Any
 
 import aiohttp
 
+from bench.stats import summary
 from local.process import running_local_stack
 from tests.conftest import CAPTURES
 from tests.integration.client import ProtocolClient, speaker_session
 
 TARGETS = ["es", "fr", "it", "pt"]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {"n": 0}
-    return {"n": len(values), "p50": round(statistics.median(values)), "p95": round(percentile(values, 0.95))}
 
 
 async def one_run(base: str, capture: Path, languages: list[str]) -> dict[str, Any]:

@@ -8,28 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 from typing import Any
 
 import local  # noqa: F401 - puts the Lambda packages on the import path
-from local.engines import shared_engines
+from bench.stats import summary
+from local.engines import shared_engines, warm_up
 from local.replay import load_chunks, replay_in_order
 from shared.languages import LANGUAGES
 from tests.conftest import CAPTURES
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {
-        "n": len(values),
-        "p50": round(statistics.median(values), 1),
-        "p95": round(percentile(values, 0.95), 1),
-    }
 
 
 def timed(fn: Any, *args: Any) -> tuple[Any, float]:
@@ -39,8 +26,8 @@ def timed(fn: Any, *args: Any) -> tuple[Any, float]:
 
 
 def run(capture: str, languages: list[str]) -> dict[str, Any]:
+    warm_up()
     engines = shared_engines()
-    engines.transcriber.warm_up()  # type: ignore[attr-defined]
     english = LANGUAGES["en"]
     asr: list[float] = []
     translate: dict[str, list[float]] = {code: [] for code in languages}
@@ -61,9 +48,9 @@ def run(capture: str, languages: list[str]) -> dict[str, Any]:
             speak[code].append(ms)
     return {
         "capture": capture,
-        "asr_ms": summary(asr),
-        "translate_ms": {code: summary(v) for code, v in translate.items() if v},
-        "tts_ms": {code: summary(v) for code, v in speak.items() if v},
+        "asr_ms": summary(asr, 1),
+        "translate_ms": {code: summary(v, 1) for code, v in translate.items() if v},
+        "tts_ms": {code: summary(v, 1) for code, v in speak.items() if v},
     }
 
 

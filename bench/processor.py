@@ -24,17 +24,13 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
+from bench.stats import percentile
 from local.paths import ffmpeg_path
 from local.replay import load_chunks, replay_in_order
 from tests.conftest import CAPTURES
 from tests.unit.processor_harness import Processor, encode_mp3, events_for
 
 LANGUAGE_ORDER = ["es", "fr", "de", "it", "pt", "ja", "ko", "zh", "nl", "ca"]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[int(q * (len(ordered) - 1))]
 
 
 def run(batches: int, languages: int, listeners: int) -> dict[str, Any]:

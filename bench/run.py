@@ -53,6 +53,11 @@ def median_of(runs: list[dict[str, Any]], *path: str) -> float:
     return round(statistics.median(values), 1)
 
 
+def median_p50_p95(runs: list[dict[str, Any]], *path: str) -> dict[str, float]:
+    """Across runs, the median of each run's median and of each run's p95."""
+    return {q: median_of(runs, *path, q) for q in ("p50", "p95")}
+
+
 def run_all(quick: bool) -> dict[str, Any]:
     started = time.monotonic()
     repeats = 1 if quick else 3
@@ -74,21 +79,12 @@ def run_all(quick: bool) -> dict[str, Any]:
 
     by_languages = {
         str(n): {
-            metric: {
-                "p50": median_of(e2e_runs, "by_languages", str(n), metric, "p50"),
-                "p95": median_of(e2e_runs, "by_languages", str(n), metric, "p95"),
-            }
+            metric: median_p50_p95(e2e_runs, "by_languages", str(n), metric)
             for metric in ("message_ms", "playable_ms", "from_batch_start_ms")
         }
         for n in languages
     }
-    stages = {
-        stage: {
-            "p50": median_of(e2e_runs, "stages_ms", stage, "p50"),
-            "p95": median_of(e2e_runs, "stages_ms", stage, "p95"),
-        }
-        for stage in e2e_runs[0]["stages_ms"]
-    }
+    stages = {stage: median_p50_p95(e2e_runs, "stages_ms", stage) for stage in e2e_runs[0]["stages_ms"]}
     fanout_sizes: dict[str, dict[str, Any]] = {}
     for size in fanout_runs[0]["sizes"]:
         n = size["listeners"]
