@@ -16,6 +16,16 @@ from infra import constants
 from session_management.stack import SessionManagementStack
 
 
+def _flag(name: str, value: object, *, default: bool) -> bool:
+    """A boolean context value as given on the command line or in cdk.json (true/false, 1/0)."""
+    if value is None or value == "":
+        return default
+    text = str(value).strip().lower()
+    if text not in ("true", "false", "1", "0"):
+        raise ValueError(f"context {name} must be true or false, got {value!r}")
+    return text in ("true", "1")
+
+
 def build_app(app: cdk.App) -> tuple[SessionManagementStack, AudioTranscriptionStack]:
     env_name = app.node.try_get_context("env") or "dev"
     if env_name not in constants.ENVIRONMENTS:
@@ -39,6 +49,15 @@ def build_app(app: cdk.App) -> tuple[SessionManagementStack, AudioTranscriptionS
         for key, env_var in constants.SPEECH_TUNING_CONTEXT.items()
         if (value := app.node.try_get_context(key))
     }
+    grace_context = app.node.try_get_context("speakerGraceSeconds")
+    speaker_grace_seconds = (
+        constants.SPEAKER_GRACE_SECONDS if grace_context in (None, "") else int(grace_context)
+    )
+    # -c reservedConcurrency=false (or 0): no reserved concurrency, for accounts whose
+    # concurrency limit cannot spare constants.RESERVED_CONCURRENCY.
+    reserve_concurrency = _flag(
+        "reservedConcurrency", app.node.try_get_context("reservedConcurrency"), default=True
+    )
     deploy_env = cdk.Environment(
         account=app.node.try_get_context("account"), region=app.node.try_get_context("region")
     )
@@ -50,6 +69,8 @@ def build_app(app: cdk.App) -> tuple[SessionManagementStack, AudioTranscriptionS
         alarm_email=alarm_email,
         listener_base_url=listener_base_url,
         manage_api_gateway_log_role=manage_log_role,
+        speaker_grace_seconds=speaker_grace_seconds,
+        reserve_concurrency=reserve_concurrency,
         env=deploy_env,
     )
     transcription = AudioTranscriptionStack(

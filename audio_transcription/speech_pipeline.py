@@ -11,6 +11,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra import constants
+from infra.management_api import grant_post_to_connections
 from infra.nag import objects_under, stage_connections
 from infra.python_function import FunctionSpec, PythonFunction
 from lambdas.shared import env_names, resources
@@ -67,11 +68,13 @@ class SpeechPipeline(Construct):
         iam.Grant.add_to_principal(
             grantee=role, actions=["dynamodb:DeleteItem"], resource_arns=[connections.table_arn]
         )
-        sessions.grant(role, "dynamodb:GetItem")
+        # UpdateItem: removing a stale listener also lowers the session's per-language
+        # listener counters (shared.audience).
+        sessions.grant(role, "dynamodb:GetItem", "dynamodb:UpdateItem")
         idempotency.grant(
             role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
         )
-        stage.grant_management_api_access(role)
+        grant_post_to_connections(stage, role)
 
         # These three actions take no resource ARN we use (Transcribe streaming has no
         # resource type; Translate and Polly scope only terminologies and lexicons).
@@ -94,6 +97,7 @@ class SpeechPipeline(Construct):
             objects_under(resources.CHUNK_KEY_PREFIX),
         )
         self.function.allow_wildcards(
-            "Listener connection ids are created at run time: clips go to this stage's @connections/*.",
+            "Listener connection ids are created at run time: clips are posted (POST only) to this "
+            "stage's @connections/*.",
             stage_connections(env_name),
         )

@@ -15,6 +15,7 @@ from constructs import Construct
 
 from audio_transcription.idempotency_store import IdempotencyStore
 from audio_transcription.speech_pipeline import SpeechPipeline
+from infra import constants
 from infra.monitoring import Monitoring
 from infra.secure_bucket import access_log_bucket, audio_bucket
 
@@ -64,6 +65,7 @@ class AudioTranscriptionStack(Stack):
         monitoring.watch_function("AudioProcessor", pipeline.function.function)
         if pipeline.function.failure_queue:
             monitoring.watch_failure_queue("AudioProcessor", pipeline.function.failure_queue.queue)
+        monitoring.watch_handled_failures(constants.AUDIO_PROCESSOR)
 
         CfnOutput(self, "TranslationBucketName", value=self.translation_bucket.bucket_name)
         CfnOutput(self, "AudioProcessorName", value=pipeline.function.function.function_name)

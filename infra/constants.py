@@ -30,6 +30,7 @@ AUTHORIZER = "connect-authorizer"
 CHUNK_WRITER = "chunk-writer"
 S3_AUDIO_CONSUMER = "s3-audio-consumer"
 AUDIO_PROCESSOR = "audio-processor"
+SESSION_TIMER = "session-timer"
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,21 @@ SIZES = {
     # for waiting on a missing chunk and for retries.
     S3_AUDIO_CONSUMER: FunctionSize(memory_mb=1024, timeout=Duration.seconds(60), ephemeral_mb=2048),
     AUDIO_PROCESSOR: FunctionSize(memory_mb=1024, timeout=Duration.seconds(60)),
+    # A few DynamoDB calls and notifications per expired timer, up to 10 timers a batch.
+    SESSION_TIMER: FunctionSize(memory_mb=256, timeout=Duration.seconds(30)),
+}
+
+# Reserved concurrency keeps the connection path (joins, audio chunks) answering when
+# the speech path surges: the audio functions cannot take these executions away.
+# It is also a cap: beyond it the function is throttled, so size it above the peak
+# (a speaker sends ~4 chunks/s, each a short handler invocation).
+# Reserved executions come out of the account's concurrency limit (1,000 by default),
+# and Lambda keeps at least 100 of it unreserved; dev and prod in one account reserve
+# both sets. New accounts may have a much lower limit, and the deploy then fails:
+# pass -c reservedConcurrency=false to deploy without reservations.
+RESERVED_CONCURRENCY = {
+    CONNECTION_HANDLER: {"dev": 50, "prod": 300},
+    AUTHORIZER: {"dev": 20, "prod": 100},
 }
 
 # Asynchronous invocations. A live clip is worth nothing after a minute, so the
@@ -90,7 +106,82 @@ DEFAULT_APP_ORIGINS = {
     "prod": (),
 }
 
+# Speaker reconnection: a speaker who disconnects leaves the session suspended for
+# SPEAKER_GRACE_SECONDS (CDK context "speakerGraceSeconds"); a message delayed that long
+# on the session-timers queue ends the session unless the speaker has resumed.
+SPEAKER_GRACE_SECONDS = 120
+SQS_MAX_DELAY_SECONDS = 900  # the longest DelaySeconds SQS accepts
+# Environment variables not yet in lambdas/shared/env_names.py.
+SESSION_TIMER_QUEUE_URL_ENV = "SESSION_TIMER_QUEUE_URL"
+SPEAKER_GRACE_SECONDS_ENV = "SPEAKER_GRACE_SECONDS"
+SESSION_TIMER_QUEUE_PATTERN = "session-timers-{env}"
+SESSION_TIMER_BATCH_SIZE = 10
+SESSION_TIMER_MAX_RECEIVES = 5  # then the dead-letter queue (AWS suggests >= 5 behind a Lambda trigger)
+# AWS's advice for SQS event sources: visibility timeout at least 6x the function timeout.
+SESSION_TIMER_VISIBILITY_FACTOR = 6
+# A session item expires after SESSION_TTL_HOURS anyway; older timers are moot.
+SESSION_TIMER_RETENTION = Duration.hours(SESSION_TTL_HOURS)
+
 ALARM_EVALUATION_PERIOD = Duration.minutes(5)
+
+
+@dataclass(frozen=True)
+class MetricAlarmSpec:
+    """An alarm on a Powertools EMF metric: namespace PROJECT, dimension service=<base name>,
+    Sum over ALARM_EVALUATION_PERIOD >= threshold."""
+
+    service: str  # function base name, which is its POWERTOOLS_SERVICE_NAME
+    metric_name: str
+    threshold: float
+    reason: str
+
+
+# Handled failures: the functions catch these, so they never show as Lambda Errors.
+HANDLED_FAILURE_ALARMS = (
+    MetricAlarmSpec(
+        CONNECTION_HANDLER,
+        "InternalErrors",
+        1,
+        "an action failed unexpectedly and was not applied; any one is a bug or an outage",
+    ),
+    MetricAlarmSpec(
+        S3_AUDIO_CONSUMER,
+        "DecodeFailures",
+        1,
+        "ffmpeg could not decode a speaker's audio; that audio is lost for every listener",
+    ),
+    MetricAlarmSpec(
+        S3_AUDIO_CONSUMER,
+        "ChunkGaps",
+        3,
+        "audio was skipped after waiting for missing chunks; one gap is a network blip, three a pattern",
+    ),
+    MetricAlarmSpec(
+        CHUNK_WRITER,
+        "RejectedChunks",
+        1,
+        "a chunk the connection handler passed on was refused and not stored; any one is a bug",
+    ),
+    MetricAlarmSpec(
+        AUDIO_PROCESSOR,
+        "TranscribeFailures",
+        1,
+        "Transcribe failed after retries; the batch was skipped for every listener",
+    ),
+    MetricAlarmSpec(
+        AUDIO_PROCESSOR,
+        "TranslationFailures",
+        3,
+        "languages left without a clip after retries (counted per language, also on a failed "
+        "transcription); three in 5 minutes is more than a transient error",
+    ),
+    MetricAlarmSpec(
+        SESSION_TIMER,
+        "MalformedTimers",
+        1,
+        "a timer message was dropped unread, so its session stays suspended; any one is a bug",
+    ),
+)
 
 # Feature flags live in code, not cdk.json, so that `python app.py`, the CDK CLI and
 # the tests synthesize the same templates.

@@ -1,4 +1,4 @@
-"""Alarms on every function and failure queue of a stack, sent to one SNS topic."""
+"""Alarms on every function and queue of a stack, sent to one SNS topic."""
 
 from __future__ import annotations
 
@@ -27,12 +27,14 @@ class Monitoring(Construct):
             self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
         self._action = actions.SnsAction(self.topic)
 
-    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, description: str) -> cloudwatch.Alarm:
+    def _alarm(
+        self, construct_id: str, metric: cloudwatch.IMetric, description: str, *, threshold: float = 1
+    ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
             metric=metric,
-            threshold=1,
+            threshold=threshold,
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -46,9 +48,55 @@ class Monitoring(Construct):
         self._alarm(f"{name}Errors", function.metric_errors(period=period), f"{name} raised errors")
         self._alarm(f"{name}Throttles", function.metric_throttles(period=period), f"{name} was throttled")
 
-    def watch_failure_queue(self, name: str, queue: sqs.IQueue) -> None:
+    def watch_failure_queue(
+        self,
+        name: str,
+        queue: sqs.IQueue,
+        description: str | None = None,
+    ) -> None:
+        """Any message in a queue that only failures reach (on-failure destination, DLQ)."""
         self._alarm(
             f"{name}FailedEvents",
             queue.metric_approximate_number_of_messages_visible(period=constants.ALARM_EVALUATION_PERIOD),
-            f"{name} dropped asynchronous events into its failure queue",
+            description or f"{name} dropped asynchronous events into its failure queue",
         )
+
+    def watch_queue_backlog(self, name: str, queue: sqs.IQueue, description: str) -> None:
+        """Messages left visible (due, yet not received) for a whole period: the consumer
+        is throttled, failing or disabled. Minimum ignores the moment between a message
+        becoming visible and being received."""
+        self._alarm(
+            f"{name}Backlog",
+            queue.metric_approximate_number_of_messages_visible(
+                period=constants.ALARM_EVALUATION_PERIOD, statistic=cloudwatch.Stats.MINIMUM
+            ),
+            description,
+        )
+
+    def watch_metric(self, spec: constants.MetricAlarmSpec) -> cloudwatch.Alarm:
+        """An alarm on a metric a function emits itself through Powertools Metrics (EMF).
+
+        Powertools adds the dimension `service` = POWERTOOLS_SERVICE_NAME (the function's
+        base name, see infra/python_function.py) and no other, so the alarm's metric must
+        carry exactly that one dimension to match."""
+        metric = cloudwatch.Metric(
+            namespace=constants.PROJECT,
+            metric_name=spec.metric_name,
+            dimensions_map={"service": spec.service},
+            statistic=cloudwatch.Stats.SUM,
+            period=constants.ALARM_EVALUATION_PERIOD,
+        )
+        construct_id = "".join(part.title() for part in spec.service.split("-")) + spec.metric_name
+        period_minutes = int(constants.ALARM_EVALUATION_PERIOD.to_minutes())
+        return self._alarm(
+            construct_id,
+            metric,
+            f"{spec.service} {spec.metric_name} >= {spec.threshold:g} in {period_minutes} min: {spec.reason}",
+            threshold=spec.threshold,
+        )
+
+    def watch_handled_failures(self, *services: str) -> None:
+        """The HANDLED_FAILURE_ALARMS of the named functions."""
+        for spec in constants.HANDLED_FAILURE_ALARMS:
+            if spec.service in services:
+                self.watch_metric(spec)

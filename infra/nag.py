@@ -50,10 +50,11 @@ def objects_under(prefix: str) -> RegexAppliesTo:
 
 
 def stage_connections(stage_name: str) -> RegexAppliesTo:
-    """The finding cdk-nag reports for a stage's `@connections/*` (connection ids are dynamic).
+    """The finding cdk-nag reports for POST on a stage's `@connections/*` (connection ids
+    are dynamic), as granted by infra.management_api.grant_post_to_connections.
     The API id is a local reference or, from the other stack, an imported export."""
     return RegexAppliesTo(
         regex=r"/^Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:"
         r"(<[A-Za-z0-9]+>|[A-Za-z0-9-]+:ExportsOutputRef[A-Za-z0-9]+)"
-        rf"\/{stage_name}\/\*\/@connections\/\*$/g"
+        rf"\/{stage_name}\/POST\/@connections\/\*$/g"
     )

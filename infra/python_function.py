@@ -30,6 +30,20 @@ class FunctionSpec:
     environment: Mapping[str, str] = field(default_factory=dict)
     layers: Sequence[lambda_.ILayerVersion] = ()
     invoked_asynchronously: bool = False
+    # "<module>.<function>" inside the bundle; default "<package>.handler.lambda_handler".
+    # Several functions may share one package (and so one bundle) with different handlers.
+    handler: str | None = None
+    # None: no reservation (the function shares the account's unreserved pool).
+    reserved_concurrency: int | None = None
+
+    def __post_init__(self) -> None:
+        # 0 would stop every invocation: "no reservation" is None, never 0.
+        if self.reserved_concurrency is not None and self.reserved_concurrency < 1:
+            raise ValueError(f"{self.base_name}: reserved concurrency must be >= 1 or None")
+
+    @property
+    def handler_path(self) -> str:
+        return self.handler or f"{self.package}.handler.lambda_handler"
 
 
 class PythonFunction(Construct):
@@ -62,13 +76,14 @@ class PythonFunction(Construct):
             runtime=constants.RUNTIME,
             architecture=constants.ARCHITECTURE,
             code=function_code(spec.package),
-            handler=f"{spec.package}.handler.lambda_handler",
+            handler=spec.handler_path,
             role=self.role,
             log_group=self.log_group,
             memory_size=size.memory_mb,
             timeout=size.timeout,
             ephemeral_storage_size=Size.mebibytes(size.ephemeral_mb),
             layers=list(spec.layers),
+            reserved_concurrent_executions=spec.reserved_concurrency,
             environment={
                 "ENVIRONMENT": env_name,
                 "POWERTOOLS_SERVICE_NAME": spec.base_name,

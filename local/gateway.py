@@ -4,10 +4,12 @@ On one port:
 - `GET /ws`: WebSocket. `$connect` runs the authorizer and then the connect route,
   exactly as API Gateway does (a Deny is HTTP 403, a non-200 from $connect is that
   status); messages are routed on `action`; `$disconnect` runs when the socket closes.
-  A message over 128 KB closes the socket with 1009, as API Gateway does.
+  Each message is its own invocation, run concurrently as on AWS (so message N+1 may
+  overtake N); `shuffle_window` reorders them on purpose, for tests. A frame over 32 KB
+  closes the socket with 1009, as API Gateway does.
 - `POST/GET/DELETE /{stage}/@connections/{id}`: the management API that boto3's
   `apigatewaymanagementapi` client calls. Posting to an unknown connection, or to one
-  whose $connect has not finished, is 410 GoneException.
+  whose $connect has not finished, is 410 GoneException; over 128 KB is 413.
 - `POST /2015-03-31/functions/{name}/invocations`: the Lambda Invoke API.
 - `/s3/...`: S3 (moto), so that presigned clip URLs share this origin.
 - `GET /dev/token` (a speaker ID token for the dev identity), `GET /dev/connections`
@@ -20,10 +22,11 @@ import asyncio
 import base64
 import json
 import logging
+import random
 import secrets
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,8 +40,15 @@ from local.lambda_host import LambdaHost, UnknownFunction
 
 logger = logging.getLogger("local.gateway")
 
-MAX_MESSAGE_BYTES = 128 * 1024  # API Gateway WebSocket message limit (frames of 32 KB)
+MAX_FRAME_BYTES = 32 * 1024  # API Gateway WebSocket frame limit: a larger frame closes the socket (1009)
+MAX_POST_BYTES = 128 * 1024  # API Gateway postToConnection payload limit (413 above it)
+# aiohttp's own limit, above ours: aiohttp (3.14) also refuses a payload of exactly max_msg_size,
+# so the exact 32 KB check is the gateway's (`_too_big`); aiohttp's only bounds what it buffers.
+_READ_LIMIT_BYTES = 2 * MAX_FRAME_BYTES
 IDLE_TIMEOUT_SECONDS = 600  # API Gateway closes idle connections after 10 minutes
+MAX_IN_FLIGHT = 16  # per connection; the reader waits for a free slot beyond it
+SHUFFLE_FLUSH_SECONDS = 0.15  # held messages are dispatched after this long without a new one
+DISCONNECT_DRAIN_SECONDS = 15.0  # how long $disconnect waits for the connection's in-flight messages
 _HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "content-encoding"}
 
 
@@ -52,6 +62,10 @@ class GatewaySettings:
     routes: tuple[str, ...]
     moto_url: str
     apps: dict[str, Path] = field(default_factory=dict)
+    # > 1: hold up to this many of a connection's messages and dispatch them in a random order
+    # (flushed after SHUFFLE_FLUSH_SECONDS without a new message). 0 or 1: dispatched as received.
+    shuffle_window: int = 0
+    shuffle_seed: int | None = None  # None: a different order on every run
 
 
 @dataclass
@@ -63,6 +77,74 @@ class Connection:
     authorizer: dict[str, Any]
     ws: web.WebSocketResponse | None = None
     last_active: float = 0.0
+
+
+class MessageDispatch:
+    """One connection's messages, each run as its own task, as each WebSocket message is its own
+    Lambda invocation on AWS: at most `limit` in flight (`submit` then waits for a slot), optionally
+    held `window` at a time and started in a shuffled order. A failing message is logged; it never
+    ends the connection."""
+
+    def __init__(
+        self,
+        run: Callable[[dict[str, Any]], Awaitable[Any]],
+        *,
+        limit: int = MAX_IN_FLIGHT,
+        window: int = 0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._run = run
+        self._slots = asyncio.Semaphore(limit)
+        self._window = window
+        self._rng = rng if rng is not None else random.Random()
+        self.held: list[dict[str, Any]] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def submit(self, event: dict[str, Any]) -> None:
+        if self._window <= 1:
+            await self._start(event)
+            return
+        self.held.append(event)
+        if len(self.held) >= self._window:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Start whatever is held, in a random order (what is not started yet stays in `held`)."""
+        self._rng.shuffle(self.held)
+        while self.held:
+            await self._start(self.held[0])
+            del self.held[0]
+
+    async def drain(self, timeout: float) -> None:
+        """Start what is held and wait for everything in flight, for at most `timeout`. After it,
+        `tasks` are those still running (they go on, unwaited) and `held` those never started."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self.flush()
+                while self.tasks:
+                    await asyncio.wait(set(self.tasks))
+        except TimeoutError:
+            pass
+
+    async def _start(self, event: dict[str, Any]) -> None:
+        await self._slots.acquire()
+        task = asyncio.create_task(self._handle(event))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _handle(self, event: dict[str, Any]) -> None:
+        try:
+            await self._run(event)
+        except Exception:
+            logger.exception("route %s failed", event.get("requestContext", {}).get("routeKey"))
+        finally:
+            self._slots.release()
+
+
+def _too_big(message: aiohttp.WSMessage) -> bool:
+    data = message.data
+    size = len(data.encode()) if isinstance(data, str) else len(data)  # the frame's payload bytes
+    return size > MAX_FRAME_BYTES
 
 
 def new_connection_id() -> str:
@@ -83,8 +165,11 @@ class Gateway:
         self.identity = identity
         self.is_ready = is_ready
         self.connections: dict[str, Connection] = {}
-        self._routes_executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="route")
+        # Room for a few connections' MAX_IN_FLIGHT messages besides the $connects.
+        self._routes_executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="route")
         self._http: aiohttp.ClientSession | None = None
+        # $disconnect sequences, and messages still running after theirs: referenced until done.
+        self._background: set[asyncio.Task[Any]] = set()
 
     # -- app --------------------------------------------------------------------
     def app(self) -> web.Application:
@@ -143,10 +228,13 @@ class Gateway:
         }
 
     def route_for(self, body: str) -> str:
-        """API Gateway's route selection on `$request.body.action`."""
+        """API Gateway's route selection on `$request.body.action`. Whatever the body (not JSON,
+        nested past the recursion limit, an integer too long to convert, not an object), a body
+        without a known action goes to `$default`."""
         try:
-            action = json.loads(body).get("action")
-        except (ValueError, AttributeError):
+            parsed = json.loads(body)
+            action = parsed.get("action") if isinstance(parsed, dict) else None
+        except Exception:  # ValueError (also digits past int's limit), RecursionError, ...
             return "$default"
         return action if isinstance(action, str) and action in self.settings.routes else "$default"
 
@@ -203,46 +291,88 @@ class Gateway:
                 status=status, text=(result or {}).get("body", ""), content_type="application/json"
             )
 
-        ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES, receive_timeout=IDLE_TIMEOUT_SECONDS)
+        ws = web.WebSocketResponse(max_msg_size=_READ_LIMIT_BYTES, receive_timeout=IDLE_TIMEOUT_SECONDS)
         await ws.prepare(request)
         connection.ws = ws
         connection.last_active = time.time()
         logger.info("connected %s (%s)", connection.connection_id, connection.authorizer.get("role"))
+        dispatch = self._new_dispatch()
         try:
-            while True:
-                try:
-                    message = await ws.receive()
-                except TimeoutError:
-                    await ws.close(code=aiohttp.WSCloseCode.GOING_AWAY, message=b"Going away")
-                    break
-                if message.type == aiohttp.WSMsgType.TEXT:
-                    body = message.data
-                elif message.type == aiohttp.WSMsgType.BINARY:
-                    body = message.data.decode("utf-8", errors="replace")
-                else:
-                    break
-                connection.last_active = time.time()
-                route = self.route_for(body)
-                event = {
+            await self._read_messages(connection, ws, dispatch)
+        finally:
+            self.connections.pop(connection.connection_id, None)
+            logger.info("disconnected %s", connection.connection_id)
+            # Its own task: a server that cancels handlers when the peer goes away
+            # (handler_cancellation=True) must not skip $disconnect.
+            await asyncio.shield(self._keep(asyncio.create_task(self._disconnect(connection, dispatch))))
+        return ws
+
+    def _keep(self, task: asyncio.Task[Any]) -> asyncio.Task[Any]:
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    async def _disconnect(self, connection: Connection, dispatch: MessageDispatch) -> None:
+        # API Gateway does not strictly order $disconnect after the messages already received;
+        # waiting for them (for a while) keeps local runs deterministic.
+        await dispatch.drain(DISCONNECT_DRAIN_SECONDS)
+        if dispatch.tasks or dispatch.held:
+            logger.warning(
+                "%s: $disconnect runs with %d message(s) still in flight, %d dropped",
+                connection.connection_id,
+                len(dispatch.tasks),
+                len(dispatch.held),
+            )
+            for task in dispatch.tasks:
+                self._keep(task)
+        try:
+            await self._run(
+                self.settings.connection_handler,
+                {"requestContext": self._request_context(connection, "DISCONNECT", "$disconnect")},
+            )
+        except Exception:
+            logger.exception("$disconnect failed")
+
+    def _new_dispatch(self) -> MessageDispatch:
+        seed = self.settings.shuffle_seed
+        return MessageDispatch(
+            lambda event: self._run(self.settings.connection_handler, event),
+            window=self.settings.shuffle_window,
+            rng=random.Random(seed) if seed is not None else random.Random(),
+        )
+
+    async def _read_messages(
+        self, connection: Connection, ws: web.WebSocketResponse, dispatch: MessageDispatch
+    ) -> None:
+        """Until the socket closes: each message routed and handed to `dispatch`, not awaited."""
+        while True:
+            flushing = bool(dispatch.held)
+            try:
+                message = await ws.receive(timeout=SHUFFLE_FLUSH_SECONDS if flushing else None)
+            except TimeoutError:
+                if flushing:
+                    await dispatch.flush()
+                    continue
+                await ws.close(code=aiohttp.WSCloseCode.GOING_AWAY, message=b"Going away")
+                return
+            if message.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                return  # closed, or an error aiohttp has closed the socket for (1009 above its limit)
+            if _too_big(message):
+                await ws.close(code=aiohttp.WSCloseCode.MESSAGE_TOO_BIG, message=b"Message too big")
+                return
+            if message.type == aiohttp.WSMsgType.TEXT:
+                body = message.data
+            else:
+                body = message.data.decode("utf-8", errors="replace")
+            connection.last_active = time.time()
+            route = self.route_for(body)
+            await dispatch.submit(
+                {
                     "requestContext": self._request_context(connection, "MESSAGE", route),
                     "body": body,
                     "isBase64Encoded": False,
                 }
-                try:
-                    await self._run(self.settings.connection_handler, event)
-                except Exception:
-                    logger.exception("route %s failed", route)
-        finally:
-            self.connections.pop(connection.connection_id, None)
-            logger.info("disconnected %s", connection.connection_id)
-            try:
-                await self._run(
-                    self.settings.connection_handler,
-                    {"requestContext": self._request_context(connection, "DISCONNECT", "$disconnect")},
-                )
-            except Exception:
-                logger.exception("$disconnect failed")
-        return ws
+            )
 
     # -- management API ---------------------------------------------------------------
     @staticmethod
@@ -262,7 +392,7 @@ class Gateway:
     async def post_to_connection(self, request: web.Request) -> web.Response:
         connection_id = request.match_info["id"]
         data = await request.read()
-        if len(data) > MAX_MESSAGE_BYTES:
+        if len(data) > MAX_POST_BYTES:
             return web.json_response(
                 {"message": "payload too large"},
                 status=413,

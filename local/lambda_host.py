@@ -45,10 +45,18 @@ class UnknownFunction(KeyError):
 
 
 class LambdaHost:
-    def __init__(self, functions: list[FunctionDef], workers: int = 6) -> None:
+    def __init__(
+        self, functions: list[FunctionDef], workers: int = 6, concurrency: dict[str, int] | None = None
+    ) -> None:
         self._functions = {f.name: f for f in functions}
         self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lambda")
+        # One pool per function, as Lambda gives each function its own concurrency: a
+        # consumer waiting for a late chunk never holds up the processor or the writer.
+        limits = concurrency or {}
+        self._pools = {
+            f.name: ThreadPoolExecutor(max_workers=limits.get(f.name, workers), thread_name_prefix=f.name)
+            for f in functions
+        }
 
     def _handler(self, name: str) -> tuple[FunctionDef, Callable[[Any, Any], Any]]:
         function = self._functions.get(name)
@@ -78,7 +86,8 @@ class LambdaHost:
                     logger.exception("%s failed (attempt %d)", name, attempt + 1)
             logger.error("%s: event dropped after %d attempts", name, function.async_retries + 1)
 
-        return self._pool.submit(run)
+        return self._pools[name].submit(run)
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for pool in self._pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)

@@ -25,12 +25,18 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_local_stack(
-    log_path: Path, port: int | None = None, timeout: float = 180, verbose: bool = False
+    log_path: Path,
+    port: int | None = None,
+    timeout: float = 180,
+    verbose: bool = False,
+    settings: dict[str, str] | None = None,
 ) -> Iterator[str]:
-    """Yields the base URL (http://127.0.0.1:PORT); stops the stack with Ctrl-C on exit."""
+    """Yields the base URL (http://127.0.0.1:PORT); stops the stack with Ctrl-C on exit.
+    `settings` are extra environment variables of the runner (docs/LOCAL.md)."""
     port = port or free_port()
     # The child reads its own AWS settings: nothing of the caller's may leak in.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
+    env.update(settings or {})
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "local", "--port", str(port), *(["--verbose"] if verbose else [])],

@@ -80,7 +80,7 @@ class Replay:
 
 
 def replay_in_order(
-    chunks: Iterable[bytes], session_id: str = "steady-river-123", target_ms: int = 3000
+    chunks: Iterable[bytes], session_id: str = "steady-river-1234", target_ms: int = 3000
 ) -> list[Batch]:
     with mock_aws():
         session = boto3.Session(

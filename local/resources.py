@@ -39,6 +39,10 @@ class LocalNames:
     def chunk_events_queue(self) -> str:
         return f"chunk-events-{self.env}"
 
+    @property
+    def session_timer_queue(self) -> str:
+        return f"session-timers-{self.env}"
+
 
 def _hash_key_table(dynamodb: Any, name: str, key: str, **extra: Any) -> Any:
     definitions = [{"AttributeName": key, "AttributeType": "S"}, *extra.pop("more_attributes", [])]
@@ -81,8 +85,14 @@ def create_idempotency_table(dynamodb: Any, name: str) -> Any:
     return _hash_key_table(dynamodb, name, resources.IDEMPOTENCY_PARTITION_KEY)
 
 
-def create_all(session: Any, names: LocalNames, endpoint_url: str | None = None) -> str:
-    """Creates everything; returns the URL of the queue that receives chunk events."""
+@dataclass(frozen=True)
+class LocalQueues:
+    chunk_events: str  # S3 ObjectCreated events of the chunk bucket (for the consumer)
+    session_timers: str  # the session-timer function's delay queue, as on AWS
+
+
+def create_all(session: Any, names: LocalNames, endpoint_url: str | None = None) -> LocalQueues:
+    """Creates everything; returns the URLs of the queues the runner drains."""
     dynamodb = session.resource("dynamodb", endpoint_url=endpoint_url)
     create_sessions_table(dynamodb, names.sessions_table)
     create_connections_table(dynamodb, names.connections_table)
@@ -116,7 +126,21 @@ def create_all(session: Any, names: LocalNames, endpoint_url: str | None = None)
             ]
         },
     )
-    return str(queue_url)
+    timers = sqs.create_queue(QueueName=names.session_timer_queue)["QueueUrl"]
+    return LocalQueues(chunk_events=str(queue_url), session_timers=str(timers))
+
+
+def sqs_records(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """SQS messages as the records of a Lambda SQS event."""
+    return [
+        {
+            "messageId": m["MessageId"],
+            "receiptHandle": m["ReceiptHandle"],
+            "body": m["Body"],
+            "eventSource": "aws:sqs",
+        }
+        for m in messages
+    ]
 
 
 def s3_records(message_body: str) -> list[dict[str, Any]]:

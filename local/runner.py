@@ -16,8 +16,9 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from connection_handler.messages import ACTIONS
 from local.devauth import DevIdentity
@@ -25,7 +26,7 @@ from local.gateway import Gateway, GatewaySettings
 from local.lambda_host import FunctionDef, LambdaHost
 from local.paths import ROOT, ffmpeg_path
 from local.process import free_port
-from local.resources import LocalNames, create_all, s3_records
+from local.resources import LocalNames, LocalQueues, create_all, s3_records, sqs_records
 from shared import env_names, resources
 
 logger = logging.getLogger("local")
@@ -37,6 +38,7 @@ API_ID = "localapi01"
 FUNCTIONS = (
     ("authorizer", "authorizer.handler:lambda_handler", 5, 256, 0),
     ("connection-handler", "connection_handler.handler:lambda_handler", 10, 512, 0),
+    ("session-timer", "connection_handler.timers:lambda_handler", 30, 256, 0),
     ("chunk-writer", "chunk_writer.handler:lambda_handler", 10, 256, 2),
     ("s3-audio-consumer", "s3_audio_consumer.handler:lambda_handler", 60, 1024, 2),
     ("audio-processor", "audio_processor.handler:lambda_handler", 60, 1024, 1),
@@ -89,6 +91,7 @@ class LocalStack:
             env_names.PRESIGNED_URL_EXPIRATION: "600",
             env_names.FFMPEG_PATH: ffmpeg_path(),
             env_names.LISTENER_BASE_URL: f"{base}/listener/",
+            env_names.SPEAKER_GRACE_SECONDS: os.environ.get(env_names.SPEAKER_GRACE_SECONDS, "120"),
             "SPEECH_ENGINES": self.engines,
             "LANGUAGE_PAIRS": self._language_pairs(),
             "POWERTOOLS_SERVICE_NAME": "low-latency-translate-local",
@@ -112,7 +115,7 @@ class LocalStack:
         self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self.moto.start()
 
-    def create_resources(self) -> str:
+    def create_resources(self) -> LocalQueues:
         import boto3
 
         # Direct to moto: the gateway's S3 proxy is not listening yet.
@@ -123,30 +126,51 @@ class LocalStack:
             [
                 FunctionDef(fn(base), handler, timeout, memory, retries)
                 for base, handler, timeout, memory, retries in FUNCTIONS
-            ]
+            ],
+            # Whisper uses both cores: more than two batches at once only slows each one.
+            concurrency={fn("audio-processor"): 2},
         )
 
-    def drain_chunk_events(self, host: LambdaHost, queue_url: str) -> None:
-        """S3 ObjectCreated events reach the consumer through a queue, at least once."""
+    def drain(
+        self, queue_url: str, deliver: Callable[[list[dict[str, Any]]], None], idle_seconds: float = 0.05
+    ) -> None:
+        """Receives from a moto queue until the stack stops; each batch goes to `deliver`.
+        Short polls: moto's long polling spins a core."""
         import boto3
 
         sqs = boto3.client("sqs", endpoint_url=self.moto_url, region_name="us-east-1")
-        consumer = fn("s3-audio-consumer")
         while not self.stopping.is_set():
             try:
                 messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
             except Exception:
-                logger.exception("chunk event queue unavailable")
+                logger.exception("queue %s unavailable", queue_url)
                 time.sleep(1)
                 continue
             if not messages:
-                time.sleep(0.05)
+                time.sleep(idle_seconds)
                 continue
+            deliver(messages)
+            for message in messages:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def chunk_events(self, host: LambdaHost) -> Callable[[list[dict[str, Any]]], None]:
+        """S3 ObjectCreated events reach the consumer through a queue, at least once."""
+
+        def deliver(messages: list[dict[str, Any]]) -> None:
             for message in messages:
                 records = s3_records(message["Body"])
                 if records:
-                    host.invoke_async(consumer, json.dumps({"Records": records}).encode())
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                    host.invoke_async(fn("s3-audio-consumer"), json.dumps({"Records": records}).encode())
+
+        return deliver
+
+    def session_timers(self, host: LambdaHost) -> Callable[[list[dict[str, Any]]], None]:
+        """The delay queue's due messages invoke session-timer, as its SQS event source does."""
+
+        def deliver(messages: list[dict[str, Any]]) -> None:
+            host.invoke_async(fn("session-timer"), json.dumps({"Records": sqs_records(messages)}).encode())
+
+        return deliver
 
     def warm_up(self) -> None:
         if self.engines.startswith("local.engines"):
@@ -161,9 +185,11 @@ class LocalStack:
     def run(self) -> None:
         os.environ.update(self.environment())
         self.start_moto()
-        queue_url = self.create_resources()
+        queues = self.create_resources()
+        os.environ[env_names.SESSION_TIMER_QUEUE_URL] = queues.session_timers
         host = self.lambda_host()
         apps = {name: folder for name, folder in APPS.items() if (folder / "index.html").exists()}
+        shuffle_seed = os.environ.get("LOCAL_SHUFFLE_SEED")
         gateway = Gateway(
             GatewaySettings(
                 port=self.port,
@@ -174,12 +200,19 @@ class LocalStack:
                 routes=tuple(ACTIONS),  # the routes the stack declares, one per action
                 moto_url=self.moto_url,
                 apps=apps,
+                # > 1: messages of a connection dispatched in a shuffled order, for tests (docs/LOCAL.md)
+                shuffle_window=int(os.environ.get("LOCAL_SHUFFLE_WINDOW") or 0),
+                shuffle_seed=int(shuffle_seed) if shuffle_seed else None,
             ),
             host,
             self.identity,
             self.ready.is_set,
         )
-        threading.Thread(target=self.drain_chunk_events, args=(host, queue_url), daemon=True).start()
+        for queue_url, deliver, idle in (
+            (queues.chunk_events, self.chunk_events(host), 0.05),  # the live path
+            (queues.session_timers, self.session_timers(host), 0.5),  # timers of seconds
+        ):
+            threading.Thread(target=self.drain, args=(queue_url, deliver, idle), daemon=True).start()
         threading.Thread(target=self.warm_up, daemon=True).start()
         logger.info("listening on http://127.0.0.1:%d (WebSocket ws://127.0.0.1:%d/ws)", self.port, self.port)
         if apps:

@@ -12,6 +12,9 @@ from infra import constants
 from infra.python_function import FunctionSpec, PythonFunction
 from lambdas.shared import env_names, resources
 
+# Partition-key prefix of rejoin tokens in the Sessions table (connection_handler/store.py).
+REJOIN_KEY_PREFIX = "rejoin#"
+
 
 class ConnectionHandling(Construct):
     def __init__(
@@ -24,7 +27,9 @@ class ConnectionHandling(Construct):
         connections: dynamodb.ITable,
         user_pool: cognito.IUserPool,
         app_client: cognito.IUserPoolClient,
+        reserve_concurrency: bool = True,
     ) -> None:
+        """reserve_concurrency: give both functions constants.RESERVED_CONCURRENCY[env]."""
         super().__init__(scope, construct_id)
         region = Stack.of(self).region
         self.authorizer = PythonFunction(
@@ -40,6 +45,7 @@ class ConnectionHandling(Construct):
                     env_names.COGNITO_APP_CLIENT_ID: app_client.user_pool_client_id,
                     env_names.COGNITO_REGION: region,
                 },
+                reserved_concurrency=_reserved(constants.AUTHORIZER, env_name, reserve_concurrency),
             ),
         )
         self.handler = PythonFunction(
@@ -54,14 +60,20 @@ class ConnectionHandling(Construct):
                     env_names.SESSIONS_TABLE: sessions.table_name,
                     env_names.CONNECTIONS_TABLE: connections.table_name,
                 },
+                reserved_concurrency=_reserved(constants.CONNECTION_HANDLER, env_name, reserve_concurrency),
             ),
         )
-        sessions.grant(
-            self.handler.role,
-            "dynamodb:GetItem",
-            "dynamodb:PutItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem",
+        # Sessions are ended by an update (status, TTL), never deleted: no DeleteItem on them.
+        sessions.grant(self.handler.role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+        # Except for single-use listener rejoin tokens, kept in the same table under
+        # "rejoin#<token>" and redeemed by deleting them (SessionRepository.redeem_rejoin):
+        # DeleteItem is limited to items whose partition key starts with that prefix.
+        self.handler.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:DeleteItem"],
+                resources=[sessions.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{REJOIN_KEY_PREFIX}*"]}},
+            )
         )
         # Table.grant would add every index (index/*); only the listeners index is read.
         iam.Grant.add_to_principal(
@@ -74,3 +86,7 @@ class ConnectionHandling(Construct):
             actions=["dynamodb:Query"],
             resource_arns=[f"{connections.table_arn}/index/{resources.LISTENERS_BY_LANGUAGE_INDEX}"],
         )
+
+
+def _reserved(base_name: str, env_name: str, reserve: bool) -> int | None:
+    return constants.RESERVED_CONCURRENCY[base_name][env_name] if reserve else None

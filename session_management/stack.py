@@ -8,6 +8,8 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from infra import constants
+from infra.management_api import grant_post_to_connections
 from infra.monitoring import Monitoring
 from infra.nag import stage_connections, suppress_path
 from infra.secure_bucket import access_log_bucket, audio_bucket
@@ -18,6 +20,7 @@ from session_management.chunk_writer import ChunkWriter
 from session_management.connection_handling import ConnectionHandling
 from session_management.ffmpeg_layer import FfmpegLayer
 from session_management.session_store import SessionStore
+from session_management.session_timers import SessionTimers
 from session_management.speaker_identity import SpeakerIdentity
 from session_management.websocket_api import WebSocketGateway
 
@@ -32,6 +35,8 @@ class SessionManagementStack(Stack):
         alarm_email: str | None = None,
         listener_base_url: str = "",
         manage_api_gateway_log_role: bool = False,
+        speaker_grace_seconds: int = constants.SPEAKER_GRACE_SECONDS,
+        reserve_concurrency: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -52,6 +57,7 @@ class SessionManagementStack(Stack):
             connections=store.connections,
             user_pool=identity.user_pool,
             app_client=identity.app_client,
+            reserve_concurrency=reserve_concurrency,
         )
         self.gateway = WebSocketGateway(
             self,
@@ -83,11 +89,28 @@ class SessionManagementStack(Stack):
             actions=["lambda:InvokeFunction"],
             resource_arns=[writer.function.function.function_arn],
         )
-        self.gateway.stage.grant_management_api_access(handling.handler.role)
+        grant_post_to_connections(self.gateway.stage, handling.handler.role)
         handling.handler.allow_wildcards(
-            "Connection ids are created at run time: replies go to this stage's @connections/*.",
+            "Connection ids are created at run time: replies are posted (POST only) to this "
+            "stage's @connections/*.",
             stage_connections(env_name),
         )
+
+        timers = SessionTimers(
+            self,
+            "SessionTimers",
+            env_name=env_name,
+            grace_seconds=speaker_grace_seconds,
+            sessions=store.sessions,
+            connections=store.connections,
+            stage=self.gateway.stage,
+            management_endpoint=self.gateway.management_endpoint,
+            chunk_writer=writer.function.function,
+        )
+        timers.allow_scheduling(handling.handler)
+        # The timer re-schedules itself when it fires before the grace period is over
+        # (clock skew), through the same runtime as the handler.
+        timers.allow_scheduling(timers.function)
 
         monitoring = Monitoring(self, "Monitoring", alarm_email=alarm_email)
         for name, function in (
@@ -95,10 +118,29 @@ class SessionManagementStack(Stack):
             ("Authorizer", handling.authorizer),
             ("ChunkWriter", writer.function),
             ("AudioConsumer", consumer.function),
+            ("SessionTimer", timers.function),
         ):
             monitoring.watch_function(name, function.function)
             if function.failure_queue:
                 monitoring.watch_failure_queue(name, function.failure_queue.queue)
+        monitoring.watch_failure_queue(
+            "SessionTimer",
+            timers.dead_letters,
+            f"A session timer failed {constants.SESSION_TIMER_MAX_RECEIVES} times: that session "
+            "may stay suspended until its TTL",
+        )
+        monitoring.watch_queue_backlog(
+            "SessionTimer",
+            timers.queue,
+            "Due session timers waited a whole period unreceived: session-timer is throttled, "
+            "failing or its event source mapping is disabled",
+        )
+        monitoring.watch_handled_failures(
+            constants.CONNECTION_HANDLER,
+            constants.S3_AUDIO_CONSUMER,
+            constants.CHUNK_WRITER,
+            constants.SESSION_TIMER,
+        )
 
         self.sessions_table = store.sessions
         self.connections_table = store.connections
@@ -109,6 +151,7 @@ class SessionManagementStack(Stack):
         CfnOutput(self, "UserPoolId", value=identity.user_pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=identity.app_client.user_pool_client_id)
         CfnOutput(self, "ChunkBucketName", value=self.chunk_bucket.bucket_name)
+        CfnOutput(self, "SessionTimerQueueUrl", value=timers.queue.queue_url)
 
     def _suppress_cdk_internals(self) -> None:
         # Bucket notifications are configured by a CDK-owned singleton function that

@@ -49,7 +49,7 @@ it('a speaker broadcasts and a listener hears Spanish clips with captions', asyn
   await speaker.getByTestId('title-input').fill('Opening keynote');
   await speaker.getByTestId('source-language-select').selectOption('en');
   await speaker.getByTestId('create-session-button').click();
-  await expect.poll(() => textOf(speaker, 'session-code'), { timeout: 15_000 }).toMatch(/^[a-z]+-[a-z]+-\d{3}$/);
+  await expect.poll(() => textOf(speaker, 'session-code'), { timeout: 15_000 }).toMatch(/^[a-z]{3,12}-[a-z]{3,12}-\d{4}$/);
   const code = await textOf(speaker, 'session-code');
   const link = await speaker.getByTestId('listener-link').inputValue();
   expect(link).toContain(`session=${code}`);
@@ -88,7 +88,7 @@ it('a speaker broadcasts and a listener hears Spanish clips with captions', asyn
 it('a listener with an unknown code gets a clear message', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
-  await page.goto(`${BASE}/listener/?session=quiet-harbor-999`);
+  await page.goto(`${BASE}/listener/?session=quiet-harbor-9999`);
   await page.getByTestId('join-button').click();
   await expect.poll(() => textOf(page, 'error-message'), { timeout: 15_000 }).toContain('no session with this code');
 });

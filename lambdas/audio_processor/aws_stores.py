@@ -8,6 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared import resources
+from shared.audience import Audience
 from shared.listener_index import session_listeners
 
 
@@ -35,14 +36,18 @@ class S3ClipStore:
 class DynamoListenerDirectory:
     """Reads the keys-only GSI: one query per batch gives every listener and language."""
 
-    def __init__(self, connections_table: Any) -> None:
+    def __init__(self, connections_table: Any, audience: Audience) -> None:
         self._table = connections_table
+        self._audience = audience
 
     def listeners(self, session_id: str) -> list[tuple[str, str]]:
         return session_listeners(self._table, session_id)
 
-    def remove(self, connection_id: str) -> None:
-        self._table.delete_item(Key={resources.CONNECTIONS_PARTITION_KEY: connection_id})
+    def remove(self, connection_id: str) -> bool:
+        return self._audience.remove_stale(connection_id) is not None
+
+    def counts(self, session_id: str) -> dict[str, int]:
+        return self._audience.counts(session_id)
 
 
 class DynamoSessionDirectory:

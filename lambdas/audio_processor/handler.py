@@ -35,6 +35,7 @@ from audio_processor.engines import build_engines
 from audio_processor.model import PcmBatch
 from audio_processor.pipeline import Engines, PipelineSettings, SpeechPipeline, Stores
 from audio_processor.retry import Deadline, RetryPolicy
+from shared.audience import Audience
 from shared.notifier import Notifier
 
 logger = Logger()
@@ -86,10 +87,12 @@ def build_pipeline(
             endpoint_url=config.management_endpoint,
             config=Config(max_pool_connections=config.delivery_workers),
         )
+    connections = dynamodb.Table(config.connections_table)
+    sessions = dynamodb.Table(config.sessions_table)
     stores = Stores(
         clips=S3ClipStore(s3, config.bucket, config.url_seconds),
-        listeners=DynamoListenerDirectory(dynamodb.Table(config.connections_table)),
-        sessions=DynamoSessionDirectory(dynamodb.Table(config.sessions_table)),
+        listeners=DynamoListenerDirectory(connections, Audience(sessions, connections, time.time)),
+        sessions=DynamoSessionDirectory(sessions),
         ledger=DynamoDeliveryLedger(dynamodb.Table(config.idempotency_table), clock=time.time),
         sender=Notifier(management, max_workers=config.delivery_workers),
     )

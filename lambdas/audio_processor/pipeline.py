@@ -257,16 +257,10 @@ class SpeechPipeline:
         """Listeners that vanished (410) are removed; the speaker sees the new counts."""
         if not work.gone:
             return
-        for connection_id in work.gone:
-            self._stores.listeners.remove(connection_id)
-        work.report.listeners_removed = len(work.gone)
+        removed = [cid for cid in sorted(work.gone) if self._stores.listeners.remove(cid)]
+        work.report.listeners_removed = len(removed)
         speaker = work.speaker or self._stores.sessions.speaker_connection(work.batch.session_id)
-        if not speaker:
+        if not removed or not speaker:
             return
-        # From this batch's listing, not a new query: the GSI may still show removed items.
-        counts = {
-            language: remaining
-            for language, ids in work.audience.items()
-            if (remaining := len([i for i in ids if i not in work.gone]))
-        }
+        counts = self._stores.listeners.counts(work.batch.session_id)
         self._stores.sender.send_many([(speaker, listener_stats(work.batch.session_id, counts))])

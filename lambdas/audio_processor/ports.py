@@ -37,7 +37,14 @@ class ListenerDirectory(Protocol):
         """(connectionId, targetLanguage) of every listener of the session."""
         ...
 
-    def remove(self, connection_id: str) -> None: ...
+    def remove(self, connection_id: str) -> bool:
+        """Forgets a listener answered 410; False if it was kept (a listener still
+        inside $connect is answered 410 too)."""
+        ...
+
+    def counts(self, session_id: str) -> dict[str, int]:
+        """Listeners per language, as kept by joins and leaves."""
+        ...
 
 
 class SessionDirectory(Protocol):

@@ -32,6 +32,9 @@ class JoinSession(Action):
     action: Literal["joinSession"]
     sessionId: SessionId
     targetLanguage: LanguageCode
+    # From the last sessionJoined: a listener renewing its connection is not counted
+    # against the join limits or the listener cap (single use).
+    rejoinToken: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{16,64}$")] | None = None
 
 
 class SwitchLanguage(Action):

@@ -5,15 +5,29 @@ messages to send."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
 from connection_handler import messages as m
-from connection_handler.store import ConnectionRepository, SessionRepository, SessionTaken, as_int
+from connection_handler.store import (
+    Condition,
+    ConnectionRepository,
+    SessionRepository,
+    SessionTaken,
+    as_int,
+)
+from shared.audience import Audience, NotConnected, SessionFull, initial_counters
 from shared.languages import LANGUAGES, ServedPairs, is_target_language
-from shared.protocol import ErrorCode, ProtocolError, listener_stats
+from shared.protocol import ErrorCode, ProtocolError, error_message, listener_stats
 from shared.session_ids import is_session_id, new_session_id
+
+_ENDED_WHILE_AWAY = "the session ended while the speaker was away"
+LIVE = ("active", "paused")  # a speaker is connected and may act
+OPEN = (*LIVE, "suspended")  # listeners may join; the talk is not over
 
 Outgoing = tuple[str, dict[str, Any]]
 
@@ -29,22 +43,36 @@ class Caller:
 @dataclass(frozen=True)
 class Limits:
     max_listeners: int = 500
-    joins_per_ip_per_minute: int = 60
-    chunks_per_second: int = 10
+    # A venue puts hundreds of listeners behind one public address: the per-address
+    # ceiling only stops floods; the per-session rate paces a join storm.
+    joins_per_ip_per_minute: int = 3000
+    joins_per_session_per_second: int = 200
+    # Unknown session codes per address per minute: guessing codes is what this stops.
+    failed_joins_per_ip_per_minute: int = 30
+    chunks_per_second: int = 20  # MediaRecorder sends ~4/s; the rest is catch-up after a reconnect
     session_max_seconds: int = 4 * 3600
     max_seq_jump: int = 200
     connection_ttl_seconds: int = 3 * 3600
+    speaker_grace_seconds: int = 120
 
 
 class ChunkForwarder(Protocol):
     def __call__(self, payload: dict[str, Any]) -> None: ...
 
 
+class SessionTimers(Protocol):
+    def speaker_grace(self, session_id: str, suspended_at_ms: int, delay_seconds: int) -> None:
+        """Calls SessionService.expire_suspension(session_id, suspended_at_ms) after the delay."""
+        ...
+
+
 @dataclass
 class SessionService:
     sessions: SessionRepository
     connections: ConnectionRepository
+    audience: Audience
     forward: ChunkForwarder
+    timers: SessionTimers
     clock: Callable[[], float]
     listener_base_url: str = ""
     limits: Limits = field(default_factory=Limits)
@@ -53,6 +81,9 @@ class SessionService:
     # -- connection lifecycle -------------------------------------------------
     def connect(self, caller: Caller, query: dict[str, str]) -> list[Outgoing]:
         now = self.clock()
+        join = None
+        if caller.role == "listener" and query.get("sessionId") is not None:
+            join = _query_join(query)  # refused before anything is written
         self.connections.put(
             {
                 "connectionId": caller.connection_id,
@@ -63,25 +94,21 @@ class SessionService:
                 "ttl": int(now) + self.limits.connection_ttl_seconds,
             }
         )
-        if caller.role == "listener" and query.get("sessionId"):
-            join = m.JoinSession(
-                action="joinSession", sessionId=query["sessionId"], targetLanguage=query.get("language", "")
-            )
-            return self.join_session(caller, join)
-        return []
+        return self.join_session(caller, join) if join else []
 
     def disconnect(self, caller: Caller) -> list[Outgoing]:
         gone = self.connections.delete(caller.connection_id)
         if not gone or "sessionId" not in gone:
             return []
-        session = self.sessions.get(str(gone["sessionId"]))
-        if not session:
+        session_id = str(gone["sessionId"])
+        if gone.get("role") == "speaker":
+            session = self.sessions.get(session_id)
+            if session and session.get("speakerConnectionId") == caller.connection_id:
+                return self._suspend(session, caller.connection_id)
             return []
-        if gone.get("role") == "speaker" and session.get("speakerConnectionId") == caller.connection_id:
-            if session.get("status") != "ended":
-                return self._end(session, reason="speakerDisconnected")
-            return []
-        return self._stats_for_speaker(session)
+        counts = self.audience.release(gone)
+        session = self.sessions.get(session_id)
+        return self._stats_for_speaker(session, counts) if session and counts is not None else []
 
     # -- speaker actions ------------------------------------------------------
     def create_session(self, caller: Caller, action: m.CreateSession) -> list[Outgoing]:
@@ -94,6 +121,7 @@ class SessionService:
             )
         if action.resumeSessionId:
             return self._resume(caller, action.resumeSessionId)
+        self._refuse_second_session(caller)
         now = self.clock()
         for _ in range(10):
             session_id = new_session_id()
@@ -109,6 +137,7 @@ class SessionService:
                         "createdAt": int(now * 1000),
                         "expiresAt": int(now) + self.limits.session_max_seconds,
                         "ttl": int(now) + self.limits.session_max_seconds + 3600,
+                        **initial_counters(),
                     }
                 )
                 break
@@ -124,18 +153,65 @@ class SessionService:
             )
         ]
 
+    def _refuse_second_session(self, caller: Caller) -> None:
+        """One connection speaks one session at a time: a second createSession would
+        leave the first one live with nobody able to end it."""
+        current = (self.connections.get(caller.connection_id) or {}).get("sessionId")
+        session = self.sessions.get(str(current)) if current else None
+        if session and session.get("status") in OPEN:
+            raise ProtocolError(
+                ErrorCode.SESSION_IN_PROGRESS,
+                f"this connection already speaks in session {current}; end it before creating another",
+            )
+
     def _resume(self, caller: Caller, session_id: str) -> list[Outgoing]:
+        """A speaker's new connection takes its session over: the planned renewal (the
+        old connection is still open) or a reconnect within the grace period."""
         session = self._live_session(session_id)
         if session.get("speakerUserId") != caller.user_id:
             raise ProtocolError(
                 ErrorCode.NOT_SESSION_SPEAKER, "only the speaker who created it may resume it"
             )
-        self.sessions.update(session_id, speakerConnectionId=caller.connection_id)
+        notes: list[Outgoing] = []
+        if session.get("status") == "suspended" and self._grace_over(session):
+            # The timer has not fired yet (or was lost): end the session now, and say so.
+            ended = self.expire_suspension(session_id, as_int(session.get("suspendedAt")))
+            refusal = error_message(ErrorCode.SESSION_ENDED, _ENDED_WHILE_AWAY, "createSession")
+            return [*ended, (caller.connection_id, refusal)]
+        if session.get("status") == "suspended":
+            session = self._wake(session, caller.connection_id)
+            kind = "sessionResumed" if session["status"] == "active" else "sessionPaused"
+            notes = self._to_listeners(session_id, {"type": kind, "sessionId": session_id})
+        else:
+            resumed = self.sessions.transition(
+                session_id, Condition(LIVE), {"speakerConnectionId": caller.connection_id}
+            )
+            if resumed is None:  # suspended or ended meanwhile: decide again on the new state
+                return self._resume(caller, session_id)
+            session = resumed
         self.connections.update(caller.connection_id, sessionId=session_id)
-        message = self._created_message(
-            session_id, str(session["sourceLanguage"]), str(session.get("title", ""))
+        message = {
+            **self._created_message(
+                session_id, str(session["sourceLanguage"]), str(session.get("title", ""))
+            ),
+            "resumed": True,
+            "status": str(session["status"]),
+            "lastSeq": as_int(session.get("lastSeq"), -1),
+        }
+        return [(caller.connection_id, message), *self._stats_for_speaker(session), *notes]
+
+    def _wake(self, session: dict[str, Any], connection_id: str) -> dict[str, Any]:
+        session_id = str(session["sessionId"])
+        status = str(session.get("resumeStatus", "active"))
+        woken = self.sessions.transition(
+            session_id,
+            Condition(("suspended",), as_int(session.get("suspendedAt"))),
+            {"status": status, "speakerConnectionId": connection_id},
+            remove=("resumeStatus", "suspendedAt"),
         )
-        return [(caller.connection_id, {**message, "resumed": True}), *self._stats_for_speaker(session)]
+        if woken is None:
+            raise ProtocolError(ErrorCode.SESSION_ENDED, _ENDED_WHILE_AWAY)
+        return woken
 
     def _created_message(self, session_id: str, source: str, title: str) -> dict[str, Any]:
         return {
@@ -148,28 +224,33 @@ class SessionService:
         }
 
     def audio_chunk(self, caller: Caller, action: m.AudioChunk) -> list[Outgoing]:
+        """Any seq within the window is taken, in any order: on AWS each message is its
+        own invocation, so chunk N+1 can overtake N. Storing is by key and idempotent,
+        so a resend of a stored chunk (after a reconnect, or an error reply) changes
+        nothing; the pipeline reads chunks in seq order and waits for missing ones."""
         session = self._own_session(caller, action.sessionId)
         if session.get("status") == "paused":
             raise ProtocolError(
                 ErrorCode.BROADCAST_PAUSED, "the broadcast is paused; resume it to send audio"
             )
-        last = as_int(session.get("lastSeq"), -1)
-        if action.seq > last + self.limits.max_seq_jump:
+        highest = as_int(session.get("lastSeq"), -1)
+        if action.seq > highest + self.limits.max_seq_jump:
             raise ProtocolError(
                 ErrorCode.SEQ_OUT_OF_RANGE,
-                f"seq {action.seq} jumps too far ahead of {last}; seq counts from 0",
+                f"seq {action.seq} jumps too far ahead of {highest}; seq counts from 0",
             )
         if action.seq == 0 and not action.data.startswith("GkXfo"):  # base64 of the EBML magic
             raise ProtocolError(ErrorCode.INVALID_AUDIO, "chunk 0 must be the start of a WebM stream")
-        verdict = self.sessions.accept_chunk(
-            action.sessionId, action.seq, int(self.clock()), self.limits.chunks_per_second
-        )
-        if verdict == "duplicate":
-            return []  # already stored: a retry after a reconnect
-        if verdict == "rate_limited":
+        second = int(self.clock())
+        if (
+            self.sessions.count(f"chunk#{action.sessionId}#{second}", second + 60)
+            > self.limits.chunks_per_second
+        ):
             raise ProtocolError(
-                ErrorCode.RATE_LIMITED, f"more than {self.limits.chunks_per_second} audio chunks per second"
+                ErrorCode.RATE_LIMITED,
+                f"more than {self.limits.chunks_per_second} audio chunks per second; resend this one",
             )
+        self.sessions.raise_high_water(action.sessionId, action.seq)
         self.forward({"sessionId": action.sessionId, "seq": action.seq, "data": action.data})
         return []
 
@@ -181,24 +262,67 @@ class SessionService:
 
     def end(self, caller: Caller, action: m.SessionControl) -> list[Outgoing]:
         session = self._own_session(caller, action.sessionId, allow_expired=True)
-        return self._end(session, reason="endedBySpeaker")
+        return self._end(session, reason="endedBySpeaker", when=Condition(OPEN))
 
     def _set_status(self, caller: Caller, session_id: str, status: str, message: str) -> list[Outgoing]:
         self._own_session(caller, session_id)
-        self.sessions.update(session_id, status=status)
+        if self.sessions.transition(session_id, Condition(LIVE), {"status": status}) is None:
+            raise ProtocolError(ErrorCode.SESSION_ENDED, "this session has ended")
         note = {"type": message, "sessionId": session_id}
-        return [(caller.connection_id, note), *((c, note) for c, _ in self.connections.listeners(session_id))]
+        return [(caller.connection_id, note), *self._to_listeners(session_id, note)]
 
-    def _end(self, session: dict[str, Any], reason: str) -> list[Outgoing]:
+    def _suspend(self, session: dict[str, Any], connection_id: str) -> list[Outgoing]:
+        """The speaker's connection dropped without endSession: the talk waits for it."""
         session_id = str(session["sessionId"])
-        self.sessions.update(session_id, status="ended", endedAt=int(self.clock() * 1000))
-        # The marker makes the consumer flush the last words of the stream.
+        now_ms = int(self.clock() * 1000)
+        suspended = self.sessions.transition(
+            session_id,
+            Condition(LIVE),
+            {"status": "suspended", "resumeStatus": str(session["status"]), "suspendedAt": now_ms},
+        )
+        if suspended is None or suspended.get("speakerConnectionId") != connection_id:
+            return []  # ended, or already taken over by a new connection
+        grace = self.limits.speaker_grace_seconds
+        self.timers.speaker_grace(session_id, now_ms, grace)
+        note = {
+            "type": "sessionSuspended",
+            "sessionId": session_id,
+            "reason": "speakerDisconnected",
+            "resumeBy": now_ms // 1000 + grace,
+        }
+        return self._to_listeners(session_id, note)
+
+    def expire_suspension(self, session_id: str, suspended_at_ms: int) -> list[Outgoing]:
+        """The grace timer: ends the session if its speaker has not come back since."""
+        session = self.sessions.get(session_id)
+        if not session or session.get("status") != "suspended":
+            return []
+        if as_int(session.get("suspendedAt")) != suspended_at_ms:
+            return []  # a later suspension has its own timer
+        if not self._grace_over(session):  # a timer never fires early, but a clock may differ
+            due = suspended_at_ms // 1000 + self.limits.speaker_grace_seconds - int(self.clock())
+            self.timers.speaker_grace(session_id, suspended_at_ms, max(1, due))
+            return []
+        return self._end(session, "speakerDisconnected", Condition(("suspended",), suspended_at_ms))
+
+    def _grace_over(self, session: dict[str, Any]) -> bool:
+        deadline = as_int(session.get("suspendedAt")) / 1000 + self.limits.speaker_grace_seconds
+        return self.clock() >= deadline
+
+    def _end(self, session: dict[str, Any], reason: str, when: Condition) -> list[Outgoing]:
+        session_id = str(session["sessionId"])
+        ended = self.sessions.transition(
+            session_id, when, {"status": "ended", "endedAt": int(self.clock() * 1000)}
+        )
+        if ended is None:
+            return []  # ended by someone else, or the speaker came back first
+        # The marker makes the pipeline flush the last words of the stream.
         self.forward(
-            {"sessionId": session_id, "endOfStream": True, "finalSeq": as_int(session.get("lastSeq"), -1)}
+            {"sessionId": session_id, "endOfStream": True, "finalSeq": as_int(ended.get("lastSeq"), -1)}
         )
         note = {"type": "sessionEnded", "sessionId": session_id, "reason": reason}
-        out: list[Outgoing] = [(c, note) for c, _ in self.connections.listeners(session_id)]
-        speaker = session.get("speakerConnectionId")
+        out = self._to_listeners(session_id, note)
+        speaker = ended.get("speakerConnectionId")
         if speaker and reason != "speakerDisconnected":
             out.append((str(speaker), note))
         return out
@@ -206,26 +330,60 @@ class SessionService:
     # -- listener actions -----------------------------------------------------
     def join_session(self, caller: Caller, action: m.JoinSession) -> list[Outgoing]:
         self._require_role(caller, "listener")
-        now = self.clock()
-        minute = int(now // 60)
+        now = int(self.clock())
+        minute = now // 60
         if (
-            self.sessions.count_join(caller.source_ip, minute, int(now) + 120)
+            self.sessions.peek(f"join-miss#{caller.source_ip}#{minute}")
+            >= self.limits.failed_joins_per_ip_per_minute
+        ):
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED, "too many unknown session codes from this address; wait a minute"
+            )
+        try:
+            session = self._live_session(action.sessionId)
+        except ProtocolError as error:
+            if error.code == ErrorCode.SESSION_NOT_FOUND:
+                self.sessions.count(f"join-miss#{caller.source_ip}#{minute}", now + 120)
+            raise
+        self._check_target(session, action.targetLanguage)
+        renewal = bool(action.rejoinToken) and self.sessions.redeem_rejoin(
+            str(action.rejoinToken), action.sessionId, now
+        )
+        if not renewal:
+            self._admit_rate(caller, action.sessionId, now)
+        try:
+            counts = self.audience.admit(
+                caller.connection_id,
+                action.sessionId,
+                action.targetLanguage,
+                None if renewal else self.limits.max_listeners,
+            )
+        except SessionFull as error:
+            raise ProtocolError(
+                ErrorCode.SESSION_FULL, f"this session has its {self.limits.max_listeners} listeners"
+            ) from error
+        except NotConnected:
+            return []  # the connection closed while it joined: nobody to answer
+        token = secrets.token_urlsafe(18)
+        self.sessions.issue_rejoin(token, action.sessionId, now + self.limits.connection_ttl_seconds)
+        return [
+            (caller.connection_id, {**self._joined(session, action.targetLanguage), "rejoinToken": token}),
+            *self._stats_for_speaker(session, counts),
+        ]
+
+    def _admit_rate(self, caller: Caller, session_id: str, now: int) -> None:
+        if (
+            self.sessions.count(f"join-ip#{caller.source_ip}#{now // 60}", now + 120)
             > self.limits.joins_per_ip_per_minute
         ):
             raise ProtocolError(ErrorCode.RATE_LIMITED, "too many joins from this address; wait a minute")
-        session = self._live_session(action.sessionId)
-        self._check_target(session, action.targetLanguage)
-        if len(self.connections.listeners(action.sessionId)) >= self.limits.max_listeners:
+        if (
+            self.sessions.count(f"join-session#{session_id}#{now}", now + 60)
+            > self.limits.joins_per_session_per_second
+        ):
             raise ProtocolError(
-                ErrorCode.SESSION_FULL, f"this session has its {self.limits.max_listeners} listeners"
+                ErrorCode.RATE_LIMITED, "many listeners are joining right now; try again in a second"
             )
-        self.connections.update(
-            caller.connection_id, sessionId=action.sessionId, targetLanguage=action.targetLanguage
-        )
-        return [
-            (caller.connection_id, self._joined(session, action.targetLanguage)),
-            *self._stats_for_speaker(session),
-        ]
 
     def switch_language(self, caller: Caller, action: m.SwitchLanguage) -> list[Outgoing]:
         self._require_role(caller, "listener")
@@ -234,14 +392,28 @@ class SessionService:
             raise ProtocolError(ErrorCode.NOT_JOINED, "join a session before switching language")
         session = self._live_session(str(connection["sessionId"]))
         self._check_target(session, action.targetLanguage)
-        self.connections.update(caller.connection_id, targetLanguage=action.targetLanguage)
+        try:
+            counts = self.audience.switch(
+                caller.connection_id, str(session["sessionId"]), action.targetLanguage
+            )
+        except NotConnected as error:
+            raise ProtocolError(ErrorCode.NOT_JOINED, "join a session before switching language") from error
         return [
             (caller.connection_id, self._joined(session, action.targetLanguage)),
-            *self._stats_for_speaker(session),
+            *self._stats_for_speaker(session, counts),
         ]
 
     def heartbeat(self, caller: Caller, action: m.Heartbeat) -> list[Outgoing]:
         return [(caller.connection_id, {"type": "heartbeat", "serverTime": int(self.clock() * 1000)})]
+
+    def forget(self, connection_id: str) -> list[Outgoing]:
+        """API Gateway answered 410 for this connection: a listener whose $disconnect was
+        lost is removed and its speaker told; a joining listener or a speaker is kept."""
+        seat = self.audience.remove_stale(connection_id)
+        if seat is None:
+            return []
+        session = self.sessions.get(seat.session_id)
+        return self._stats_for_speaker(session) if session else []
 
     # -- helpers --------------------------------------------------------------
     def _joined(self, session: dict[str, Any], language: str) -> dict[str, Any]:
@@ -254,12 +426,19 @@ class SessionService:
             "status": session.get("status", "active"),
         }
 
-    def _stats_for_speaker(self, session: dict[str, Any]) -> list[Outgoing]:
+    def _to_listeners(self, session_id: str, note: dict[str, Any]) -> list[Outgoing]:
+        return [(c, note) for c, _ in self.connections.listeners(session_id)]
+
+    def _stats_for_speaker(
+        self, session: dict[str, Any], counts: dict[str, int] | None = None
+    ) -> list[Outgoing]:
         speaker = session.get("speakerConnectionId")
-        if not speaker or session.get("status") == "ended":
+        if not speaker or session.get("status") not in LIVE:
             return []
         session_id = str(session["sessionId"])
-        return [(str(speaker), listener_stats(session_id, self.connections.counts(session_id)))]
+        if counts is None:
+            counts = self.audience.counts(session_id)
+        return [(str(speaker), listener_stats(session_id, counts))]
 
     def _require_role(self, caller: Caller, role: str) -> None:
         if caller.role != role:
@@ -295,3 +474,21 @@ class SessionService:
         if session.get("speakerConnectionId") != caller.connection_id:
             raise ProtocolError(ErrorCode.NOT_SESSION_SPEAKER, "this connection is not the session's speaker")
         return session
+
+
+def _query_join(query: dict[str, str]) -> m.JoinSession:
+    """The listener's join from the $connect query string, validated like a message."""
+    try:
+        return m.JoinSession(
+            action="joinSession",
+            sessionId=query.get("sessionId", ""),
+            targetLanguage=query.get("language", ""),
+        )
+    except ValidationError as error:
+        fields = sorted({str(e["loc"][0]) for e in error.errors() if e["loc"]})
+        names = {"sessionId": "sessionId", "targetLanguage": "language"}
+        raise ProtocolError(
+            ErrorCode.INVALID_MESSAGE,
+            "the query string needs sessionId=<code> and language=<code>; invalid: "
+            + ", ".join(names.get(f, f) for f in fields),
+        ) from error

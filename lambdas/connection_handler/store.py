@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +29,14 @@ class SessionTaken(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Condition:
+    """The state a session must be in for a transition to apply."""
+
+    statuses: tuple[str, ...]
+    suspended_at: int | None = None
+
+
 class SessionRepository:
     def __init__(self, table: Any) -> None:
         self._table = table
@@ -48,51 +56,74 @@ class SessionRepository:
     def update(self, session_id: str, **values: Any) -> None:
         self._table.update_item(Key={"sessionId": session_id}, **set_attributes(values))
 
-    def accept_chunk(self, session_id: str, seq: int, second: int, per_second: int) -> str:
-        """'accepted', 'duplicate' (seq not above the last one) or 'rate_limited'.
-
-        One conditional write in the common case: same second, under the limit."""
-        key = {"sessionId": session_id}
-        values = {":seq": seq, ":second": second, ":max": per_second, ":one": 1}
+    def raise_high_water(self, session_id: str, seq: int) -> None:
+        """lastSeq becomes the highest seq accepted so far (chunks may arrive in any order)."""
         try:
             self._table.update_item(
-                Key=key,
-                UpdateExpression="SET lastSeq = :seq ADD chunkCount :one",
-                ConditionExpression="(attribute_not_exists(lastSeq) OR lastSeq < :seq) "
-                "AND chunkSecond = :second AND chunkCount < :max",
-                ExpressionAttributeValues=values,
+                Key={"sessionId": session_id},
+                UpdateExpression="SET lastSeq = :seq",
+                ConditionExpression="attribute_not_exists(lastSeq) OR lastSeq < :seq",
+                ExpressionAttributeValues={":seq": seq},
             )
-            return "accepted"
         except ClientError as error:
             if not _conditional_failed(error):
                 raise
-        try:
-            self._table.update_item(
-                Key=key,
-                UpdateExpression="SET lastSeq = :seq, chunkSecond = :second, chunkCount = :one",
-                ConditionExpression="(attribute_not_exists(lastSeq) OR lastSeq < :seq) "
-                "AND (attribute_not_exists(chunkSecond) OR chunkSecond <> :second)",
-                ExpressionAttributeValues={":seq": seq, ":second": second, ":one": 1},
-            )
-            return "accepted"
-        except ClientError as error:
-            if not _conditional_failed(error):
-                raise
-        item = self.get(session_id) or {}
-        if "lastSeq" in item and int(item["lastSeq"]) >= seq:
-            return "duplicate"
-        return "rate_limited"
 
-    def count_join(self, source_ip: str, minute: int, ttl: int) -> int:
-        """Joins from one address in one minute (an item that expires by TTL)."""
+    def transition(
+        self, session_id: str, when: Condition, values: dict[str, Any], remove: tuple[str, ...] = ()
+    ) -> dict[str, Any] | None:
+        """Sets `values` if the session is in one of `when.statuses` (and, if given, was
+        suspended at `when.suspended_at`); returns the new item, or None if it was not."""
+        names = {"#status": "status", **{f"#{k}": k for k in values}, **{f"#{k}": k for k in remove}}
+        expected: dict[str, Any] = {f":was{i}": status for i, status in enumerate(when.statuses)}
+        condition = f"#status IN ({', '.join(expected)})"
+        if when.suspended_at is not None:
+            condition += " AND suspendedAt = :suspendedAt"
+            expected[":suspendedAt"] = when.suspended_at
+        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in values)
+        if remove:
+            expression += " REMOVE " + ", ".join(f"#{k}" for k in remove)
+        try:
+            result = self._table.update_item(
+                Key={"sessionId": session_id},
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={**{f":{k}": v for k, v in values.items()}, **expected},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                return None
+            raise
+        return dict(result["Attributes"])
+
+    def count(self, counter: str, ttl: int) -> int:
+        """Adds one to a counter item that expires by TTL; returns the new count."""
         result = self._table.update_item(
-            Key={"sessionId": f"rate#join#{source_ip}#{minute}"},
-            UpdateExpression="ADD joins :one SET #ttl = :ttl",
+            Key={"sessionId": f"rate#{counter}"},
+            UpdateExpression="ADD hits :one SET #ttl = :ttl",
             ExpressionAttributeNames={"#ttl": resources.TTL_ATTRIBUTE},
             ExpressionAttributeValues={":one": 1, ":ttl": ttl},
             ReturnValues="UPDATED_NEW",
         )
-        return int(result["Attributes"]["joins"])
+        return int(result["Attributes"]["hits"])
+
+    def peek(self, counter: str) -> int:
+        item = self._table.get_item(Key={"sessionId": f"rate#{counter}"}).get("Item") or {}
+        return as_int(item.get("hits"), 0)
+
+    def issue_rejoin(self, token: str, session_id: str, ttl: int) -> None:
+        self._table.put_item(
+            Item={"sessionId": f"rejoin#{token}", "forSession": session_id, resources.TTL_ATTRIBUTE: ttl}
+        )
+
+    def redeem_rejoin(self, token: str, session_id: str, now: int) -> bool:
+        """True once for a token issued to a listener of this session that has not expired.
+        Single use: a leaked token cannot seat many listeners past the limits."""
+        result = self._table.delete_item(Key={"sessionId": f"rejoin#{token}"}, ReturnValues="ALL_OLD")
+        item = result.get("Attributes") or {}
+        return item.get("forSession") == session_id and as_int(item.get(resources.TTL_ATTRIBUTE), 0) > now
 
 
 class ConnectionRepository:
@@ -121,9 +152,6 @@ class ConnectionRepository:
     def listeners(self, session_id: str) -> list[tuple[str, str]]:
         """(connectionId, targetLanguage) of every listener of the session."""
         return session_listeners(self._table, session_id)
-
-    def counts(self, session_id: str) -> dict[str, int]:
-        return dict(Counter(language for _, language in self.listeners(session_id)))
 
 
 def as_int(value: Any, default: int = 0) -> int:

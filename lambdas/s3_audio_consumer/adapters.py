@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -88,18 +89,27 @@ class DynamoCursorStore:
         return SessionState(source_language=str(item.get("sourceLanguage", "en")), cursor=cursor)
 
     def claim(self, session_id: str, expected_version: int, new: Cursor) -> bool:
-        value: dict[str, Any] = {name: Decimal(getattr(new, name)) for name in _CURSOR_FIELDS}
-        value["init"] = new.init
-        value["done"] = new.done
         condition = "attribute_not_exists(ingest)" if expected_version == 0 else "ingest.version = :expected"
+        return self._write(session_id, new, condition, expected_version or None)
+
+    def restore(self, session_id: str, written: Cursor, previous: Cursor) -> bool:
+        """Rolls back the claim that wrote `written`; versions only grow, so an invocation
+        that planned from `written` (or from `previous`) loses its claim and reloads."""
+        restored = replace(previous, version=written.version + 1)
+        return self._write(session_id, restored, "ingest.version = :expected", written.version)
+
+    def _write(self, session_id: str, cursor: Cursor, condition: str, expected: int | None) -> bool:
+        value: dict[str, Any] = {name: Decimal(getattr(cursor, name)) for name in _CURSOR_FIELDS}
+        value["init"] = cursor.init
+        value["done"] = cursor.done
         kwargs: dict[str, Any] = {
             "Key": {resources.SESSIONS_PARTITION_KEY: session_id},
             "UpdateExpression": "SET ingest = :ingest",
             "ConditionExpression": condition,
             "ExpressionAttributeValues": {":ingest": value},
         }
-        if expected_version:
-            kwargs["ExpressionAttributeValues"][":expected"] = Decimal(expected_version)
+        if expected is not None:
+            kwargs["ExpressionAttributeValues"][":expected"] = Decimal(expected)
         try:
             self._table.update_item(**kwargs)
         except ClientError as error:

@@ -11,7 +11,11 @@ DECIMATION = 48000 // PCM_RATE
 
 
 class DecodeError(RuntimeError):
-    pass
+    """These bytes do not decode (ffmpeg failed on them or hung): retrying cannot help."""
+
+
+class DecoderUnavailable(RuntimeError):
+    """ffmpeg could not be started: nothing is wrong with the bytes, so a retry may help."""
 
 
 @dataclass(frozen=True)
@@ -46,8 +50,10 @@ class FfmpegDecoder:
                 timeout=self.timeout_seconds,
                 check=False,
             )
-        except (OSError, subprocess.TimeoutExpired) as error:
-            raise DecodeError(f"ffmpeg could not run: {error}") from error
+        except OSError as error:
+            raise DecoderUnavailable(f"ffmpeg could not run: {error}") from error
+        except subprocess.TimeoutExpired as error:
+            raise DecodeError(f"ffmpeg timed out after {self.timeout_seconds} s") from error
         if completed.returncode != 0:
             raise DecodeError(completed.stderr.decode(errors="replace").strip()[-500:] or "ffmpeg failed")
         drop_bytes = (drop_samples_48k // DECIMATION) * BYTES_PER_SAMPLE

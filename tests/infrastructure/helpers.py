@@ -53,3 +53,19 @@ def actions_on(statements: list[dict[str, Any]]) -> dict[str, list[Any]]:
 
 def text(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
+
+
+def statements_with(statements: list[dict[str, Any]], action: str) -> list[dict[str, Any]]:
+    return [s for s in statements if action in as_list(s["Action"])]
+
+
+def resource_id(template: Template, type_name: str, contains: str) -> str:
+    """The one resource of a type whose logical id contains `contains`."""
+    found = [k for k in resources(template, type_name) if contains in k]
+    assert len(found) == 1, (type_name, contains, found)
+    return found[0]
+
+
+def post_to_connections(stage: str) -> str:
+    """The tail of the only management-API ARN a function may have: POST to connections."""
+    return f"/{stage}/POST/@connections/*"

@@ -8,7 +8,9 @@ from infra import constants
 from tests.infrastructure.helpers import (
     FAILURE_DESTINATION,
     actions_on,
+    as_list,
     function_by_name,
+    post_to_connections,
     resources,
     role_statements,
     text,
@@ -84,7 +86,23 @@ def test_processor_permissions_are_exactly_the_pipelines(synth):
     # DeleteItem only on the connections table itself (stale listeners), never on an index.
     connections_delete = [r for r in allowed["dynamodb:DeleteItem"] if "Connections" in text(r)]
     assert connections_delete and all("/index/" not in text(r) for r in connections_delete)
-    assert all("/dev/*/@connections/*" in text(r) for r in allowed["execute-api:ManageConnections"])
+    # POST (send to a listener) only: no GET or DELETE on connections.
+    assert allowed["execute-api:ManageConnections"] and all(
+        post_to_connections("dev") in text(r) for r in allowed["execute-api:ManageConnections"]
+    )
+
+
+def test_processor_reads_and_updates_sessions_only(synth):
+    """UpdateItem: removing a stale listener lowers the session's listener counters."""
+    statements = role_statements(synth.transcription, "audio-processor-dev")
+    on_sessions = [
+        s for s in statements if "ExportsOutputFnGetAttSessionStoreSessions" in text(s["Resource"])
+    ]
+    assert on_sessions
+    assert {a for s in on_sessions for a in as_list(s["Action"])} == {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+    }
 
 
 def test_processor_async_config(synth):

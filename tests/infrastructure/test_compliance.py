@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from aws_cdk.assertions import Annotations, Match
 
@@ -33,12 +34,16 @@ def test_every_nag_suppression_names_rule_and_reason(synth):
 def test_cfn_lint_reports_no_errors(synth):
     templates = sorted(str(p) for p in synth.outdir.glob("*.template.json"))
     assert len(templates) == 2
+    # cfn-lint 1.x has no `python -m cfnlint` entry point: run its console script.
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
     completed = subprocess.run(
-        [sys.executable, "-m", "cfnlint", "--format", "json", *templates],
+        [str(cfn_lint), "--format", "json", *templates],
         capture_output=True,
         text=True,
         check=False,
     )
-    findings = json.loads(completed.stdout or "[]")
+    # Exit status is a bit mask (2 errors, 4 warnings, 8 informational); 1 means cfn-lint failed.
+    assert completed.returncode & 1 == 0 and completed.stdout.strip(), completed.stderr[-2000:]
+    findings = json.loads(completed.stdout)
     errors = [f for f in findings if f["Level"] == "Error"]
     assert errors == [], errors

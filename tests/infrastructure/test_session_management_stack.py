@@ -9,9 +9,13 @@ from lambdas.shared import resources as names
 from tests.infrastructure.helpers import (
     FAILURE_DESTINATION,
     actions_on,
+    as_list,
     function_by_name,
+    post_to_connections,
+    resource_id,
     resources,
     role_statements,
+    statements_with,
     text,
 )
 
@@ -116,14 +120,16 @@ def test_consumer_size_and_ffmpeg_layer(synth):
 
 
 def test_functions_use_bundled_handlers_and_latest_runtime(synth):
-    for base, package in (
-        (constants.CONNECTION_HANDLER, "connection_handler"),
-        (constants.AUTHORIZER, "authorizer"),
-        (constants.CHUNK_WRITER, "chunk_writer"),
-        (constants.S3_AUDIO_CONSUMER, "s3_audio_consumer"),
+    for base, handler in (
+        (constants.CONNECTION_HANDLER, "connection_handler.handler.lambda_handler"),
+        (constants.AUTHORIZER, "authorizer.handler.lambda_handler"),
+        (constants.CHUNK_WRITER, "chunk_writer.handler.lambda_handler"),
+        (constants.S3_AUDIO_CONSUMER, "s3_audio_consumer.handler.lambda_handler"),
+        # Same package (and bundle) as the connection handler, another module.
+        (constants.SESSION_TIMER, "connection_handler.timers.lambda_handler"),
     ):
         _, function = function_by_name(synth.sessions, f"{base}-dev")
-        assert function["Handler"] == f"{package}.handler.lambda_handler"
+        assert function["Handler"] == handler
         assert function["Runtime"] == constants.RUNTIME.name
         assert function["LoggingConfig"]["LogGroup"]["Ref"] in resources(
             synth.sessions, "AWS::Logs::LogGroup"
@@ -245,16 +251,46 @@ def test_connection_handler_permissions(synth):
         "dynamodb:Query",
         "lambda:InvokeFunction",
         "execute-api:ManageConnections",
+        "sqs:SendMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
     }
     assert "/index/sessionId-targetLanguage-index" in text(allowed["dynamodb:Query"])
-    assert "/dev/*/@connections/*" in text(allowed["execute-api:ManageConnections"])
+    assert allowed["execute-api:ManageConnections"] and all(
+        post_to_connections("dev") in text(r) for r in allowed["execute-api:ManageConnections"]
+    )
+    timer_queue = resource_id(synth.sessions, "AWS::SQS::Queue", "SessionTimersQueue")
+    assert allowed["sqs:SendMessage"] == [{"Fn::GetAtt": [timer_queue, "Arn"]}]
     writer_id, _ = function_by_name(synth.sessions, "chunk-writer-dev")
     assert allowed["lambda:InvokeFunction"] == [{"Fn::GetAtt": [writer_id, "Arn"]}]
     _, handler = function_by_name(synth.sessions, "connection-handler-dev")
     endpoint = text(handler["Environment"]["Variables"]["API_GATEWAY_ENDPOINT"])
     assert endpoint.startswith('{"Fn::Join": ["", ["https://"') and "wss" not in endpoint
+
+
+def test_connection_handler_may_not_delete_sessions(synth):
+    sessions_table = resource_id(synth.sessions, "AWS::DynamoDB::Table", "Sessions")
+    statements = role_statements(synth.sessions, "connection-handler-dev")
+    on_sessions = [
+        s for s in statements if text(s["Resource"]) == text({"Fn::GetAtt": [sessions_table, "Arn"]})
+    ]
+    assert {a for s in on_sessions for a in as_list(s["Action"])} == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    }
+    # No session item can be deleted: DeleteItem reaches single-use rejoin tokens only.
+    deletes = statements_with(on_sessions, "dynamodb:DeleteItem")
+    assert deletes and all(as_list(s["Action"]) == ["dynamodb:DeleteItem"] for s in deletes)
+    for statement in deletes:
+        assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["rejoin#*"]}}
+    assert all("Condition" not in s for s in on_sessions if s not in deletes)
+    assert all(
+        sessions_table not in text(s["Resource"]) for s in statements if "index" in text(s["Resource"])
+    )
 
 
 def test_no_wildcard_actions_or_unjustified_wildcard_resources(synth):

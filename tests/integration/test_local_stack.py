@@ -98,13 +98,14 @@ def test_bad_messages_get_errors_and_the_connection_keeps_working(local_stack):
             listener = await ProtocolClient.connect(http, url)
             await listener.send("this is not json")
             await listener.send({"action": "launchRockets"})
-            unknown = "steady-river-999"
+            unknown = "steady-river-9999"
             await listener.send({"action": "joinSession", "sessionId": unknown, "targetLanguage": "es"})
             await listener.send({"action": "audioChunk", "sessionId": unknown, "seq": 0, "data": "AA=="})
-            await listener.send("x" * 40_000)
+            await listener.send("[" * 20_000)
             errors = await listener.wait_for("error", count=5)
-            assert [e["code"] for e in errors] == [
-                "INVALID_JSON", "UNKNOWN_ACTION", "SESSION_NOT_FOUND", "FORBIDDEN", "MESSAGE_TOO_LARGE",
+            # Messages are handled concurrently, as on API Gateway: replies come in any order.
+            assert sorted(e["code"] for e in errors) == [
+                "FORBIDDEN", "INVALID_JSON", "INVALID_MESSAGE", "SESSION_NOT_FOUND", "UNKNOWN_ACTION",
             ]  # fmt: skip
             await listener.send({"action": "heartbeat"})
             assert (await listener.wait_for("heartbeat"))[0]["serverTime"] > 0
@@ -156,7 +157,7 @@ def test_speakers_need_a_valid_token(local_stack):
 
 
 def test_the_gateway_speaks_api_gateway_to_boto3_and_to_oversized_frames(local_stack):
-    """The management API as boto3's client calls it, and API Gateway's 128 KB message limit."""
+    """The management API as boto3's client calls it, and API Gateway's 32 KB frame limit."""
     import boto3
     from botocore.exceptions import ClientError
 
@@ -189,7 +190,7 @@ def test_the_gateway_speaks_api_gateway_to_boto3_and_to_oversized_frames(local_s
             assert gone.value.response["Error"]["Code"] == "GoneException"
 
             oversized = await ProtocolClient.connect(http, ws_url(local_stack))
-            await oversized.send("x" * (128 * 1024 + 1))
+            await oversized.send("x" * (32 * 1024 + 1))
             await asyncio.sleep(0.5)
             assert oversized.ws.closed and oversized.ws.close_code == 1009
             await speaker.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import subprocess
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,11 +25,12 @@ from audio_processor.pipeline import Engines, PipelineSettings
 from audio_processor.retry import RetryPolicy
 from local.resources import create_idempotency_table
 from shared import resources
+from shared.audience import Audience, initial_counters
 from tests.unit.ws_harness import FakeManagementApi, create_tables
 
 BUCKET = "translations-test"
 IDEMPOTENCY_TABLE = "Idempotency-test"
-SESSION = "steady-river-123"
+SESSION = "steady-river-1234"
 SPEAKER = "speaker-conn"
 
 
@@ -189,6 +191,7 @@ class Processor:
                 "sourceLanguage": self.source_language,
                 "speakerConnectionId": SPEAKER,
                 "status": "active",
+                **initial_counters(),
             }
         )
         self.translate_client = self.session.client("translate")
@@ -214,14 +217,15 @@ class Processor:
         self.runtime = handler.build_runtime(cfg, pipeline)
 
     def listen(self, connection_id: str, language: str) -> None:
+        """A listener joined a minute ago, counted as the connection handler counts it."""
         self.connections.put_item(
             Item={
                 "connectionId": connection_id,
-                "sessionId": SESSION,
-                "targetLanguage": language,
                 "role": "listener",
+                "connectedAt": int((time.time() - 60) * 1000),
             }
         )
+        Audience(self.sessions, self.connections, time.time).admit(connection_id, SESSION, language, None)
 
     def invoke(self, payload: dict[str, Any], context: Context | None = None) -> dict[str, Any]:
         original = handler._runtime

@@ -16,7 +16,7 @@ from s3_audio_consumer.batcher import BatchSettings
 from s3_audio_consumer.decoder import DecodeError, FfmpegDecoder
 from tests.conftest import CAPTURES
 
-SESSION = "steady-river-123"
+SESSION = "steady-river-1234"
 CHUNKS = load_chunks(CAPTURES / "en-welcome")
 
 
@@ -178,6 +178,6 @@ def test_batch_payload_fits_an_async_invoke():
     payload = json.dumps(batch.payload()).encode()
     assert len(payload) < 256 * 1024
     decoded = json.loads(payload)
-    assert decoded["sessionId"] == "steady-river-123"
+    assert decoded["sessionId"] == "steady-river-1234"
     assert decoded["index"] == 0 and decoded["sampleRate"] == 16000
     assert set(decoded) >= {"startMs", "durationMs", "sourceLanguage", "pcm", "firstSeq", "lastSeq"}

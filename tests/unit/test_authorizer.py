@@ -84,7 +84,7 @@ def test_valid_speaker_token_is_allowed_as_speaker():
 
 
 def test_listener_without_token_is_allowed_as_listener():
-    result = authorize({"sessionId": "steady-river-123", "language": "es"})
+    result = authorize({"sessionId": "steady-river-1234", "language": "es"})
     assert effect(result) == "Allow"
     assert result["context"] == {"role": "listener"}
     assert effect(authorize(None)) == "Allow"

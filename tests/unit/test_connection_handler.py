@@ -33,7 +33,7 @@ def test_speaker_creates_a_session_with_a_friendly_id_and_join_link(gw):
     assert created["sourceLanguage"] == "en" and created["title"] == "Keynote"
     assert created["listenerUrl"] == f"https://app.example/listener?session={session_id}"
     adjective, noun, number = session_id.split("-")
-    assert adjective.isalpha() and noun.isalpha() and len(number) == 3
+    assert adjective.isalpha() and noun.isalpha() and len(number) == 4
     item = gw.sessions_table.get_item(Key={"sessionId": session_id})["Item"]
     assert item["status"] == "active" and item["speakerConnectionId"] == "spk" and item["ttl"] > gw.now
 
@@ -62,7 +62,7 @@ def test_listener_joins_by_query_string_and_speaker_gets_counts(gw):
 
 
 def test_connect_to_unknown_session_is_refused_with_a_clear_status(gw):
-    result = gw.connect("l1", query={"sessionId": "brave-otter-001", "language": "es"})
+    result = gw.connect("l1", query={"sessionId": "brave-otter-0001", "language": "es"})
     assert result["statusCode"] == 404
     assert json.loads(result["body"])["code"] == "SESSION_NOT_FOUND"
     assert gw.connections_table.get_item(Key={"connectionId": "l1"}).get("Item") is None
@@ -76,11 +76,11 @@ def test_connect_to_unknown_session_is_refused_with_a_clear_status(gw):
         ({"action": "dance"}, "UNKNOWN_ACTION"),
         ({"action": "joinSession", "sessionId": "x"}, "INVALID_MESSAGE"),
         (
-            {"action": "joinSession", "sessionId": "brave-otter-001", "targetLanguage": "es", "extra": 1},
+            {"action": "joinSession", "sessionId": "brave-otter-0001", "targetLanguage": "es", "extra": 1},
             "INVALID_MESSAGE",
         ),
         (
-            {"action": "joinSession", "sessionId": "brave-otter-001", "targetLanguage": "es"},
+            {"action": "joinSession", "sessionId": "brave-otter-0001", "targetLanguage": "es"},
             "SESSION_NOT_FOUND",
         ),
         ("x" * 40000, "MESSAGE_TOO_LARGE"),
@@ -128,12 +128,18 @@ def test_another_speaker_cannot_control_the_session(gw):
     assert gw.last("intruder")["code"] == "NOT_SESSION_SPEAKER"
 
 
-def test_audio_chunks_are_forwarded_once_in_order(gw):
+def test_audio_chunks_are_taken_in_any_order_and_a_resend_is_stored_again(gw):
     session_id = gw.start_session()
-    gw.send("spk", {"action": "audioChunk", "sessionId": session_id, "seq": 0, "data": b64(CHUNK0)})
     gw.send("spk", {"action": "audioChunk", "sessionId": session_id, "seq": 1, "data": b64(CHUNK1)})
-    gw.send("spk", {"action": "audioChunk", "sessionId": session_id, "seq": 1, "data": b64(CHUNK1)})  # retry
-    assert [(p["seq"], p["sessionId"]) for p in gw.forwarded] == [(0, session_id), (1, session_id)]
+    gw.send("spk", {"action": "audioChunk", "sessionId": session_id, "seq": 0, "data": b64(CHUNK0)})
+    gw.send("spk", {"action": "audioChunk", "sessionId": session_id, "seq": 1, "data": b64(CHUNK1)})  # resend
+    # Storing is by key: the resend writes the same object again, which changes nothing.
+    assert [(p["seq"], p["sessionId"]) for p in gw.forwarded] == [
+        (1, session_id),
+        (0, session_id),
+        (1, session_id),
+    ]
+    assert gw.sessions_table.get_item(Key={"sessionId": session_id})["Item"]["lastSeq"] == 1
     assert errors(gw, "spk") == []
 
 
@@ -166,18 +172,18 @@ def test_chunk_rate_is_limited_per_speaker(gw):
     assert len(gw.forwarded) == 4
 
 
-def test_listener_limit_and_join_rate_limit(gw):
-    gw.limits = Limits(max_listeners=2, joins_per_ip_per_minute=3)
+def test_listener_limit_and_join_rate_limits(gw):
+    gw.limits = Limits(max_listeners=2, joins_per_ip_per_minute=5, failed_joins_per_ip_per_minute=2)
     gw.__post_init__()
     session_id = gw.start_session()
-    for n in range(3):
-        gw.connect(f"l{n}", ip=f"203.0.113.{n}")
+    for n in range(6):  # all from one address (the harness's default source IP)
+        gw.connect(f"l{n}")
         gw.send(f"l{n}", {"action": "joinSession", "sessionId": session_id, "targetLanguage": "es"})
-    assert errors(gw, "l2") == ["SESSION_FULL"]
-    for n in range(4):
+    assert [errors(gw, f"l{n}") for n in range(6)] == [[], [], *[["SESSION_FULL"]] * 3, ["RATE_LIMITED"]]
+    for n in range(3):  # guessing codes: unknown codes from one address are limited on their own
         gw.connect(f"x{n}", ip="192.0.2.1")
-        gw.send(f"x{n}", {"action": "joinSession", "sessionId": "brave-otter-001", "targetLanguage": "es"})
-    assert errors(gw, "x3") == ["RATE_LIMITED"]
+        gw.send(f"x{n}", {"action": "joinSession", "sessionId": "brave-otter-0001", "targetLanguage": "es"})
+    assert [errors(gw, f"x{n}") for n in range(3)] == [["SESSION_NOT_FOUND"]] * 2 + [["RATE_LIMITED"]]
 
 
 def test_pause_resume_are_broadcast_and_paused_audio_is_refused(gw):
@@ -204,12 +210,21 @@ def test_end_session_tells_everyone_and_flushes_the_audio(gw):
     assert errors(gw, "late") == ["SESSION_ENDED"]
 
 
-def test_speaker_disconnect_ends_the_session(gw):
+def test_speaker_disconnect_suspends_the_session_and_the_grace_period_ends_it(gw):
     session_id = gw.start_session()
     gw.connect("l1", query={"sessionId": session_id, "language": "fr"})
     gw.disconnect("spk")
+    assert gw.last("l1") == {
+        "type": "sessionSuspended",
+        "sessionId": session_id,
+        "reason": "speakerDisconnected",
+        "resumeBy": int(gw.now) + 120,
+    }
+    assert gw.forwarded == []  # nothing is flushed while the speaker may come back
+    gw.now += 120
+    gw.fire_timers()
     assert gw.last("l1") == {"type": "sessionEnded", "sessionId": session_id, "reason": "speakerDisconnected"}
-    assert gw.forwarded[-1]["endOfStream"] is True
+    assert gw.forwarded[-1] == {"sessionId": session_id, "endOfStream": True, "finalSeq": -1}
 
 
 def test_speaker_renews_its_connection_without_ending_the_session(gw):
@@ -239,6 +254,7 @@ def test_vanished_listener_is_removed_when_a_broadcast_hits_410(gw):
     gw.connect("l1", query={"sessionId": session_id, "language": "es"})
     gw.connect("l2", query={"sessionId": session_id, "language": "es"})
     gw.api.gone.add("l2")
+    gw.now += 60  # long past $connect: a 410 now means the connection is gone
     gw.send("spk", {"action": "pauseBroadcast", "sessionId": session_id})
     assert gw.connections_table.get_item(Key={"connectionId": "l2"}).get("Item") is None
     assert gw.connections_table.get_item(Key={"connectionId": "l1"}).get("Item") is not None

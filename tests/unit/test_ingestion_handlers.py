@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
@@ -17,7 +19,7 @@ from s3_audio_consumer.adapters import LambdaProcessorInvoker
 from tests.conftest import CAPTURES
 from tests.unit.ws_harness import Context
 
-SESSION = "steady-river-123"
+SESSION = "steady-river-1234"
 CHUNKS = [p.read_bytes() for p in sorted((CAPTURES / "en-welcome").glob("chunk-*.webm"))]
 
 
@@ -118,5 +120,48 @@ def test_consumer_invokes_the_processor_asynchronously_with_each_batch(aws, monk
 
 def test_consumer_ignores_events_of_unknown_sessions(aws):
     assert consumer_handler.lambda_handler(
-        s3_event("sessions/brave-otter-001/chunks/0000000000.webm"), Context()
+        s3_event("sessions/brave-otter-0001/chunks/0000000000.webm"), Context()
     ) == {"batches": 0}
+
+
+class TimedContext(Context):
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def test_a_failed_invoke_rolls_the_claim_back_and_fails_the_event_for_its_retry(aws, monkeypatch):
+    _, table = aws
+    client = boto3.client("lambda", region_name="us-east-1")
+    stub = Stubber(client)
+    invoked: list[int] = []
+    batcher = consumer_handler._batcher()
+    batcher._deliver = LambdaProcessorInvoker(client, "audio-processor-test")
+    for seq, chunk in enumerate(CHUNKS[:25]):
+        write({"sessionId": SESSION, "seq": seq, "data": base64.b64encode(chunk).decode()})
+    stub.add_client_error("invoke", service_error_code="TooManyRequestsException", http_status_code=429)
+    for _ in range(2):
+        stub.add_response("invoke", {"StatusCode": 202})
+    event = s3_event(f"sessions/{SESSION}/chunks/{24:010d}.webm")
+    with stub:
+        original_invoke = client.invoke
+
+        def capture(**kwargs):
+            invoked.append(json.loads(kwargs["Payload"])["index"])
+            return original_invoke(**kwargs)
+
+        monkeypatch.setattr(client, "invoke", capture)
+        with pytest.raises(ClientError):
+            consumer_handler.lambda_handler(event, TimedContext())
+        cursor = table.get_item(Key={"sessionId": SESSION})["Item"]["ingest"]
+        assert cursor["batch_index"] == 0, "batch 0's claim was rolled back"
+        assert consumer_handler.lambda_handler(event, TimedContext()) == {"batches": 2}  # Lambda's retry
+    stub.assert_no_pending_responses()
+    assert invoked == [0, 0, 1]
+
+
+def test_the_deadline_leaves_the_functions_margin():
+    before = time.time()
+    deadline = consumer_handler.deadline_of(TimedContext())
+    assert deadline is not None
+    assert before + 60 - consumer_handler.DEADLINE_MARGIN_SECONDS <= deadline <= time.time() + 60
+    assert consumer_handler.deadline_of(Context()) is None  # a context that cannot tell: never sleep

@@ -9,10 +9,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from connection_handler import handler
+from connection_handler import handler, wiring
 from connection_handler.service import Limits, SessionService
 from connection_handler.store import ConnectionRepository, SessionRepository
 from local.resources import create_connections_table, create_sessions_table
+from shared.audience import Audience
 from shared.notifier import Notifier
 
 
@@ -53,6 +54,16 @@ class Context:
 
 
 @dataclass
+class FakeTimers:
+    """Records the grace timers the service schedules; tests fire them by hand."""
+
+    scheduled: list[tuple[str, int, int]] = field(default_factory=list)
+
+    def speaker_grace(self, session_id: str, suspended_at_ms: int, delay_seconds: int) -> None:
+        self.scheduled.append((session_id, suspended_at_ms, delay_seconds))
+
+
+@dataclass
 class Gateway:
     sessions_table: Any
     connections_table: Any
@@ -60,17 +71,28 @@ class Gateway:
     limits: Limits = field(default_factory=Limits)
     api: FakeManagementApi = field(default_factory=FakeManagementApi)
     forwarded: list[dict[str, Any]] = field(default_factory=list)
+    timers: FakeTimers = field(default_factory=FakeTimers)
 
     def __post_init__(self) -> None:
         service = SessionService(
             sessions=SessionRepository(self.sessions_table),
             connections=ConnectionRepository(self.connections_table),
-            forward=lambda payload: self.forwarded.append(payload),
+            audience=Audience(self.sessions_table, self.connections_table, lambda: self.now),
+            forward=self._forward,
+            timers=self.timers,
             clock=lambda: self.now,
             listener_base_url="https://app.example/listener",
             limits=self.limits,
         )
-        self.runtime = handler.Runtime(service=service, notifier=Notifier(self.api))
+        self.service = service
+        self.runtime = wiring.Runtime(service=service, notifier=Notifier(self.api))
+        self.forward_failures = 0
+
+    def _forward(self, payload: dict[str, Any]) -> None:
+        if self.forward_failures:
+            self.forward_failures -= 1
+            raise ConnectionError("the chunk writer could not be invoked")
+        self.forwarded.append(payload)
 
     def _event(self, connection_id: str, event_type: str, route: str, **extra: Any) -> dict[str, Any]:
         return {
@@ -93,6 +115,27 @@ class Gateway:
             return handler.lambda_handler(event, Context())
         finally:
             handler._runtime = original  # type: ignore[assignment]
+
+    def fire_timers(self) -> None:
+        """The SQS delay queue delivers every timer that is due to the session-timer function."""
+        from connection_handler import timers
+
+        due = [t for t in self.timers.scheduled if t[1] / 1000 + t[2] <= self.now]
+        self.timers.scheduled = [t for t in self.timers.scheduled if t not in due]
+        records = [
+            {
+                "messageId": f"m{n}",
+                "body": json.dumps({"kind": "speakerGrace", "sessionId": s, "suspendedAt": at}),
+            }
+            for n, (s, at, _) in enumerate(due)
+        ]
+        original = timers._runtime
+        timers._runtime = lambda: self.runtime  # type: ignore[assignment]
+        try:
+            result = timers.lambda_handler({"Records": records}, Context())
+        finally:
+            timers._runtime = original  # type: ignore[assignment]
+        assert result == {"batchItemFailures": []}, result
 
     def connect(self, connection_id: str, role: str = "listener", query: dict[str, str] | None = None,
                 ip: str = "198.51.100.7") -> dict[str, Any]:  # fmt: skip

@@ -9,6 +9,7 @@ import {
   type ServerMessage,
 } from '@llt/shared';
 import { ClipPlayer, type AudioContextLike } from './player';
+import { BANNER_TEXT, Membership, nextBanner, rejoinOnConnect, type BannerKind } from './session';
 
 const ERROR_TEXT: Record<string, string> = {
   SESSION_NOT_FOUND: 'There is no session with this code. Check the code and try again.',
@@ -17,6 +18,8 @@ const ERROR_TEXT: Record<string, string> = {
   SESSION_FULL: 'This session is full.',
   RATE_LIMITED: 'Too many attempts from this network. Wait a minute and try again.',
 };
+
+const CODE_HINT = 'A session code looks like swift-falcon-0420: two words and four digits.';
 
 const joinPanel = byTestId('join-panel');
 const livePanel = byTestId('live-panel');
@@ -44,8 +47,8 @@ codeInput.value = params.get('session') ?? '';
 const preferred = params.get('lang') ?? navigator.language.slice(0, 2);
 if (LANGUAGES.some((l) => l.code === preferred)) languageSelect.value = preferred;
 
-let sessionId = '';
-let language = '';
+const membership = new Membership();
+let bannerKind: BannerKind = 'none';
 let played = 0;
 let skipped = 0;
 let player: ClipPlayer | null = null;
@@ -56,8 +59,13 @@ function showError(text: string | null): void {
   show(errorBox, Boolean(text));
 }
 
-function showBanner(text: string | null): void {
+function showBanner(kind: BannerKind): void {
+  bannerKind = kind;
+  const text = BANNER_TEXT[kind];
   banner.textContent = text ?? '';
+  banner.dataset.state = kind;
+  if (kind === 'ended' || kind === 'speakerGone') banner.dataset.ended = 'true';
+  else delete banner.dataset.ended;
   show(banner, Boolean(text));
 }
 
@@ -100,10 +108,9 @@ function startAudio(): void {
 const config = await loadConfig();
 const socket = new ProtocolSocket({
   url: () => config.webSocketUrl,
-  onConnected: (s) => {
-    // A new connection has no session: join again (after a reconnect, too).
-    if (sessionId) s.sendDuringSetup({ action: 'joinSession', sessionId, targetLanguage: language });
-  },
+  // A new connection has no session: join again (after a reconnect or the renewal, too),
+  // with the last rejoin token so that the server does not count it as a new listener.
+  onConnected: rejoinOnConnect(membership),
 });
 socket.onState((state) => {
   stateLabel.textContent = STATE_LABELS[state] ?? state;
@@ -112,37 +119,31 @@ socket.onState((state) => {
 socket.onMessage(handle);
 
 function handle(message: ServerMessage): void {
+  membership.absorb(message);
+  const kind = nextBanner(bannerKind, message);
+  if (kind !== bannerKind) showBanner(kind);
   switch (message.type) {
     case 'sessionJoined':
       showError(null);
-      language = message.targetLanguage;
-      liveLanguage.value = language;
+      liveLanguage.value = membership.language;
       title.textContent = message.title || `Session ${message.sessionId}`;
-      showBanner(message.status === 'paused' ? 'The speaker has paused.' : null);
       show(joinPanel, false);
       show(livePanel, true);
       break;
     case 'translatedAudio':
-      if (message.language === language) player?.add(message);
-      break;
-    case 'sessionPaused':
-      showBanner('The speaker has paused.');
-      break;
-    case 'sessionResumed':
-      showBanner(null);
+      if (message.language === membership.language) player?.add(message);
       break;
     case 'sessionEnded':
-      showBanner('The session has ended. Thank you for listening.');
-      banner.dataset.ended = 'true';
+      membership.leave(); // nothing to re-join on a reconnect
       break;
     case 'error':
       if (message.code === 'TRANSLATION_UNAVAILABLE' && typeof message.index === 'number') {
-        if (message.language === language) player?.unavailable(message.index);
+        if (message.language === membership.language) player?.unavailable(message.index);
       } else if (message.code === 'UNSUPPORTED_LANGUAGE') {
         showError(`${message.message}`);
       } else {
         showError(ERROR_TEXT[message.code] ?? message.message);
-        if (message.action === 'joinSession') sessionId = '';
+        if (message.action === 'joinSession') membership.leave();
       }
       break;
     default:
@@ -152,16 +153,21 @@ function handle(message: ServerMessage): void {
 
 form.addEventListener('submit', (event) => {
   event.preventDefault();
-  sessionId = codeInput.value.trim().toLowerCase();
-  language = languageSelect.value;
+  if (!membership.choose(codeInput.value, languageSelect.value)) {
+    showError(CODE_HINT);
+    return;
+  }
+  codeInput.value = membership.sessionId;
   if (!player) startAudio();
   showError(null);
+  const join = membership.join();
   if (socket.state === 'closed') socket.start();
-  else socket.send({ action: 'joinSession', sessionId, targetLanguage: language });
+  else if (join) socket.send(join);
 });
 
 liveLanguage.addEventListener('change', () => {
-  language = liveLanguage.value;
+  const language = liveLanguage.value;
+  membership.language = language;
   player?.reset();
   caption.textContent = '';
   socket.send({ action: 'switchLanguage', targetLanguage: language });

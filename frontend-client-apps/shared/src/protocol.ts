@@ -26,9 +26,24 @@ export const LANGUAGES: readonly Language[] = [
 
 export const MAX_MESSAGE_BYTES = 32 * 1024;
 
+/** Session codes: adjective-noun-NNNN (lambdas/shared/session_ids.py). */
+export const SESSION_CODE_PATTERN = /^[a-z]{3,12}-[a-z]{3,12}-\d{4}$/;
+
+/** A code as people type it (any case, stray spaces) in the form the server takes, or null. */
+export function normaliseSessionCode(text: string): string | null {
+  const code = text.trim().toLowerCase();
+  return SESSION_CODE_PATTERN.test(code) ? code : null;
+}
+
 export type ClientAction =
   | { action: 'createSession'; sourceLanguage: string; title?: string; resumeSessionId?: string }
-  | { action: 'joinSession'; sessionId: string; targetLanguage: string }
+  | {
+      action: 'joinSession';
+      sessionId: string;
+      targetLanguage: string;
+      /** The last sessionJoined's token, on a re-join after a reconnect or renewal (only when there is one). */
+      rejoinToken?: string;
+    }
   | { action: 'switchLanguage'; targetLanguage: string }
   | { action: 'audioChunk'; sessionId: string; seq: number; data: string }
   | { action: 'pauseBroadcast'; sessionId: string }
@@ -58,6 +73,7 @@ export const ERROR_CODES = [
   'SESSION_ENDED',
   'SESSION_EXPIRED',
   'SESSION_FULL',
+  'SESSION_IN_PROGRESS',
   'NOT_JOINED',
   'UNSUPPORTED_LANGUAGE',
   'RATE_LIMITED',
@@ -77,6 +93,10 @@ export interface SessionCreated {
   listenerUrl: string;
   expiresAt: number;
   resumed?: boolean;
+  /** With resumed: the broadcast's state on the server. */
+  status?: 'active' | 'paused';
+  /** With resumed: the highest audioChunk seq the server has accepted, -1 if none. */
+  lastSeq?: number;
 }
 export interface SessionJoined {
   type: 'sessionJoined';
@@ -84,7 +104,9 @@ export interface SessionJoined {
   targetLanguage: string;
   sourceLanguage: string;
   title: string;
-  status: 'active' | 'paused';
+  status: 'active' | 'paused' | 'suspended';
+  /** Sent back in the joinSession of a reconnect or renewal (opaque; absent after switchLanguage). */
+  rejoinToken?: string;
 }
 export interface ListenerStats {
   type: 'listenerStats';
@@ -99,6 +121,14 @@ export interface SessionPaused {
 export interface SessionResumed {
   type: 'sessionResumed';
   sessionId: string;
+}
+/** The speaker's connection dropped: the session waits for them until resumeBy. */
+export interface SessionSuspended {
+  type: 'sessionSuspended';
+  sessionId: string;
+  reason: 'speakerDisconnected';
+  /** Epoch seconds: the end of the grace period. */
+  resumeBy: number;
 }
 export interface SessionEnded {
   type: 'sessionEnded';
@@ -117,6 +147,8 @@ export interface ErrorMessage {
   sessionId?: string;
   language?: string;
   index?: number;
+  /** On an audioChunk error: that chunk's seq (RATE_LIMITED and INTERNAL_ERROR: it was not stored, resend it). */
+  seq?: number;
 }
 export interface TranscriptMessage {
   type: 'transcript';
@@ -145,6 +177,7 @@ export type ServerMessage =
   | ListenerStats
   | SessionPaused
   | SessionResumed
+  | SessionSuspended
   | SessionEnded
   | Heartbeat
   | ErrorMessage
@@ -157,6 +190,7 @@ export const SERVER_MESSAGE_TYPES = [
   'listenerStats',
   'sessionPaused',
   'sessionResumed',
+  'sessionSuspended',
   'sessionEnded',
   'heartbeat',
   'error',

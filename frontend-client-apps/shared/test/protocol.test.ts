@@ -6,11 +6,17 @@ import {
   ERROR_CODES,
   LANGUAGES,
   SERVER_MESSAGE_TYPES,
+  SESSION_CODE_PATTERN,
+  normaliseSessionCode,
   parseServerMessage,
   toBase64,
 } from '../src/protocol';
 
 const doc = readFileSync(fileURLToPath(new URL('../../../docs/PROTOCOL.md', import.meta.url)), 'utf8');
+const sessionIdsPy = readFileSync(
+  fileURLToPath(new URL('../../../lambdas/shared/session_ids.py', import.meta.url)),
+  'utf8',
+);
 const languagesPy = readFileSync(
   fileURLToPath(new URL('../../../lambdas/shared/languages.py', import.meta.url)),
   'utf8',
@@ -44,9 +50,27 @@ describe('the protocol types follow docs/PROTOCOL.md', () => {
   });
 });
 
+describe('session codes', () => {
+  it('have the pattern of lambdas/shared/session_ids.py', () => {
+    const python = /SESSION_ID_PATTERN = re\.compile\(r"([^"]+)"\)/.exec(sessionIdsPy)?.[1];
+    expect(SESSION_CODE_PATTERN.source).toBe(python);
+  });
+
+  it('are taken in any case and with stray spaces, and sent in lower case', () => {
+    expect(normaliseSessionCode('swift-falcon-0420')).toBe('swift-falcon-0420');
+    expect(normaliseSessionCode('  Swift-Falcon-0420\n')).toBe('swift-falcon-0420');
+    expect(normaliseSessionCode('tranquil-glacier-0007')).toBe('tranquil-glacier-0007');
+    for (const bad of ['swift-falcon-042', 'swift-falcon-04200', 'ab-falcon-0420', 'swift falcon 0420', '', 'swift-falcon-04a0']) {
+      expect(normaliseSessionCode(bad)).toBeNull();
+    }
+  });
+});
+
 describe('parseServerMessage', () => {
   it('accepts the messages it knows', () => {
     expect(parseServerMessage('{"type":"heartbeat","serverTime":1}')).toEqual({ type: 'heartbeat', serverTime: 1 });
+    const suspended = '{"type":"sessionSuspended","sessionId":"calm-lake-0001","reason":"speakerDisconnected","resumeBy":1800000120}';
+    expect(parseServerMessage(suspended)).toMatchObject({ type: 'sessionSuspended', resumeBy: 1800000120 });
   });
   it.each(['not json', '[]', 'null', '{"type":"surprise"}', '{"no":"type"}'])('refuses %s', (text) => {
     expect(parseServerMessage(text)).toBeNull();

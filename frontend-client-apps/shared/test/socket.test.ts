@@ -94,7 +94,7 @@ describe('ProtocolSocket', () => {
     const s = socket({
       onConnected: (sock) =>
         new Promise<void>((resolve) => {
-          sock.sendDuringSetup({ action: 'createSession', sourceLanguage: 'en', resumeSessionId: 'calm-lake-001' });
+          sock.sendDuringSetup({ action: 'createSession', sourceLanguage: 'en', resumeSessionId: 'calm-lake-0001' });
           release = resolve;
         }),
     });

@@ -1,40 +1,186 @@
-// Audio chunks in order, whatever the connection does: sent at once when the socket is
-// open, queued while it reconnects, flushed in seq order when it is back. The queue is
-// bounded (oldest dropped first) but never drops chunk 0: it holds the WebM header
-// without which no later chunk can be decoded.
+// Audio chunks in seq order, whatever the connection does: sent at once when the socket
+// is open, queued while it reconnects, flushed in seq order when it is back.
+//
+// - The unsent queue is bounded (oldest dropped first) but never drops chunk 0: it holds
+//   the WebM header without which no later chunk can be decoded.
+// - The last `keep` sent chunks (60 s) are kept, and chunk 0 with them, so that a chunk
+//   the server did not store can be sent again: `requeue(seq)` after a RATE_LIMITED or
+//   INTERNAL_ERROR reply, `resendAfter(lastSeq)` after a resume (chunks sent into a dying
+//   socket). The server ignores a chunk it already has, so resending is safe.
+// - Sending is paced: at most `perSecond` sends in any one-second window (the server
+//   allows 20 a session; MediaRecorder makes 4 a second), so a 60 s backlog drains in
+//   about 30 s while live audio keeps coming. With no backlog a chunk goes out at once.
+//   The window is a sliding one rather than a token refilled every 1/12 s: a hidden tab's
+//   timers fire about once a second, and a window still lets 12 go at each of those.
+import type { Timers } from '@llt/shared';
+
 export interface Chunk {
   seq: number;
   data: string;
 }
 
+export interface ChunkQueueOptions {
+  /** Unsent chunks kept while the socket is down: 240 × 250 ms = 60 s of audio. */
+  limit?: number;
+  /** Sent chunks kept for resending (besides chunk 0). */
+  keep?: number;
+  /** Sends allowed in any one-second window. */
+  perSecond?: number;
+  timers?: Timers;
+}
+
+const WINDOW_MS = 1000;
+const realTimers: Timers = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
 export class ChunkQueue {
-  private readonly queue: Chunk[] = [];
+  /** Unsent chunks in seq order, each seq at most once. */
+  private readonly unsent: Chunk[] = [];
+  private readonly queued = new Set<number>();
+  /** Sent chunks by seq, oldest send first. */
+  private readonly sent = new Map<number, Chunk>();
+  /** When the last `perSecond` sends happened. */
+  private readonly sendTimes: number[] = [];
+  private wake: unknown = null;
+  private waiters: (() => void)[] = [];
+  private readonly limit: number;
+  private readonly keep: number;
+  private readonly perSecond: number;
+  private readonly timers: Timers;
   dropped = 0;
 
   constructor(
     private readonly trySend: (chunk: Chunk) => boolean,
-    private readonly limit = 240, // 240 × 250 ms = 60 s of audio
-  ) {}
+    options: ChunkQueueOptions = {},
+  ) {
+    this.limit = options.limit ?? 240;
+    this.keep = options.keep ?? 240;
+    this.perSecond = options.perSecond ?? 12;
+    this.timers = options.timers ?? realTimers;
+  }
 
+  /** Chunks waiting to be sent. */
   get length(): number {
-    return this.queue.length;
+    return this.unsent.length;
+  }
+
+  /** Seqs waiting to be sent, in the order they will go. */
+  get pending(): number[] {
+    return this.unsent.map((chunk) => chunk.seq);
   }
 
   push(chunk: Chunk): void {
-    this.queue.push(chunk);
-    while (this.queue.length > this.limit) {
-      const victim = this.queue[0]?.seq === 0 ? 1 : 0;
-      this.queue.splice(victim, 1);
-      this.dropped += 1;
-    }
+    this.insert(chunk);
     this.flush();
   }
 
-  flush(): void {
-    while (this.queue.length > 0) {
-      const next = this.queue[0];
-      if (!next || !this.trySend(next)) return;
-      this.queue.shift();
+  /** A sent chunk the server did not store goes out again; false if it is no longer kept. */
+  requeue(seq: number): boolean {
+    if (this.queued.has(seq)) return true;
+    const chunk = this.sent.get(seq);
+    if (!chunk) return false;
+    this.insert(chunk);
+    this.flush();
+    return true;
+  }
+
+  /** After a resume: every kept chunk above the server's lastSeq goes out again. Returns how many. */
+  resendAfter(lastSeq: number): number {
+    let count = 0;
+    for (const chunk of this.sent.values()) {
+      if (chunk.seq > lastSeq && !this.queued.has(chunk.seq)) {
+        this.insert(chunk);
+        count += 1;
+      }
     }
+    this.flush();
+    return count;
+  }
+
+  /** The session is over: nothing more is sent. */
+  clear(): void {
+    this.unsent.length = 0;
+    this.queued.clear();
+    this.sent.clear();
+    this.cancelWake();
+    this.settle();
+  }
+
+  /** Resolves once nothing is waiting to be sent (at once if nothing is). */
+  whenEmpty(): Promise<void> {
+    if (this.unsent.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  flush(): void {
+    while (this.unsent.length > 0) {
+      const wait = this.waitMs();
+      if (wait > 0) {
+        this.armWake(wait);
+        return;
+      }
+      const next = this.unsent[0];
+      if (!next || !this.trySend(next)) return; // the socket is down: its 'open' flushes again
+      this.unsent.shift();
+      this.queued.delete(next.seq);
+      this.remember(next);
+      this.sendTimes.push(this.timers.now());
+      if (this.sendTimes.length > this.perSecond) this.sendTimes.shift();
+    }
+    this.settle();
+  }
+
+  private insert(chunk: Chunk): void {
+    if (this.queued.has(chunk.seq)) return;
+    let at = this.unsent.length;
+    while (at > 0 && (this.unsent[at - 1]?.seq ?? -1) > chunk.seq) at -= 1;
+    this.unsent.splice(at, 0, chunk);
+    this.queued.add(chunk.seq);
+    while (this.unsent.length > this.limit) {
+      const victim = this.unsent[0]?.seq === 0 ? 1 : 0;
+      const [gone] = this.unsent.splice(victim, 1);
+      if (gone) this.queued.delete(gone.seq);
+      this.dropped += 1;
+    }
+  }
+
+  private remember(chunk: Chunk): void {
+    this.sent.delete(chunk.seq); // a resend counts as the newest
+    this.sent.set(chunk.seq, chunk);
+    const cap = this.keep + (this.sent.has(0) ? 1 : 0);
+    for (const seq of this.sent.keys()) {
+      if (this.sent.size <= cap) break;
+      if (seq !== 0) this.sent.delete(seq);
+    }
+  }
+
+  /** How long until one more send fits in the window. */
+  private waitMs(): number {
+    if (this.sendTimes.length < this.perSecond) return 0;
+    const oldest = this.sendTimes[0] ?? 0;
+    return Math.max(0, oldest + WINDOW_MS - this.timers.now());
+  }
+
+  private armWake(ms: number): void {
+    if (this.wake !== null) return;
+    this.wake = this.timers.setTimeout(() => {
+      this.wake = null;
+      this.flush();
+    }, ms);
+  }
+
+  private cancelWake(): void {
+    if (this.wake !== null) this.timers.clearTimeout(this.wake);
+    this.wake = null;
+  }
+
+  private settle(): void {
+    if (this.unsent.length > 0 || this.waiters.length === 0) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve();
   }
 }

@@ -8,15 +8,21 @@ import {
   loadConfig,
   show,
   toBase64,
+  type ClientAction,
   type ServerMessage,
 } from '@llt/shared';
 import { CognitoTokenSource, tokenSourceFor, type Prompt } from './auth';
 import { ChunkQueue } from './chunks';
 import { LevelWatch, measure } from './level';
+import { chunkError, reconcile, type BroadcastState } from './session';
 
 const MIME = 'audio/webm;codecs=opus';
 const TIMESLICE_MS = 250;
 const BITRATE = 48_000;
+const RESUME_TIMEOUT_MS = 5000;
+const RESUME_RETRY_MS = 10_000;
+const RESUME_FAILED = 'Could not resume the session after reconnecting.';
+const ENDED_WHILE_AWAY = 'The session ended while you were disconnected.';
 
 const $ = byTestId;
 const signinPanel = $('signin-panel');
@@ -31,6 +37,7 @@ const pauseButton = $<HTMLButtonElement>('pause-button');
 const resumeButton = $<HTMLButtonElement>('resume-button');
 const stopButton = $<HTMLButtonElement>('stop-button');
 const broadcastState = $('broadcast-state');
+const sendStatus = $('send-status');
 const transcript = $('transcript');
 
 for (const language of LANGUAGES.filter((l) => l.source)) sourceSelect.add(new Option(language.nativeName, language.code));
@@ -40,8 +47,27 @@ let sourceLanguage = '';
 let seq = 0;
 let recorder: MediaRecorder | null = null;
 let stream: MediaStream | null = null;
-let ending = false;
-let resumeWaiter: ((ok: boolean) => void) | null = null;
+let broadcasting: BroadcastState = 'idle';
+let creating = false; // a createSession is on its way (no second one: SESSION_IN_PROGRESS)
+let ending = false; // the speaker clicked End
+let endSent = false;
+let over = false; // the session has ended: nothing more is sent
+// This connection carries the session (created or resumed on it): audio and controls may
+// flow. A new connection carries nothing until its resume is answered.
+let attached = false;
+// 'unanswered': no answer in time, or a transient refusal (INTERNAL_ERROR, RATE_LIMITED).
+type ResumeResult = 'resumed' | 'refused' | 'ended' | 'unanswered';
+let resumeWaiter: ((result: ResumeResult) => void) | null = null;
+let resuming = false; // a resume was sent and is not answered yet
+let resumeAttempt = 0;
+let resumeFailedShown = false;
+let resumeHopeless = false; // refused for good (not found, expired, someone else's): no retries
+let slowedUntil = 0;
+// Each chunk's conversion to base64 in recording order; controls wait for it.
+let converting: Promise<void> = Promise.resolve();
+// Pause, resume and end go out in click order, each after the audio recorded before it.
+let control: Promise<void> = Promise.resolve();
+let readyWaiters: (() => void)[] = [];
 
 function showError(text: string | null): void {
   errorBox.textContent = text ?? '';
@@ -55,35 +81,157 @@ const socket = new ProtocolSocket({
   // Every new connection (reconnect or the renewal before API Gateway's 2-hour limit)
   // takes the session over before queued audio flows again.
   onConnected: async (s) => {
-    if (!sessionId) return;
-    const resumed = new Promise<boolean>((resolve) => {
+    attached = false;
+    if (!sessionId || over) return;
+    const attempt = ++resumeAttempt;
+    resuming = true;
+    resumeHopeless = false;
+    const result = await new Promise<ResumeResult>((resolve) => {
       resumeWaiter = resolve;
-      setTimeout(() => resolve(false), 5000);
+      setTimeout(() => resolve('unanswered'), RESUME_TIMEOUT_MS);
+      s.sendDuringSetup({ action: 'createSession', sourceLanguage, resumeSessionId: sessionId });
     });
-    s.sendDuringSetup({ action: 'createSession', sourceLanguage, resumeSessionId: sessionId });
-    if (!(await resumed)) showError('Could not resume the session after reconnecting.');
+    if (attempt !== resumeAttempt) return; // a newer connection has taken over
+    resumeWaiter = null;
+    // Audio is held back meanwhile; a late answer still resumes (and clears the message).
+    if ((result === 'refused' || result === 'unanswered') && !attached && !over) {
+      showError(RESUME_FAILED);
+      resumeFailedShown = true;
+      if (result === 'unanswered') retryResume(attempt);
+    }
   },
 });
 const queue = new ChunkQueue((chunk) =>
-  socket.send({ action: 'audioChunk', sessionId, seq: chunk.seq, data: chunk.data }),
+  sendToSession({ action: 'audioChunk', sessionId, seq: chunk.seq, data: chunk.data }),
 );
 socket.onState((state) => {
   stateLabel.textContent = STATE_LABELS[state] ?? state;
   stateLabel.dataset.state = state;
-  if (state === 'open') queue.flush();
+  if (state === 'open') {
+    queue.flush();
+    wakeControls();
+  }
 });
 socket.onMessage(handle);
+setInterval(updateSendStatus, 500);
+
+function sendToSession(message: ClientAction): boolean {
+  return attached && !over && socket.send(message);
+}
+
+function wakeControls(): void {
+  const waiters = readyWaiters;
+  readyWaiters = [];
+  for (const wake of waiters) wake();
+}
+
+/** This connection now carries the session: held audio and controls flow again. */
+function attach(): void {
+  attached = true;
+  queue.flush();
+  wakeControls();
+}
+
+/** Sends a control once the audio recorded before it has gone, and once the session is reachable. */
+function afterAudio(message: ClientAction): void {
+  control = control
+    .then(async () => {
+      for (;;) {
+        await converting;
+        await queue.whenEmpty();
+        if (over) return;
+        if (sendToSession(message)) {
+          if (message.action === 'endSession') endSent = true;
+          return;
+        }
+        await new Promise<void>((resolve) => readyWaiters.push(resolve));
+      }
+    })
+    .catch(() => undefined);
+}
+
+/** The session is over (ended, or refused on resume): stop and send nothing more. */
+function finish(text?: string | null): void {
+  over = true;
+  attached = false;
+  queue.clear();
+  wakeControls();
+  if (recorder && recorder.state !== 'inactive') recorder.stop();
+  setBroadcasting('ended');
+  if (text !== undefined) showError(text);
+  updateSendStatus();
+}
+
+function resumed(message: Extract<ServerMessage, { type: 'sessionCreated' }>): void {
+  resuming = false;
+  if (over) return;
+  // Chunks sent into the dying socket may never have arrived: send them again.
+  if (typeof message.lastSeq === 'number') queue.resendAfter(message.lastSeq);
+  const fix = reconcile(broadcasting, message.status);
+  // A lost resume goes out before the held audio (the server refuses audio while paused).
+  if (fix === 'resumeBroadcast') socket.sendDuringSetup({ action: fix, sessionId });
+  attach();
+  if (fix === 'pauseBroadcast') afterAudio({ action: fix, sessionId });
+  if (ending && endSent) afterAudio({ action: 'endSession', sessionId }); // it may have died with the socket
+  resumeWaiter?.('resumed');
+  if (resumeFailedShown) {
+    showError(null);
+    resumeFailedShown = false;
+  }
+}
+
+function resumeRefused(message: Extract<ServerMessage, { type: 'error' }>): void {
+  resuming = false;
+  if (message.code === 'SESSION_ENDED') {
+    // Ended while the speaker was away (the grace period passed), or by the End click.
+    finish(ending ? null : ENDED_WHILE_AWAY);
+    resumeWaiter?.('ended');
+    return;
+  }
+  const transient = message.code === 'INTERNAL_ERROR' || message.code === 'RATE_LIMITED';
+  if (!transient) resumeHopeless = true;
+  if (resumeWaiter) {
+    resumeWaiter(transient ? 'unanswered' : 'refused');
+  } else if (!over) {
+    showError(RESUME_FAILED); // a late refusal (a retry's)
+    resumeFailedShown = true;
+  }
+}
+
+/** While a resume goes unanswered on an open connection, it is asked again now and then. */
+function retryResume(attempt: number): void {
+  setTimeout(() => {
+    if (attempt !== resumeAttempt || attached || over || resumeHopeless || !socket.isOpen) return;
+    resuming = true;
+    socket.send({ action: 'createSession', sourceLanguage, resumeSessionId: sessionId });
+    retryResume(attempt);
+  }, RESUME_RETRY_MS);
+}
+
+function updateSendStatus(): void {
+  const seconds = Math.max(1, Math.round((queue.length * TIMESLICE_MS) / 1000));
+  let text = '';
+  if (over) text = '';
+  else if (queue.length >= 4 && !attached && resumeHopeless) text = `${seconds} s of audio held back: the session could not be resumed.`;
+  else if (queue.length >= 4 && !attached) text = `Holding ${seconds} s of audio until the session is back…`;
+  else if (queue.length >= 4) text = `Catching up: ${seconds} s of audio still to send…`;
+  else if (Date.now() < slowedUntil) text = 'The server asked for a slower pace: resending a little audio…';
+  sendStatus.textContent = text;
+  show(sendStatus, Boolean(text));
+}
 
 function handle(message: ServerMessage): void {
   switch (message.type) {
     case 'sessionCreated':
       if (message.resumed) {
-        resumeWaiter?.(true);
-        resumeWaiter = null;
+        resumed(message);
         return;
       }
+      creating = false;
+      if (sessionId) return; // not ours to show: this page speaks one session
       sessionId = message.sessionId;
       sourceLanguage = message.sourceLanguage;
+      attach();
       void showSession(message.sessionId, message.listenerUrl || `${config.listenerUrl}?session=${message.sessionId}`);
       break;
     case 'listenerStats': {
@@ -108,16 +256,27 @@ function handle(message: ServerMessage): void {
       break;
     }
     case 'sessionEnded':
-      broadcastState.textContent = 'Session ended';
-      for (const button of [startButton, pauseButton, resumeButton, stopButton]) show(button, false);
+      if (message.sessionId === sessionId) finish();
       break;
-    case 'error':
-      if (message.action === 'createSession' && resumeWaiter) {
-        resumeWaiter(false);
-        resumeWaiter = null;
+    case 'error': {
+      if (message.action === 'createSession' && resuming) {
+        resumeRefused(message);
+        return;
       }
+      if (message.action === 'createSession') creating = false;
+      const chunk = chunkError(message);
+      if (chunk !== null && over) return; // answers to audio sent before the end
+      if (chunk === 'resend' && typeof message.seq === 'number') {
+        // Not stored: it goes out again, paced; being slowed down is no error of the speaker's.
+        queue.requeue(message.seq);
+        if (message.code === 'RATE_LIMITED') slowedUntil = Date.now() + 3000;
+        updateSendStatus();
+        return;
+      }
+      if (chunk === 'quiet') return;
       if (message.code !== 'TRANSLATION_UNAVAILABLE') showError(message.message);
       break;
+    }
     default:
       break;
   }
@@ -172,30 +331,40 @@ async function startBroadcast(): Promise<void> {
   await listMicrophones(); // labels appear once permission is given
   watchLevel(stream);
   recorder = new MediaRecorder(stream, { mimeType: MIME, audioBitsPerSecond: BITRATE });
-  recorder.ondataavailable = async (event) => {
+  recorder.ondataavailable = (event) => {
     if (event.data.size === 0) return;
-    const data = toBase64(new Uint8Array(await event.data.arrayBuffer()));
-    queue.push({ seq: seq++, data });
+    // The seq is taken now, in recording order; the conversions run one after another.
+    const blob = event.data;
+    const chunkSeq = seq++;
+    converting = converting
+      .then(async () => {
+        const data = toBase64(new Uint8Array(await blob.arrayBuffer()));
+        if (!over) queue.push({ seq: chunkSeq, data });
+      })
+      .catch(() => undefined);
   };
   recorder.onstop = () => {
     stream?.getTracks().forEach((track) => track.stop());
     stream = null;
-    // The last chunk arrives just before onstop: end once it has been handed over.
-    setTimeout(() => {
-      queue.flush();
-      socket.send({ action: 'endSession', sessionId });
-    }, 100);
+    // The last chunk arrives just before onstop: end once it (and any backlog) has gone.
+    if (!over) afterAudio({ action: 'endSession', sessionId });
   };
   recorder.start(TIMESLICE_MS);
   setBroadcasting('live');
 }
 
-function setBroadcasting(state: 'idle' | 'live' | 'paused'): void {
+function setBroadcasting(state: BroadcastState | 'ended'): void {
+  if (state !== 'ended') broadcasting = state;
   show(startButton, state === 'idle');
   show(pauseButton, state === 'live');
   show(resumeButton, state === 'paused');
-  show(stopButton, state !== 'idle' || sessionId !== '');
-  broadcastState.textContent = { idle: 'Not broadcasting', live: 'Broadcasting live', paused: 'Paused' }[state];
+  show(stopButton, state !== 'ended' && (state !== 'idle' || sessionId !== ''));
+  broadcastState.textContent = {
+    idle: 'Not broadcasting',
+    live: 'Broadcasting live',
+    paused: 'Paused',
+    ended: 'Session ended',
+  }[state];
   broadcastState.dataset.state = state;
 }
 
@@ -203,23 +372,25 @@ startButton.addEventListener('click', () => {
   startBroadcast().catch((error: Error) => showError(`Microphone: ${error.message}`));
 });
 pauseButton.addEventListener('click', () => {
+  // Nothing more is recorded at once; the server hears of the pause once the audio
+  // recorded before it has gone (it refuses audio while paused).
   recorder?.pause();
-  socket.send({ action: 'pauseBroadcast', sessionId });
   setBroadcasting('paused');
+  afterAudio({ action: 'pauseBroadcast', sessionId });
 });
 resumeButton.addEventListener('click', () => {
-  socket.send({ action: 'resumeBroadcast', sessionId });
+  afterAudio({ action: 'resumeBroadcast', sessionId });
   recorder?.resume();
   setBroadcasting('live');
 });
 stopButton.addEventListener('click', () => {
-  if (ending) return;
+  if (ending || over) return;
   ending = true;
   if (recorder && recorder.state !== 'inactive') {
-    if (recorder.state === 'paused') socket.send({ action: 'resumeBroadcast', sessionId });
-    recorder.stop();
+    if (recorder.state === 'paused') afterAudio({ action: 'resumeBroadcast', sessionId });
+    recorder.stop(); // onstop sends endSession
   } else {
-    socket.send({ action: 'endSession', sessionId });
+    afterAudio({ action: 'endSession', sessionId });
   }
 });
 $('copy-link-button').addEventListener('click', () => {
@@ -227,8 +398,9 @@ $('copy-link-button').addEventListener('click', () => {
 });
 $<HTMLFormElement>('create-form').addEventListener('submit', (event) => {
   event.preventDefault();
+  if (sessionId || creating) return; // one session per page (a double click would be SESSION_IN_PROGRESS)
   const title = $<HTMLInputElement>('title-input').value.trim();
-  socket.send({ action: 'createSession', sourceLanguage: sourceSelect.value, ...(title ? { title } : {}) });
+  creating = socket.send({ action: 'createSession', sourceLanguage: sourceSelect.value, ...(title ? { title } : {}) });
 });
 
 // -- sign-in ------------------------------------------------------------------

@@ -1,0 +1,44 @@
+"""session-timer: the SQS delay queue's messages -> SessionService timers.
+
+A speaker's grace period ends here: if the speaker has not resumed, the session ends
+and its listeners are told. Each record is answered on its own (partial batch
+failures), so one failing session never replays the others."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from connection_handler import wiring
+from connection_handler.handler import send
+from connection_handler.scheduler import TimerMessage
+
+logger = Logger()
+metrics = Metrics()
+
+_runtime = wiring.runtime
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    runtime = _runtime()
+    failures: list[dict[str, str]] = []
+    for record in event.get("Records", []):
+        try:
+            timer = TimerMessage.parse(record.get("body", ""))
+        except ValueError:
+            logger.error("dropped a malformed timer message", extra={"messageId": record.get("messageId")})
+            metrics.add_metric(name="MalformedTimers", unit=MetricUnit.Count, value=1)
+            continue  # retrying cannot fix it
+        try:
+            outgoing = runtime.service.expire_suspension(timer.session_id, timer.suspended_at_ms)
+            if outgoing:
+                metrics.add_metric(name="SessionsEndedAfterGrace", unit=MetricUnit.Count, value=1)
+            send(runtime, outgoing)
+        except Exception:
+            logger.exception("timer failed; SQS will deliver it again", extra={"sessionId": timer.session_id})
+            failures.append({"itemIdentifier": str(record.get("messageId", ""))})
+    return {"batchItemFailures": failures}

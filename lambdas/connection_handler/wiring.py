@@ -1,0 +1,98 @@
+"""Builds the connection handler's runtime (clients, repositories, config) once per
+cold start; the WebSocket handler and the session-timer handler share it."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import boto3
+
+from connection_handler.scheduler import SqsSessionTimers
+from connection_handler.service import Limits, SessionService
+from connection_handler.store import ConnectionRepository, SessionRepository
+from shared import env_names
+from shared.audience import Audience
+from shared.config import env_int, env_str
+from shared.languages import ServedPairs
+from shared.notifier import Notifier
+
+
+@dataclass(frozen=True)
+class HandlerConfig:
+    sessions_table: str
+    connections_table: str
+    management_endpoint: str
+    chunk_writer_function: str
+    timer_queue_url: str
+    listener_base_url: str
+    limits: Limits
+    served: ServedPairs
+
+    @classmethod
+    def from_env(cls) -> HandlerConfig:
+        defaults = Limits()
+        return cls(
+            sessions_table=env_str(env_names.SESSIONS_TABLE),
+            connections_table=env_str(env_names.CONNECTIONS_TABLE),
+            management_endpoint=env_str(env_names.API_GATEWAY_ENDPOINT),
+            chunk_writer_function=env_str(env_names.CHUNK_WRITER_FUNCTION),
+            timer_queue_url=env_str(env_names.SESSION_TIMER_QUEUE_URL),
+            listener_base_url=env_str(env_names.LISTENER_BASE_URL, ""),
+            limits=Limits(
+                max_listeners=env_int("MAX_LISTENERS_PER_SESSION", defaults.max_listeners),
+                joins_per_ip_per_minute=env_int("JOINS_PER_IP_PER_MINUTE", defaults.joins_per_ip_per_minute),
+                joins_per_session_per_second=env_int(
+                    "JOINS_PER_SESSION_PER_SECOND", defaults.joins_per_session_per_second
+                ),
+                failed_joins_per_ip_per_minute=env_int(
+                    "FAILED_JOINS_PER_IP_PER_MINUTE", defaults.failed_joins_per_ip_per_minute
+                ),
+                chunks_per_second=env_int("CHUNKS_PER_SECOND", defaults.chunks_per_second),
+                session_max_seconds=env_int("SESSION_MAX_SECONDS", defaults.session_max_seconds),
+                speaker_grace_seconds=env_int(
+                    env_names.SPEAKER_GRACE_SECONDS, defaults.speaker_grace_seconds
+                ),
+            ),
+            served=ServedPairs.parse(env_str("LANGUAGE_PAIRS", "")),
+        )
+
+
+@dataclass(frozen=True)
+class Runtime:
+    service: SessionService
+    notifier: Notifier
+
+
+@cache
+def runtime() -> Runtime:
+    config = HandlerConfig.from_env()
+    # Off AWS, botocore itself reads AWS_ENDPOINT_URL_<SERVICE> (the local runner sets them).
+    dynamodb = boto3.resource("dynamodb")
+    lambda_client = boto3.client("lambda")
+
+    def forward(payload: dict[str, Any]) -> None:
+        lambda_client.invoke(
+            FunctionName=config.chunk_writer_function,
+            InvocationType="Event",
+            Payload=json.dumps(payload).encode(),
+        )
+
+    sessions_table = dynamodb.Table(config.sessions_table)
+    connections_table = dynamodb.Table(config.connections_table)
+    service = SessionService(
+        sessions=SessionRepository(sessions_table),
+        connections=ConnectionRepository(connections_table),
+        audience=Audience(sessions_table, connections_table, time.time),
+        forward=forward,
+        timers=SqsSessionTimers(boto3.client("sqs"), config.timer_queue_url),
+        clock=time.time,
+        listener_base_url=config.listener_base_url,
+        limits=config.limits,
+        served=config.served,
+    )
+    notifier = Notifier(boto3.client("apigatewaymanagementapi", endpoint_url=config.management_endpoint))
+    return Runtime(service=service, notifier=notifier)

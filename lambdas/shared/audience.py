@@ -1,0 +1,206 @@
+"""Who listens to a session, counted as joins and leaves happen.
+
+The session item keeps `listenerTotal` and `listenerCounts` (language -> count), moved
+by conditional updates, so that the listener cap holds under concurrent joins and the
+speaker's `listenerStats` never needs a query of every listener. The connection record
+(its `sessionId` and `targetLanguage`) stays the truth of who gets clips; the counters
+move exactly once per record change because each change returns the record's old
+values (ReturnValues=ALL_OLD), which only one writer can see."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared import resources
+
+# API Gateway answers 410 for a connection still inside $connect, as for a closed one:
+# a record younger than this may be a listener who is joining, and is kept.
+CONNECT_GRACE_MS = 30_000
+
+
+class SessionFull(Exception):
+    """The session has its maximum number of listeners."""
+
+
+class NotConnected(Exception):
+    """The connection record vanished (its $disconnect ran) while it was joining."""
+
+
+@dataclass(frozen=True)
+class Seat:
+    """Where a connection listens, read from a connection record."""
+
+    session_id: str
+    language: str
+
+    @classmethod
+    def of(cls, item: dict[str, Any] | None) -> Seat | None:
+        if not item or item.get("role", "listener") != "listener":
+            return None
+        session_id, language = item.get("sessionId"), item.get("targetLanguage")
+        if not session_id or not language:
+            return None
+        return cls(str(session_id), str(language))
+
+
+def _conditional_failed(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def counts_of(item: dict[str, Any] | None) -> dict[str, int]:
+    """listenerCounts of a session item, without the languages nobody listens to any more."""
+    raw = (item or {}).get("listenerCounts") or {}
+    return {str(language): int(n) for language, n in sorted(raw.items()) if int(n) > 0}
+
+
+def initial_counters() -> dict[str, Any]:
+    """Attributes a new session item starts with (the map must exist to update its keys)."""
+    return {"listenerTotal": 0, "listenerCounts": {}}
+
+
+class Audience:
+    def __init__(self, sessions_table: Any, connections_table: Any, clock: Callable[[], float]) -> None:
+        self._sessions = sessions_table
+        self._connections = connections_table
+        self._clock = clock
+
+    # -- counters ---------------------------------------------------------------
+    def _add(self, session_id: str, language: str, cap: int | None) -> dict[str, int]:
+        condition = f"attribute_exists({resources.SESSIONS_PARTITION_KEY})"
+        values: dict[str, Any] = {":one": 1, ":zero": 0}
+        if cap is not None:
+            condition += " AND listenerTotal < :cap"
+            values[":cap"] = cap
+        try:
+            result = self._sessions.update_item(
+                Key={resources.SESSIONS_PARTITION_KEY: session_id},
+                UpdateExpression="SET listenerCounts.#l = if_not_exists(listenerCounts.#l, :zero) + :one, "
+                "listenerTotal = if_not_exists(listenerTotal, :zero) + :one",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#l": language},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                raise SessionFull(session_id) from error
+            raise
+        return counts_of(result.get("Attributes"))
+
+    def _subtract(self, seat: Seat) -> dict[str, int] | None:
+        try:
+            result = self._sessions.update_item(
+                Key={resources.SESSIONS_PARTITION_KEY: seat.session_id},
+                UpdateExpression="SET listenerCounts.#l = listenerCounts.#l - :one, "
+                "listenerTotal = listenerTotal - :one",
+                ConditionExpression="listenerCounts.#l > :zero AND listenerTotal > :zero",
+                ExpressionAttributeNames={"#l": seat.language},
+                ExpressionAttributeValues={":one": 1, ":zero": 0},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                return None  # the session is gone, or was never counted: nothing to undo
+            raise
+        return counts_of(result.get("Attributes"))
+
+    def _move(self, session_id: str, old: str, new: str) -> dict[str, int]:
+        result = self._sessions.update_item(
+            Key={resources.SESSIONS_PARTITION_KEY: session_id},
+            UpdateExpression="SET listenerCounts.#new = if_not_exists(listenerCounts.#new, :zero) + :one, "
+            "listenerCounts.#old = listenerCounts.#old - :one",
+            ConditionExpression="listenerCounts.#old > :zero",
+            ExpressionAttributeNames={"#new": new, "#old": old},
+            ExpressionAttributeValues={":one": 1, ":zero": 0},
+            ReturnValues="ALL_NEW",
+        )
+        return counts_of(result.get("Attributes"))
+
+    def counts(self, session_id: str) -> dict[str, int]:
+        item = self._sessions.get_item(
+            Key={resources.SESSIONS_PARTITION_KEY: session_id}, ConsistentRead=True
+        ).get("Item")
+        return counts_of(item)
+
+    # -- record changes -----------------------------------------------------------
+    def admit(self, connection_id: str, session_id: str, language: str, cap: int | None) -> dict[str, int]:
+        """Seats the connection in the session (within `cap` unless None) and returns the
+        session's counts. A connection that was seated elsewhere leaves that seat."""
+        counts = self._add(session_id, language, cap)
+        try:
+            result = self._connections.update_item(
+                Key={resources.CONNECTIONS_PARTITION_KEY: connection_id},
+                UpdateExpression="SET sessionId = :s, targetLanguage = :l",
+                ConditionExpression=f"attribute_exists({resources.CONNECTIONS_PARTITION_KEY})",
+                ExpressionAttributeValues={":s": session_id, ":l": language},
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                self._subtract(Seat(session_id, language))
+                raise NotConnected(connection_id) from error
+            raise
+        previous = Seat.of(result.get("Attributes"))
+        if previous is not None:
+            after = self._subtract(previous)
+            if previous.session_id == session_id and after is not None:
+                counts = after
+        return counts
+
+    def switch(self, connection_id: str, session_id: str, language: str) -> dict[str, int]:
+        try:
+            result = self._connections.update_item(
+                Key={resources.CONNECTIONS_PARTITION_KEY: connection_id},
+                UpdateExpression="SET targetLanguage = :l",
+                ConditionExpression="sessionId = :s",
+                ExpressionAttributeValues={":s": session_id, ":l": language},
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                raise NotConnected(connection_id) from error
+            raise
+        previous = Seat.of(result.get("Attributes"))
+        if previous is None or previous.language == language:
+            return self.counts(session_id)
+        try:
+            return self._move(session_id, previous.language, language)
+        except ClientError as error:
+            if not _conditional_failed(error):
+                raise
+            return self._add(session_id, language, None)
+
+    def release(self, gone: dict[str, Any] | None) -> dict[str, int] | None:
+        """After a connection record was deleted (its old values in `gone`): the counts
+        of the session it listened to, or None if it was not a listener."""
+        seat = Seat.of(gone)
+        return self._subtract(seat) if seat else None
+
+    def remove_stale(self, connection_id: str) -> Seat | None:
+        """Removes a listener that API Gateway answered 410 for, unless its record is young
+        enough to be a listener still inside $connect, or it is a speaker (whose
+        $disconnect decides what happens to its session). Returns the seat it left."""
+        cutoff = int(self._clock() * 1000) - CONNECT_GRACE_MS
+        try:
+            result = self._connections.delete_item(
+                Key={resources.CONNECTIONS_PARTITION_KEY: connection_id},
+                ConditionExpression="#role = :listener AND "
+                "(attribute_not_exists(connectedAt) OR connectedAt < :cutoff)",
+                ExpressionAttributeNames={"#role": "role"},
+                ExpressionAttributeValues={":listener": "listener", ":cutoff": Decimal(cutoff)},
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                return None
+            raise
+        gone = result.get("Attributes")
+        seat = Seat.of(gone)
+        if seat is not None:
+            self._subtract(seat)
+        return seat

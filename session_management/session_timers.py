@@ -1,0 +1,130 @@
+"""session-timer: ends a suspended session when its speaker has not come back in time.
+
+When the speaker disconnects, connection_handler suspends the session and sends a
+message to the session-timers queue, delayed by the grace period. The message becomes
+visible once the grace period is over; the session-timer function then ends the
+session unless the speaker has resumed it meanwhile."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_apigatewayv2 as apigw
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra import constants
+from infra.management_api import grant_post_to_connections
+from infra.nag import stage_connections
+from infra.python_function import FunctionSpec, PythonFunction
+from lambdas.shared import env_names, resources
+
+TIMER_HANDLER = "connection_handler.timers.lambda_handler"
+
+
+class SessionTimers(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env_name: str,
+        grace_seconds: int,
+        sessions: dynamodb.ITable,
+        connections: dynamodb.ITable,
+        stage: apigw.IWebSocketStage,
+        management_endpoint: str,
+        chunk_writer: lambda_.IFunction,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not 0 < grace_seconds <= constants.SQS_MAX_DELAY_SECONDS:
+            raise ValueError(
+                f"speaker grace period must be 1..{constants.SQS_MAX_DELAY_SECONDS} s "
+                f"(the longest SQS delay), got {grace_seconds}"
+            )
+        self.grace_seconds = grace_seconds
+        timeout = constants.SIZES[constants.SESSION_TIMER].timeout
+
+        self.dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            queue_name=f"{constants.SESSION_TIMER_QUEUE_PATTERN.format(env=env_name)}-dlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=constants.FAILURE_QUEUE_RETENTION,
+        )
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            queue_name=constants.SESSION_TIMER_QUEUE_PATTERN.format(env=env_name),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            # The default delay; connection_handler sets DelaySeconds on each message too.
+            delivery_delay=Duration.seconds(grace_seconds),
+            visibility_timeout=Duration.seconds(
+                timeout.to_seconds() * constants.SESSION_TIMER_VISIBILITY_FACTOR
+            ),
+            retention_period=constants.SESSION_TIMER_RETENTION,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letters, max_receive_count=constants.SESSION_TIMER_MAX_RECEIVES
+            ),
+        )
+
+        self.function = PythonFunction(
+            self,
+            "SessionTimer",
+            env_name=env_name,
+            spec=FunctionSpec(
+                base_name=constants.SESSION_TIMER,
+                package="connection_handler",
+                handler=TIMER_HANDLER,
+                description="Ends sessions whose speaker did not reconnect within the grace period",
+                environment={
+                    env_names.SESSIONS_TABLE: sessions.table_name,
+                    env_names.CONNECTIONS_TABLE: connections.table_name,
+                    env_names.API_GATEWAY_ENDPOINT: management_endpoint,
+                    env_names.CHUNK_WRITER_FUNCTION: chunk_writer.function_name,
+                    constants.SPEAKER_GRACE_SECONDS_ENV: str(grace_seconds),
+                },
+            ),
+        )
+        self.function.function.add_event_source(
+            event_sources.SqsEventSource(
+                self.queue,
+                batch_size=constants.SESSION_TIMER_BATCH_SIZE,
+                report_batch_item_failures=True,
+            )
+        )
+
+        role = self.function.role
+        # Ending a session: a conditional status update; listeners that are gone (410) are
+        # removed and uncounted (shared/audience.py).
+        sessions.grant(role, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        # Table.grant would add every index (index/*); only the listeners index is read.
+        iam.Grant.add_to_principal(
+            grantee=role, actions=["dynamodb:DeleteItem"], resource_arns=[connections.table_arn]
+        )
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["dynamodb:Query"],
+            resource_arns=[f"{connections.table_arn}/index/{resources.LISTENERS_BY_LANGUAGE_INDEX}"],
+        )
+        # Ending a session closes its chunk stream (the end-of-stream marker).
+        iam.Grant.add_to_principal(
+            grantee=role, actions=["lambda:InvokeFunction"], resource_arns=[chunk_writer.function_arn]
+        )
+        grant_post_to_connections(stage, role)
+        self.function.allow_wildcards(
+            "Listener connection ids are created at run time: the session's end is posted "
+            "(POST only) to this stage's @connections/*.",
+            stage_connections(env_name),
+        )
+
+    def allow_scheduling(self, scheduler: PythonFunction) -> None:
+        """Lets a function start timers: queue URL, grace period and sqs:SendMessage."""
+        scheduler.function.add_environment(constants.SESSION_TIMER_QUEUE_URL_ENV, self.queue.queue_url)
+        scheduler.function.add_environment(constants.SPEAKER_GRACE_SECONDS_ENV, str(self.grace_seconds))
+        self.queue.grant_send_messages(scheduler.role)

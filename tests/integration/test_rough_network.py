@@ -1,0 +1,125 @@
+"""A talk over a rough network on the local stack: messages handled concurrently and
+in a shuffled order (as API Gateway may), a speaker whose connection drops and comes
+back, and a speaker who never comes back."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import aiohttp
+import pytest
+
+from local.process import running_local_stack
+from local.replay import load_chunks
+from tests.conftest import CAPTURES
+from tests.integration.client import ProtocolClient, speaker_session, ws_url
+from tests.integration.wer import word_error_rate
+
+CAPTURE = CAPTURES / "en-welcome"
+GRACE_SECONDS = 6
+
+
+@pytest.fixture(scope="module")
+def shuffled_stack(tmp_path_factory: pytest.TempPathFactory):
+    """A second local stack whose gateway shuffles each connection's messages in
+    windows of 6 (seeded), with a short speaker grace period."""
+    settings = {
+        "LOCAL_SHUFFLE_WINDOW": "6",
+        "LOCAL_SHUFFLE_SEED": "11",
+        "SPEAKER_GRACE_SECONDS": str(GRACE_SECONDS),
+    }
+    log = tmp_path_factory.mktemp("shuffled") / "local.log"
+    with running_local_stack(log, settings=settings) as base:
+        yield base
+
+
+@dataclass(frozen=True)
+class Heard:
+    transcripts: list[str]  # what the speaker was shown, in index order
+    clips: dict[int, str]  # index -> source text of each clip the listener got
+
+
+async def heard(base: str, send_talk) -> Heard:  # type: ignore[no-untyped-def]
+    """Runs one session with a Spanish listener, once it has ended and flushed."""
+    async with aiohttp.ClientSession() as http:
+        speaker, session_id = await speaker_session(http, base)
+        listener = await ProtocolClient.connect(http, ws_url(base), sessionId=session_id, language="es")
+        await speaker.wait_for("listenerStats", total=1)
+        speaker = await send_talk(http, base, speaker, session_id)
+        await speaker.send({"action": "endSession", "sessionId": session_id})
+        await listener.wait_for("sessionEnded", timeout=30)
+        await speaker.wait_for("transcript", timeout=120)
+        await speaker.wait_until_quiet(quiet=15, timeout=180)  # the flush after the end marker
+        transcripts = sorted(speaker.of_type("transcript"), key=lambda t: t["index"])
+        assert [m["code"] for m in speaker.of_type("error")] == []
+        clips = {m["index"]: m["sourceText"] for m in listener.of_type("translatedAudio")}
+        assert len(clips) == len(listener.of_type("translatedAudio"))  # none twice
+        for client in (speaker, listener):
+            await client.close()
+        return Heard([t["text"] for t in transcripts], clips)
+
+
+async def in_order(http, base, speaker, session_id):  # type: ignore[no-untyped-def]
+    await speaker.stream_capture(session_id, CAPTURE)
+    return speaker
+
+
+@pytest.fixture(scope="module")
+def reference(local_stack) -> Heard:
+    return asyncio.run(heard(local_stack, in_order))
+
+
+def test_a_talk_whose_chunks_arrive_shuffled_is_heard_exactly_as_in_order(shuffled_stack, reference):
+    shuffled = asyncio.run(heard(shuffled_stack, in_order))
+    assert shuffled == reference
+    script = (CAPTURE / "script.txt").read_text()
+    assert word_error_rate(script, " ".join(shuffled.transcripts)) <= 0.35
+
+
+def test_a_speaker_whose_connection_drops_resumes_and_nothing_is_lost(shuffled_stack, reference):
+    chunks = load_chunks(CAPTURE)
+    cut = len(chunks) // 2
+
+    async def with_a_drop(http, base, speaker, session_id):  # type: ignore[no-untyped-def]
+        for seq in range(cut):
+            await speaker.send_chunk(session_id, seq, chunks[seq])
+            await asyncio.sleep(0.25)
+        speaker.ws._response.connection.transport.abort()  # the network drops; no close frame
+        await asyncio.sleep(2)
+        async with http.get(f"{base}/dev/token") as response:
+            token = str((await response.json())["idToken"])
+        again = await ProtocolClient.connect(http, ws_url(base), token=token)
+        await again.send({"action": "createSession", "sourceLanguage": "en", "resumeSessionId": session_id})
+        (created,) = await again.wait_for("sessionCreated")
+        assert created["resumed"] is True and created["status"] == "active"
+        # What was sent into the dying socket may not have arrived: resend from lastSeq.
+        for seq in range(created["lastSeq"] + 1 - 2, len(chunks)):
+            await again.send_chunk(session_id, seq, chunks[seq])
+            await asyncio.sleep(0.1)
+        return again
+
+    # The listener is who must lose nothing: every part of the talk reaches it once.
+    dropped = asyncio.run(heard(shuffled_stack, with_a_drop))
+    assert sorted(dropped.clips) == sorted(reference.clips)
+    script = (CAPTURE / "script.txt").read_text()
+    spoken = " ".join(dropped.clips[index] for index in sorted(dropped.clips))
+    assert word_error_rate(script, spoken) <= 0.35, spoken
+
+
+def test_listeners_are_told_when_the_speaker_drops_and_when_the_grace_period_ends(shuffled_stack):
+    async def run() -> None:
+        async with aiohttp.ClientSession() as http:
+            speaker, session_id = await speaker_session(http, shuffled_stack)
+            listener = await ProtocolClient.connect(
+                http, ws_url(shuffled_stack), sessionId=session_id, language="fr"
+            )
+            await speaker.wait_for("listenerStats", total=1)
+            speaker.ws._response.connection.transport.abort()
+            (suspended,) = await listener.wait_for("sessionSuspended", timeout=15)
+            assert suspended["reason"] == "speakerDisconnected"
+            (ended,) = await listener.wait_for("sessionEnded", timeout=GRACE_SECONDS + 20)
+            assert ended["reason"] == "speakerDisconnected"
+            await listener.close()
+
+    asyncio.run(run())
