@@ -13,6 +13,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from audio_transcription.stack import AudioTranscriptionStack
 from infra import constants
+from session_management.audio_consumer import StreamingSettings
 from session_management.stack import SessionManagementStack
 
 
@@ -24,6 +25,31 @@ def _flag(name: str, value: object, *, default: bool) -> bool:
     if text not in ("true", "false", "1", "0"):
         raise ValueError(f"context {name} must be true or false, got {value!r}")
     return text in ("true", "1")
+
+
+def _whole_seconds(name: str, value: object, *, default: int) -> int:
+    """A number of seconds as given on the command line (text) or in cdk.json (a number)."""
+    if value is None or value == "":
+        return default
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ValueError(f"context {name} must be a whole number of seconds, got {value!r}") from None
+
+
+def _streaming_settings(app: cdk.App) -> StreamingSettings:
+    """Context for the sessions' streaming workers (validated by StreamingSettings)."""
+    return StreamingSettings(
+        vocabulary=str(app.node.try_get_context("transcribeVocabulary") or ""),
+        partial_stability=str(
+            app.node.try_get_context("transcribePartialStability") or constants.TRANSCRIBE_PARTIAL_STABILITY
+        ),
+        handover_seconds=_whole_seconds(
+            "workerHandoverSeconds",
+            app.node.try_get_context("workerHandoverSeconds"),
+            default=constants.WORKER_HANDOVER_SECONDS,
+        ),
+    )
 
 
 def build_app(app: cdk.App) -> tuple[SessionManagementStack, AudioTranscriptionStack]:
@@ -44,11 +70,12 @@ def build_app(app: cdk.App) -> tuple[SessionManagementStack, AudioTranscriptionS
     listener_base_url = app.node.try_get_context("listenerBaseUrl") or (
         app_origins[0] + "/listener" if app_origins else ""
     )
-    speech_tuning = {
+    translation_tuning = {
         env_var: str(value)
-        for key, env_var in constants.SPEECH_TUNING_CONTEXT.items()
+        for key, env_var in constants.TRANSLATION_TUNING_CONTEXT.items()
         if (value := app.node.try_get_context(key))
     }
+    streaming = _streaming_settings(app)
     grace_context = app.node.try_get_context("speakerGraceSeconds")
     speaker_grace_seconds = (
         constants.SPEAKER_GRACE_SECONDS if grace_context in (None, "") else int(grace_context)
@@ -71,6 +98,7 @@ def build_app(app: cdk.App) -> tuple[SessionManagementStack, AudioTranscriptionS
         manage_api_gateway_log_role=manage_log_role,
         speaker_grace_seconds=speaker_grace_seconds,
         reserve_concurrency=reserve_concurrency,
+        streaming=streaming,
         env=deploy_env,
     )
     transcription = AudioTranscriptionStack(
@@ -83,7 +111,7 @@ def build_app(app: cdk.App) -> tuple[SessionManagementStack, AudioTranscriptionS
         connections=sessions.connections_table,
         app_origins=app_origins,
         alarm_email=alarm_email,
-        speech_tuning=speech_tuning,
+        translation_tuning=translation_tuning,
         env=deploy_env,
     )
     transcription.add_stack_dependency(sessions)

@@ -1,4 +1,5 @@
-"""audio_processor: Transcribe streaming -> Translate -> Polly -> S3 -> listeners."""
+"""audio_processor: an utterance (recognized by the session's streaming worker) ->
+Translate -> Polly -> S3 -> listeners. It no longer transcribes."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ class SpeechPipeline(Construct):
         idempotency: dynamodb.ITable,
         stage: apigw.WebSocketStage,
         management_endpoint: str,
-        speech_tuning: Mapping[str, str],
+        translation_tuning: Mapping[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = PythonFunction(
@@ -40,7 +41,7 @@ class SpeechPipeline(Construct):
             spec=FunctionSpec(
                 base_name=constants.AUDIO_PROCESSOR,
                 package="audio_processor",
-                description="Transcribes a PCM batch, translates, synthesizes and delivers clips",
+                description="Translates an utterance, synthesizes and delivers a clip per language",
                 environment={
                     env_names.API_GATEWAY_ENDPOINT: management_endpoint,
                     env_names.CONNECTIONS_TABLE: connections.table_name,
@@ -48,7 +49,7 @@ class SpeechPipeline(Construct):
                     env_names.IDEMPOTENCY_TABLE: idempotency.table_name,
                     env_names.S3_BUCKET_NAME: translation_bucket.bucket_name,
                     env_names.PRESIGNED_URL_EXPIRATION: str(constants.PRESIGNED_URL_EXPIRATION_SECONDS),
-                    **speech_tuning,
+                    **translation_tuning,
                 },
                 invoked_asynchronously=True,
             ),
@@ -76,20 +77,17 @@ class SpeechPipeline(Construct):
         )
         grant_post_to_connections(stage, role)
 
-        # These three actions take no resource ARN we use (Transcribe streaming has no
-        # resource type; Translate and Polly scope only terminologies and lexicons).
+        # These two actions take no resource ARN we use (Translate and Polly scope only
+        # terminologies and lexicons). Speech recognition moved to the session's streaming
+        # worker (s3-audio-consumer), which holds transcribe:StartStreamTranscription.
         iam.Grant.add_to_principal(
             grantee=role,
-            actions=[
-                "transcribe:StartStreamTranscription",
-                "translate:TranslateText",
-                "polly:SynthesizeSpeech",
-            ],
+            actions=["translate:TranslateText", "polly:SynthesizeSpeech"],
             resource_arns=["*"],
         )
         self.function.allow_wildcards(
-            "transcribe:StartStreamTranscription has no resource type; translate:TranslateText and "
-            "polly:SynthesizeSpeech scope only custom terminologies and lexicons, which are optional.",
+            "translate:TranslateText and polly:SynthesizeSpeech scope only custom terminologies "
+            "and lexicons, which are optional; the text and speech themselves have no resource.",
             "Resource::*",
         )
         self.function.allow_wildcards(

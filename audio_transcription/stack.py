@@ -33,7 +33,7 @@ class AudioTranscriptionStack(Stack):
         connections: dynamodb.ITable,
         app_origins: Sequence[str],
         alarm_email: str | None = None,
-        speech_tuning: Mapping[str, str] | None = None,
+        translation_tuning: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -57,7 +57,7 @@ class AudioTranscriptionStack(Stack):
             idempotency=idempotency.table,
             stage=stage,
             management_endpoint=management_endpoint,
-            speech_tuning=speech_tuning or {},
+            translation_tuning=translation_tuning or {},
         )
         self.processor = pipeline.function
 

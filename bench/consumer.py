@@ -30,7 +30,7 @@ def run(sessions: int) -> dict[str, object]:
     with mock_aws():
         aws = boto3.Session(region_name="us-east-1")
         for n in range(sessions):
-            session_id = f"steady-river-{n:03d}"
+            session_id = f"steady-river-{n:04d}"
             if n == 0:
                 s3, table = create_resources(aws, session_id, "en")
             else:

@@ -113,6 +113,95 @@ def session_hour_cost(usage: Usage, prices: dict[str, float] | None = None) -> d
     return lines
 
 
+@dataclass(frozen=True)
+class StreamingUsage:
+    """One session-hour with utterance streaming (docs/ARCHITECTURE.md §6): one Transcribe
+    stream per worker, handed over every `handover_seconds`; one processor invocation per
+    utterance."""
+
+    target_languages: int = 1
+    listeners: int = 100
+    handover_seconds: float = 720.0
+    idle_restarts_per_hour: int = 0  # streams closed after 10 s without audio, reopened later
+    speech_fraction: float = 0.9
+    utterance_seconds: float = 4.0  # measured on the keynote capture: median VAD piece ~4.4 s
+    chars_per_speech_minute: float = 900.0
+    source_among_targets: bool = False
+    polly_engine: str = "neural"
+    chunk_seconds: float = 0.3
+    segment_seconds: float = 0.6  # the worker's PCM segments (one cursor claim each)
+    poll_seconds: float = 0.1  # the worker's GET for the next chunk
+    clip_bytes_per_second: float = 6_000.0
+    connection_handler_ms: float = 25.0
+    chunk_writer_ms: float = 25.0  # + the lease read of the kick
+    processor_ms: float = 1200.0  # no transcription any more: translate, speak, store, deliver
+    worker_memory_mb: int = 1024
+    memory_mb: dict[str, int] = field(
+        default_factory=lambda: {"connection_handler": 512, "chunk_writer": 256, "processor": 1024}
+    )
+
+    @property
+    def recognition_streams(self) -> int:
+        return math.ceil(3600 / self.handover_seconds) + self.idle_restarts_per_hour
+
+
+def streaming_session_hour_cost(
+    usage: StreamingUsage, prices: dict[str, float] | None = None
+) -> dict[str, float]:
+    """USD per session-hour by line item with one stream per session, and the total."""
+    p = prices or PRICES
+    streams = usage.recognition_streams
+    stream_seconds = 3600 / streams
+    billed_seconds = streams * max(stream_seconds, p["transcribe_minimum_seconds_per_request"])
+    chunks = 3600 / usage.chunk_seconds
+    speech_seconds = 3600 * usage.speech_fraction
+    utterances = speech_seconds / usage.utterance_seconds
+    chars = usage.chars_per_speech_minute * 60 * usage.speech_fraction
+    translated_languages = usage.target_languages - (1 if usage.source_among_targets else 0)
+    m = usage.memory_mb
+    lambda_gb_seconds = (
+        chunks * usage.connection_handler_ms / 1000 * m["connection_handler"] / 1024
+        + chunks * usage.chunk_writer_ms / 1000 * m["chunk_writer"] / 1024
+        + 3600 * usage.worker_memory_mb / 1024  # the worker runs the whole hour
+        + utterances * usage.processor_ms / 1000 * m["processor"] / 1024
+    )
+    lambda_requests = chunks * 2 + streams + utterances
+    outbound_messages = utterances * (usage.listeners + 1)
+    # DynamoDB: per chunk the rate counter, lastSeq and the kick's lease read; the
+    # worker's heartbeat (1/s), one cursor claim per segment and a checkpoint per utterance.
+    write_units = (
+        chunks * 2 + 3600 + 3600 / usage.segment_seconds + utterances * (1 + usage.target_languages + 1)
+    )
+    read_units = chunks * 2 + 3600 / usage.segment_seconds
+    polly_rate = (
+        p["polly_neural_per_million_chars"]
+        if usage.polly_engine == "neural"
+        else p["polly_standard_per_million_chars"]
+    )
+    gets = 3600 / usage.poll_seconds + chunks + utterances * usage.listeners  # polls, chunk reads, clips
+    lines = {
+        "transcribe": billed_seconds / 60 * p["transcribe_streaming_per_minute"],
+        "translate": chars * translated_languages / 1e6 * p["translate_per_million_chars"],
+        "polly": chars * usage.target_languages / 1e6 * polly_rate,
+        "lambda": lambda_gb_seconds * p["lambda_per_gb_second_x86"]
+        + lambda_requests / 1e6 * p["lambda_per_million_requests"],
+        "api_gateway": (chunks + outbound_messages) / 1e6 * p["apigw_ws_per_million_messages"]
+        + (usage.listeners + 1) * 60 / 1e6 * p["apigw_ws_per_million_connection_minutes"],
+        "s3_requests": (chunks + utterances * usage.target_languages) / 1000 * p["s3_put_per_thousand"]
+        + gets / 1000 * p["s3_get_per_thousand"],
+        "data_transfer": speech_seconds
+        * usage.listeners
+        * usage.clip_bytes_per_second
+        / 1e9
+        * p["data_transfer_out_per_gb"],
+        "dynamodb": write_units / 1e6 * p["dynamodb_per_million_write_units"]
+        + read_units / 1e6 * p["dynamodb_per_million_read_units"],
+    }
+    lines = {k: round(v, 4) for k, v in lines.items()}
+    lines["total"] = round(sum(lines.values()), 4)
+    return lines
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--languages", type=int, default=1)
@@ -120,4 +209,12 @@ if __name__ == "__main__":
     parser.add_argument("--batch-seconds", type=float, default=3.0)
     args = parser.parse_args()
     usage = Usage(target_languages=args.languages, listeners=args.listeners, batch_seconds=args.batch_seconds)
-    print(json.dumps({"usage": asdict(usage), "usd_per_session_hour": session_hour_cost(usage)}, indent=2))
+    streaming = StreamingUsage(target_languages=args.languages, listeners=args.listeners)
+    report = {
+        "utterance_streaming": {
+            "recognition_streams_per_session_hour": streaming.recognition_streams,
+            "usd_per_session_hour": streaming_session_hour_cost(streaming),
+        },
+        "fixed_batches_before": {"usage": asdict(usage), "usd_per_session_hour": session_hour_cost(usage)},
+    }
+    print(json.dumps(report, indent=2))

@@ -22,7 +22,7 @@ from typing import Any
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
-from bench import consumer, cost, e2e, engines, fanout
+from bench import consumer, cost, e2e, engines, fanout, quality
 from local.paths import ROOT
 
 RESULTS = ROOT / "bench" / "results"
@@ -99,12 +99,19 @@ def run_all(quick: bool) -> dict[str, Any]:
             "clips_reaching_all": min(s["clips_reaching_all"] for s in same),
             "clips": min(s["clips"] for s in same),
         }
+    streaming = cost.StreamingUsage()
     costs = {
-        "1": cost.session_hour_cost(cost.Usage(target_languages=1, listeners=100)),
-        "3": cost.session_hour_cost(cost.Usage(target_languages=3, listeners=100)),
-        "3_1000_listeners": cost.session_hour_cost(cost.Usage(target_languages=3, listeners=1000)),
-        "3_batch15": cost.session_hour_cost(cost.Usage(target_languages=3, listeners=100, batch_seconds=15)),
+        "1": cost.streaming_session_hour_cost(cost.StreamingUsage(target_languages=1, listeners=100)),
+        "3": cost.streaming_session_hour_cost(cost.StreamingUsage(target_languages=3, listeners=100)),
+        "3_1000_listeners": cost.streaming_session_hour_cost(
+            cost.StreamingUsage(target_languages=3, listeners=1000)
+        ),
+        # The fixed 3 s batches this replaced, for comparison.
+        "batches_1": cost.session_hour_cost(cost.Usage(target_languages=1, listeners=100)),
+        "batches_3": cost.session_hour_cost(cost.Usage(target_languages=3, listeners=100)),
     }
+    print("caption quality ...", flush=True)
+    caption_quality = quality.run(capture)
     return {
         "date": dt.date.today().isoformat(),
         "mode": "quick" if quick else "full",
@@ -114,8 +121,13 @@ def run_all(quick: bool) -> dict[str, Any]:
         "consumer_ms_p50": median_of(consumer_runs, "consumer_ms_p50"),
         "consumer_ms_p95": median_of(consumer_runs, "consumer_ms_p95"),
         "consumer_batches_per_run": consumer_runs[0]["batches"],
+        # From the chunk that completes an utterance's audio to its translatedAudio (1 language).
+        "utterance_to_message_ms_p50": by_languages["1"]["message_ms"]["p50"],
+        "utterance_to_message_ms_p95": by_languages["1"]["message_ms"]["p95"],
         "e2e_ms_p50": by_languages["1"]["message_ms"]["p50"],
         "e2e_ms_p95": by_languages["1"]["message_ms"]["p95"],
+        "recognition_streams_per_session_hour": streaming.recognition_streams,
+        "caption_quality": caption_quality,
         "e2e_by_languages": by_languages,
         "stages_ms": stages,
         "engines": engine_run,

@@ -44,9 +44,10 @@ SIZES = {
     CONNECTION_HANDLER: FunctionSize(memory_mb=512, timeout=Duration.seconds(10)),
     AUTHORIZER: FunctionSize(memory_mb=256, timeout=Duration.seconds(5)),
     CHUNK_WRITER: FunctionSize(memory_mb=256, timeout=Duration.seconds(10)),
-    # ffmpeg decode plus S3 reads: measured at ~0.1 s per 3 s batch; 60 s leaves room
-    # for waiting on a missing chunk and for retries.
-    S3_AUDIO_CONSUMER: FunctionSize(memory_mb=1024, timeout=Duration.seconds(60), ephemeral_mb=2048),
+    # The session's streaming worker: one Transcribe stream held for up to
+    # WORKER_HANDOVER_MAX_SECONDS plus the handover, and an ffmpeg run (~0.1 s of CPU)
+    # per SEGMENT_MS of audio. Lambda's limit, 900 s: it hands over before that.
+    S3_AUDIO_CONSUMER: FunctionSize(memory_mb=1024, timeout=Duration.seconds(900), ephemeral_mb=2048),
     AUDIO_PROCESSOR: FunctionSize(memory_mb=1024, timeout=Duration.seconds(60)),
     # A few DynamoDB calls and notifications per expired timer, up to 10 timers a batch.
     SESSION_TIMER: FunctionSize(memory_mb=256, timeout=Duration.seconds(30)),
@@ -67,10 +68,13 @@ RESERVED_CONCURRENCY = {
 
 # Asynchronous invocations. A live clip is worth nothing after a minute, so the
 # processor gives up early; chunk writes are idempotent and worth retrying.
-ASYNC_RETRIES = {CHUNK_WRITER: 2, S3_AUDIO_CONSUMER: 2, AUDIO_PROCESSOR: 1}
+# A session worker is never retried: a retry of the same generation can never claim the
+# lease, and a crashed worker is replaced from its checkpoint by the chunk writer's next
+# kick. A worker event older than a minute is stale for the same reason.
+ASYNC_RETRIES = {CHUNK_WRITER: 2, S3_AUDIO_CONSUMER: 0, AUDIO_PROCESSOR: 1}
 ASYNC_MAX_EVENT_AGE = {
     CHUNK_WRITER: Duration.minutes(5),
-    S3_AUDIO_CONSUMER: Duration.minutes(5),
+    S3_AUDIO_CONSUMER: Duration.seconds(60),
     AUDIO_PROCESSOR: Duration.seconds(60),
 }
 FAILURE_QUEUE_RETENTION = Duration.days(14)
@@ -163,17 +167,18 @@ HANDLED_FAILURE_ALARMS = (
         "a chunk the connection handler passed on was refused and not stored; any one is a bug",
     ),
     MetricAlarmSpec(
-        AUDIO_PROCESSOR,
+        S3_AUDIO_CONSUMER,
         "TranscribeFailures",
         1,
-        "Transcribe failed after retries; the batch was skipped for every listener",
+        "a session's Transcribe stream failed; its worker stopped and the next chunk starts a "
+        "replacement from the checkpoint, so listeners wait while it catches up",
     ),
     MetricAlarmSpec(
         AUDIO_PROCESSOR,
         "TranslationFailures",
         3,
-        "languages left without a clip after retries (counted per language, also on a failed "
-        "transcription); three in 5 minutes is more than a transient error",
+        "languages left without a clip after retries (counted per language); three in 5 minutes "
+        "is more than a transient error",
     ),
     MetricAlarmSpec(
         SESSION_TIMER,
@@ -199,9 +204,28 @@ FEATURE_FLAGS = {
 }
 
 
-# Optional speech tuning: CDK context key -> audio_processor environment variable.
-SPEECH_TUNING_CONTEXT = {
-    "transcribeVocabulary": "TRANSCRIBE_VOCABULARY_NAME",
-    "transcribePartialStability": "TRANSCRIBE_PARTIAL_STABILITY",
+# Optional translation tuning: CDK context key -> audio_processor environment variable.
+TRANSLATION_TUNING_CONTEXT = {
     "translateTerminologies": "TRANSLATE_TERMINOLOGY_NAMES",
 }
+
+# The session's streaming worker (s3-audio-consumer), read by
+# lambdas/s3_audio_consumer/wiring.py (WorkerConfig.from_env).
+RECOGNIZER = "aws"  # Amazon Transcribe streaming; the local runner plugs in its own
+SEGMENT_MS = 600  # PCM segment fed to the stream: one ffmpeg run each
+# Partial-results stabilization must stay on: the utterance cutter works on stable words.
+# CDK context "transcribePartialStability".
+TRANSCRIBE_PARTIAL_STABILITIES = ("low", "medium", "high")
+TRANSCRIBE_PARTIAL_STABILITY = "high"
+# A worker hands over to its successor after this long (CDK context "workerHandoverSeconds").
+# The handler stops 60 s before the function's timeout (900 s); a handover may wait 30 s
+# for a pause in speech and 10 s for the stream to close: 900 - 60 - 30 - 10 = 800.
+WORKER_HANDOVER_SECONDS = 720
+WORKER_HANDOVER_MIN_SECONDS = 60
+WORKER_HANDOVER_MAX_SECONDS = 800
+# Environment variables not yet in lambdas/shared/env_names.py.
+RECOGNIZER_ENV = "RECOGNIZER"
+TRANSCRIBE_VOCABULARY_ENV = "TRANSCRIBE_VOCABULARY"
+TRANSCRIBE_PARTIAL_STABILITY_ENV = "TRANSCRIBE_PARTIAL_STABILITY"
+SEGMENT_MS_ENV = "SEGMENT_MS"
+WORKER_HANDOVER_SECONDS_ENV = "WORKER_HANDOVER_SECONDS"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from aws_cdk import RemovalPolicy, Size
+from aws_cdk import ArnFormat, RemovalPolicy, Size, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
@@ -20,6 +20,21 @@ from infra.bundling import function_code
 from infra.failure_queue import FailureQueue
 from infra.nag import AppliesTo, suppress
 from lambdas.shared.resources import function_name
+
+
+def function_arn(scope: Construct, base_name: str, env_name: str) -> str:
+    """The unqualified ARN of one of this project's functions, built from its
+    deterministic name ("<base>-<env>") in the scope's account and region.
+
+    Granting by this ARN rather than by the function's reference avoids dependency
+    cycles: across stacks (SessionManagement reaches audio_processor, which depends on
+    it) and within one function (a role allowed to invoke its own function)."""
+    return Stack.of(scope).format_arn(
+        service="lambda",
+        resource="function",
+        resource_name=function_name(base_name, env_name),
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
 
 
 @dataclass(frozen=True)

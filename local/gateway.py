@@ -66,6 +66,7 @@ class GatewaySettings:
     # (flushed after SHUFFLE_FLUSH_SECONDS without a new message). 0 or 1: dispatched as received.
     shuffle_window: int = 0
     shuffle_seed: int | None = None  # None: a different order on every run
+    sessions_table: str = ""  # for /dev/sessions/{id}/worker
 
 
 @dataclass
@@ -184,6 +185,7 @@ class Gateway:
         app.router.add_route("*", "/s3/{tail:.*}", self.s3_proxy)
         app.router.add_get("/dev/token", self.dev_token)
         app.router.add_get("/dev/connections", self.dev_connections)
+        app.router.add_get("/dev/sessions/{id}/worker", self.dev_session_worker)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/config.json", self.config_json)
         app.router.add_get("/", self.index)
@@ -487,6 +489,25 @@ class Gateway:
                 if c.ws is not None
             ]
         )
+
+    async def dev_session_worker(self, request: web.Request) -> web.Response:
+        """A session's streaming-worker lease (generation, checkpoint), for debugging and
+        for the tests that count handovers; API Gateway has no such route."""
+        import boto3
+
+        def read() -> dict[str, Any]:
+            table = boto3.resource(
+                "dynamodb", endpoint_url=self.settings.moto_url, region_name="us-east-1"
+            ).Table(self.settings.sessions_table)
+            item = table.get_item(Key={"sessionId": request.match_info["id"]}).get("Item") or {}
+            worker = item.get("worker") or {}
+            return {
+                k: int(v) if isinstance(v, int | float) or hasattr(v, "as_tuple") else v
+                for k, v in worker.items()
+                if k in {"generation", "done", "nextIndex", "emittedUntilMs"}
+            }
+
+        return web.json_response(await asyncio.get_running_loop().run_in_executor(None, read))
 
     async def healthz(self, request: web.Request) -> web.Response:
         if not self.is_ready():

@@ -4,7 +4,6 @@ Names and keys come from lambdas/shared/resources.py, the module the stacks use.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,10 +33,6 @@ class LocalNames:
     @property
     def translation_bucket(self) -> str:
         return f"low-latency-translate-translations-{self.env}"
-
-    @property
-    def chunk_events_queue(self) -> str:
-        return f"chunk-events-{self.env}"
 
     @property
     def session_timer_queue(self) -> str:
@@ -87,12 +82,11 @@ def create_idempotency_table(dynamodb: Any, name: str) -> Any:
 
 @dataclass(frozen=True)
 class LocalQueues:
-    chunk_events: str  # S3 ObjectCreated events of the chunk bucket (for the consumer)
     session_timers: str  # the session-timer function's delay queue, as on AWS
 
 
 def create_all(session: Any, names: LocalNames, endpoint_url: str | None = None) -> LocalQueues:
-    """Creates everything; returns the URLs of the queues the runner drains."""
+    """Creates everything; returns the URL of the queue the runner drains."""
     dynamodb = session.resource("dynamodb", endpoint_url=endpoint_url)
     create_sessions_table(dynamodb, names.sessions_table)
     create_connections_table(dynamodb, names.connections_table)
@@ -101,33 +95,8 @@ def create_all(session: Any, names: LocalNames, endpoint_url: str | None = None)
     s3.create_bucket(Bucket=names.chunk_bucket)
     s3.create_bucket(Bucket=names.translation_bucket)
     sqs = session.client("sqs", endpoint_url=endpoint_url)
-    queue_url = sqs.create_queue(QueueName=names.chunk_events_queue)["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    # Same filter as the stack's S3 -> Lambda notification; a queue stands in for the
-    # direct invoke, which moto can only do with Docker.
-    s3.put_bucket_notification_configuration(
-        Bucket=names.chunk_bucket,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {
-                    "QueueArn": queue_arn,
-                    "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {
-                        "Key": {
-                            "FilterRules": [
-                                {"Name": "prefix", "Value": resources.CHUNK_KEY_PREFIX},
-                                {"Name": "suffix", "Value": resources.CHUNK_KEY_SUFFIX},
-                            ]
-                        }
-                    },
-                }
-            ]
-        },
-    )
     timers = sqs.create_queue(QueueName=names.session_timer_queue)["QueueUrl"]
-    return LocalQueues(chunk_events=str(queue_url), session_timers=str(timers))
+    return LocalQueues(session_timers=str(timers))
 
 
 def sqs_records(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -141,9 +110,3 @@ def sqs_records(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         }
         for m in messages
     ]
-
-
-def s3_records(message_body: str) -> list[dict[str, Any]]:
-    """The S3 event records in one queue message (none for s3:TestEvent)."""
-    body = json.loads(message_body)
-    return list(body.get("Records", []))

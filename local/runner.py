@@ -26,7 +26,7 @@ from local.gateway import Gateway, GatewaySettings
 from local.lambda_host import FunctionDef, LambdaHost
 from local.paths import ROOT, ffmpeg_path
 from local.process import free_port
-from local.resources import LocalNames, LocalQueues, create_all, s3_records, sqs_records
+from local.resources import LocalNames, LocalQueues, create_all, sqs_records
 from shared import env_names, resources
 
 logger = logging.getLogger("local")
@@ -40,7 +40,9 @@ FUNCTIONS = (
     ("connection-handler", "connection_handler.handler:lambda_handler", 10, 512, 0),
     ("session-timer", "connection_handler.timers:lambda_handler", 30, 256, 0),
     ("chunk-writer", "chunk_writer.handler:lambda_handler", 10, 256, 2),
-    ("s3-audio-consumer", "s3_audio_consumer.handler:lambda_handler", 60, 1024, 2),
+    # The session's streaming worker: held up to Lambda's 15 minutes, never retried (a
+    # replacement is started by the next chunk, from the checkpoint).
+    ("s3-audio-consumer", "s3_audio_consumer.handler:lambda_handler", 900, 1024, 0),
     ("audio-processor", "audio_processor.handler:lambda_handler", 60, 1024, 1),
 )
 APPS = {
@@ -88,6 +90,14 @@ class LocalStack:
             env_names.API_GATEWAY_ENDPOINT: f"{base}/{STAGE}",
             env_names.CHUNK_WRITER_FUNCTION: fn("chunk-writer"),
             env_names.AUDIO_PROCESSOR_FUNCTION: fn("audio-processor"),
+            env_names.AUDIO_CONSUMER_FUNCTION: fn("s3-audio-consumer"),
+            "RECOGNIZER": "local.engines.streaming:build"
+            if self.engines.startswith("local.engines")
+            else "aws",
+            "WORKER_HANDOVER_SECONDS": os.environ.get("WORKER_HANDOVER_SECONDS", "720"),
+            # Whisper, Piper, ffmpeg and moto share two cores here: a worker may miss a few
+            # beats without being dead (on AWS each worker has its own CPU: 3 s).
+            "WORKER_LEASE_MS": os.environ.get("WORKER_LEASE_MS", "10000"),
             env_names.PRESIGNED_URL_EXPIRATION: "600",
             env_names.FFMPEG_PATH: ffmpeg_path(),
             env_names.LISTENER_BASE_URL: f"{base}/listener/",
@@ -128,7 +138,8 @@ class LocalStack:
                 for base, handler, timeout, memory, retries in FUNCTIONS
             ],
             # Whisper uses both cores: more than two batches at once only slows each one.
-            concurrency={fn("audio-processor"): 2},
+            # One worker thread per live session (and a successor during a handover).
+            concurrency={fn("audio-processor"): 2, fn("s3-audio-consumer"): 16},
         )
 
     def drain(
@@ -152,17 +163,6 @@ class LocalStack:
             deliver(messages)
             for message in messages:
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-
-    def chunk_events(self, host: LambdaHost) -> Callable[[list[dict[str, Any]]], None]:
-        """S3 ObjectCreated events reach the consumer through a queue, at least once."""
-
-        def deliver(messages: list[dict[str, Any]]) -> None:
-            for message in messages:
-                records = s3_records(message["Body"])
-                if records:
-                    host.invoke_async(fn("s3-audio-consumer"), json.dumps({"Records": records}).encode())
-
-        return deliver
 
     def session_timers(self, host: LambdaHost) -> Callable[[list[dict[str, Any]]], None]:
         """The delay queue's due messages invoke session-timer, as its SQS event source does."""
@@ -203,16 +203,16 @@ class LocalStack:
                 # > 1: messages of a connection dispatched in a shuffled order, for tests (docs/LOCAL.md)
                 shuffle_window=int(os.environ.get("LOCAL_SHUFFLE_WINDOW") or 0),
                 shuffle_seed=int(shuffle_seed) if shuffle_seed else None,
+                sessions_table=self.names.sessions_table,
             ),
             host,
             self.identity,
             self.ready.is_set,
         )
-        for queue_url, deliver, idle in (
-            (queues.chunk_events, self.chunk_events(host), 0.05),  # the live path
-            (queues.session_timers, self.session_timers(host), 0.5),  # timers of seconds
-        ):
-            threading.Thread(target=self.drain, args=(queue_url, deliver, idle), daemon=True).start()
+        # Timers of seconds: a poll every half second is plenty.
+        threading.Thread(
+            target=self.drain, args=(queues.session_timers, self.session_timers(host), 0.5), daemon=True
+        ).start()
         threading.Thread(target=self.warm_up, daemon=True).start()
         logger.info("listening on http://127.0.0.1:%d (WebSocket ws://127.0.0.1:%d/ws)", self.port, self.port)
         if apps:

@@ -1,4 +1,5 @@
-"""SessionManagement stack: composes the constructs of the speaker-to-S3 path."""
+"""SessionManagement stack: composes the constructs of the speaker-to-S3 path and the
+sessions' streaming workers (speech recognition)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from constructs import Construct
 from infra import constants
 from infra.management_api import grant_post_to_connections
 from infra.monitoring import Monitoring
-from infra.nag import stage_connections, suppress_path
+from infra.nag import stage_connections
 from infra.secure_bucket import access_log_bucket, audio_bucket
 from lambdas.shared import env_names
 from session_management.api_gateway_logging import ApiGatewayLogging
-from session_management.audio_consumer import AudioConsumer
+from session_management.audio_consumer import AudioConsumer, StreamingSettings
 from session_management.chunk_writer import ChunkWriter
 from session_management.connection_handling import ConnectionHandling
 from session_management.ffmpeg_layer import FfmpegLayer
@@ -37,6 +38,7 @@ class SessionManagementStack(Stack):
         manage_api_gateway_log_role: bool = False,
         speaker_grace_seconds: int = constants.SPEAKER_GRACE_SECONDS,
         reserve_concurrency: bool = True,
+        streaming: StreamingSettings | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -69,7 +71,9 @@ class SessionManagementStack(Stack):
         if manage_api_gateway_log_role:
             logging = ApiGatewayLogging(self, "ApiGatewayLogging")
             self.gateway.stage.node.add_dependency(logging.account)
-        writer = ChunkWriter(self, "ChunkWriter", env_name=env_name, bucket=self.chunk_bucket)
+        writer = ChunkWriter(
+            self, "ChunkWriter", env_name=env_name, bucket=self.chunk_bucket, sessions=store.sessions
+        )
         layer = FfmpegLayer(self, "Ffmpeg", env_name=env_name)
         consumer = AudioConsumer(
             self,
@@ -78,6 +82,7 @@ class SessionManagementStack(Stack):
             bucket=self.chunk_bucket,
             sessions=store.sessions,
             ffmpeg_layer=layer.layer,
+            streaming=streaming,
         )
 
         handler = handling.handler.function
@@ -144,7 +149,6 @@ class SessionManagementStack(Stack):
 
         self.sessions_table = store.sessions
         self.connections_table = store.connections
-        self._suppress_cdk_internals()
 
         CfnOutput(self, "WebSocketUrl", value=self.gateway.stage.url)
         CfnOutput(self, "ManagementEndpoint", value=self.gateway.management_endpoint)
@@ -152,17 +156,3 @@ class SessionManagementStack(Stack):
         CfnOutput(self, "UserPoolClientId", value=identity.app_client.user_pool_client_id)
         CfnOutput(self, "ChunkBucketName", value=self.chunk_bucket.bucket_name)
         CfnOutput(self, "SessionTimerQueueUrl", value=timers.queue.queue_url)
-
-    def _suppress_cdk_internals(self) -> None:
-        # Bucket notifications are configured by a CDK-owned singleton function that
-        # runs only while CloudFormation deploys the stack.
-        path = f"/{self.stack_name}/BucketNotificationsHandler050a0587b7544547bf325f094a3db834/Role"
-        suppress_path(
-            self,
-            path,
-            "IAM4",
-            "CDK's BucketNotificationsHandler uses AWSLambdaBasicExecutionRole; deployment-time only.",
-            applies_to=[
-                "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-            ],
-        )

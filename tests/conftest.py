@@ -36,5 +36,7 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory):
     """`python -m local` on a free port, started once for the tests that ask for it."""
     from local.process import running_local_stack
 
-    with running_local_stack(tmp_path_factory.mktemp("local") / "local.log") as base:
+    # A short handover interval, so that a test talk crosses handovers (the default is 12 minutes).
+    settings = {"WORKER_HANDOVER_SECONDS": "4"}
+    with running_local_stack(tmp_path_factory.mktemp("local") / "local.log", settings=settings) as base:
         yield base

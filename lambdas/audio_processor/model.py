@@ -26,10 +26,13 @@ class PcmBatch(BaseModel):
     start_ms: int = Field(alias="startMs", ge=0)
     duration_ms: int = Field(alias="durationMs", ge=0)
     source_language: str = Field(alias="sourceLanguage")
-    sample_rate: int = Field(alias="sampleRate")
-    first_seq: int = Field(alias="firstSeq", ge=0)
-    last_seq: int = Field(alias="lastSeq", ge=0)
-    pcm: bytes
+    sample_rate: int = Field(alias="sampleRate", default=PCM_SAMPLE_RATE)
+    first_seq: int = Field(alias="firstSeq", ge=0, default=0)
+    last_seq: int = Field(alias="lastSeq", ge=0, default=0)
+    pcm: bytes = b""
+    # An utterance the session's streaming worker already recognized: translated and
+    # spoken as it is, without transcribing `pcm` (the batch path's audio).
+    text: str | None = Field(default=None, max_length=5000)
 
     @field_validator("session_id")
     @classmethod

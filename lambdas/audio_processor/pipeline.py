@@ -126,18 +126,13 @@ class SpeechPipeline:
 
     def _process(self, work: _Batch) -> None:
         batch, report = work.batch, work.report
-        if rms_dbfs(batch.pcm) < self._settings.silence_dbfs:
+        if batch.text is None and rms_dbfs(batch.pcm) < self._settings.silence_dbfs:
             report.outcome = "silent"
             return
         source = LANGUAGES[batch.source_language]
         audience_future = self._pool.submit(self._audience, batch.session_id)
         try:
-            with work.timed("transcribe"):
-                transcript = self._retry.call(
-                    lambda: self._engines.transcriber.transcribe(batch.pcm, batch.sample_rate, source),
-                    work.deadline,
-                    work.count_retry,
-                )
+            transcript = self._transcript(work, source)
         except Exception:
             logger.exception("transcription failed; the batch is skipped")
             report.outcome = "transcribe_failed"
@@ -161,6 +156,17 @@ class SpeechPipeline:
         ]
         for future in futures:
             future.result()
+
+    def _transcript(self, work: _Batch, source: Language) -> Transcript:
+        batch = work.batch
+        if batch.text is not None:  # recognized by the session's streaming worker
+            return Transcript(segments=(batch.text,))
+        with work.timed("transcribe"):
+            return self._retry.call(
+                lambda: self._engines.transcriber.transcribe(batch.pcm, batch.sample_rate, source),
+                work.deadline,
+                work.count_retry,
+            )
 
     def _audience(self, session_id: str) -> dict[str, list[str]]:
         by_language: dict[str, list[str]] = defaultdict(list)

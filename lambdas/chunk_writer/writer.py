@@ -13,7 +13,6 @@ from shared.session_ids import is_session_id
 
 EBML_MAGIC = bytes.fromhex("1A45DFA3")
 MAX_CHUNK_BYTES = 32 * 1024
-END_MARKER_KEY = "sessions/{session_id}/chunks/end.webm"
 
 
 class RejectedChunk(ValueError):
@@ -33,7 +32,7 @@ class ChunkWriter:
             final_seq = event.get("finalSeq")
             if not isinstance(final_seq, int) or isinstance(final_seq, bool) or final_seq < -1:
                 raise RejectedChunk(f"invalid finalSeq {final_seq!r}")
-            key = END_MARKER_KEY.format(session_id=session_id)
+            key = resources.end_marker_key(str(session_id))
             self.s3.put_object(
                 Bucket=self.bucket,
                 Key=key,

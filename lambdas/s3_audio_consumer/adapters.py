@@ -69,11 +69,31 @@ _CURSOR_FIELDS = (
 )  # fmt: skip
 
 
-class DynamoCursorStore:
-    """The cursor lives in the session item, attribute `ingest`."""
+def cursor_to_item(cursor: Cursor) -> dict[str, Any]:
+    value: dict[str, Any] = {name: Decimal(getattr(cursor, name)) for name in _CURSOR_FIELDS}
+    value["init"] = cursor.init
+    value["done"] = cursor.done
+    return value
 
-    def __init__(self, table: Any) -> None:
+
+def cursor_from_item(raw: dict[str, Any] | None) -> Cursor:
+    raw = raw or {}
+    values = {name: int(raw.get(name, getattr(Cursor(), name))) for name in _CURSOR_FIELDS}
+    init = raw.get("init") or b""
+    init_bytes = bytes(getattr(init, "value", init))  # boto3 returns Binary for binary attributes
+    return Cursor(**values, init=init_bytes, done=bool(raw.get("done", False)))
+
+
+class DynamoCursorStore:
+    """The cursor lives in the session item, attribute `ingest`.
+
+    With `owner`, every write is fenced by the session's worker lease: a worker that
+    lost its lease (it stalled, and a replacement took over) can no longer move the
+    cursor, so two workers never feed the same talk at once."""
+
+    def __init__(self, table: Any, owner: str | None = None) -> None:
         self._table = table
+        self._owner = owner
 
     def load(self, session_id: str) -> SessionState | None:
         item = self._table.get_item(
@@ -81,11 +101,7 @@ class DynamoCursorStore:
         ).get("Item")
         if item is None:
             return None
-        raw = item.get("ingest") or {}
-        values = {name: int(raw.get(name, getattr(Cursor(), name))) for name in _CURSOR_FIELDS}
-        init = raw.get("init") or b""
-        init_bytes = bytes(getattr(init, "value", init))  # boto3 returns Binary for binary attributes
-        cursor = Cursor(**values, init=init_bytes, done=bool(raw.get("done", False)))
+        cursor = cursor_from_item(item.get("ingest"))
         return SessionState(source_language=str(item.get("sourceLanguage", "en")), cursor=cursor)
 
     def claim(self, session_id: str, expected_version: int, new: Cursor) -> bool:
@@ -99,17 +115,18 @@ class DynamoCursorStore:
         return self._write(session_id, restored, "ingest.version = :expected", written.version)
 
     def _write(self, session_id: str, cursor: Cursor, condition: str, expected: int | None) -> bool:
-        value: dict[str, Any] = {name: Decimal(getattr(cursor, name)) for name in _CURSOR_FIELDS}
-        value["init"] = cursor.init
-        value["done"] = cursor.done
         kwargs: dict[str, Any] = {
             "Key": {resources.SESSIONS_PARTITION_KEY: session_id},
             "UpdateExpression": "SET ingest = :ingest",
             "ConditionExpression": condition,
-            "ExpressionAttributeValues": {":ingest": value},
+            "ExpressionAttributeValues": {":ingest": cursor_to_item(cursor)},
         }
         if expected is not None:
             kwargs["ExpressionAttributeValues"][":expected"] = Decimal(expected)
+        if self._owner is not None:
+            kwargs["ConditionExpression"] = f"({condition}) AND worker.#owner = :owner"
+            kwargs["ExpressionAttributeNames"] = {"#owner": "owner"}
+            kwargs["ExpressionAttributeValues"][":owner"] = self._owner
         try:
             self._table.update_item(**kwargs)
         except ClientError as error:

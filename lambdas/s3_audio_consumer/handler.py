@@ -1,117 +1,62 @@
-"""s3_audio_consumer: S3 ObjectCreated events for chunks -> PCM batches -> audio_processor."""
+"""s3_audio_consumer: the session's streaming worker (see worker.py).
+
+Invoked asynchronously with {"sessionId", "generation"}: by the chunk writer when a
+session has no live worker, and by a worker handing over to its successor. Runs until
+the talk ends, it hands over, or it loses its lease."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from functools import cache
 from typing import Any
-from urllib.parse import unquote_plus
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from s3_audio_consumer.adapters import (
-    DynamoCursorStore,
-    LambdaProcessorInvoker,
-    S3ChunkStore,
-    parse_chunk_key,
-)
-from s3_audio_consumer.batcher import Batcher, BatchSettings
-from s3_audio_consumer.decoder import FfmpegDecoder
-from shared import env_names
-from shared.config import env_float, env_int, env_str
+from s3_audio_consumer import wiring
+from s3_audio_consumer.recognition import StreamFailed
+from s3_audio_consumer.worker import WorkerRun
+from shared.session_ids import is_session_id
 
 logger = Logger()
 metrics = Metrics()
 
+_runtime = wiring.runtime
 
-@dataclass(frozen=True)
-class ConsumerConfig:
-    chunk_bucket: str
-    sessions_table: str
-    processor_function: str
-    ffmpeg_path: str
-    batch_target_ms: int
-    gap_wait_seconds: float
-    init_wait_seconds: float
-
-    @classmethod
-    def from_env(cls) -> ConsumerConfig:
-        return cls(
-            chunk_bucket=env_str(env_names.CHUNK_BUCKET),
-            sessions_table=env_str(env_names.SESSIONS_TABLE),
-            processor_function=env_str(env_names.AUDIO_PROCESSOR_FUNCTION),
-            ffmpeg_path=env_str(env_names.FFMPEG_PATH, "/opt/bin/ffmpeg"),
-            batch_target_ms=env_int("BATCH_TARGET_MS", 3000),
-            gap_wait_seconds=env_float("GAP_WAIT_SECONDS", 2.0),
-            init_wait_seconds=env_float("INIT_WAIT_SECONDS", 30.0),
-        )
+# Left of the function's time when a worker must hand over whatever it is doing: closing
+# its stream, waiting for the last results and invoking the successor.
+DEADLINE_MARGIN_SECONDS = 60.0
 
 
-@cache
-def _batcher() -> Batcher:
-    """Built once per cold start; clients are reused by warm invocations."""
-    config = ConsumerConfig.from_env()
-    return Batcher(
-        cursors=DynamoCursorStore(boto3.resource("dynamodb").Table(config.sessions_table)),
-        chunks=S3ChunkStore(boto3.client("s3"), config.chunk_bucket),
-        decoder=FfmpegDecoder(config.ffmpeg_path),
-        deliver=LambdaProcessorInvoker(boto3.client("lambda"), config.processor_function),
-        settings=BatchSettings(
-            target_ms=config.batch_target_ms,
-            gap_wait_seconds=config.gap_wait_seconds,
-            init_wait_seconds=config.init_wait_seconds,
-        ),
-        clock=time.time,
-        sleep=time.sleep,
-    )
-
-
-# Left of the function timeout after advance's deadline: one decode, claim and invoke.
-DEADLINE_MARGIN_SECONDS = 5.0
-
-
-def deadline_of(context: Any) -> float | None:
-    """Epoch seconds by which advance must be done; None (advance never sleeps) for a
-    context that does not tell its remaining time."""
+def deadline_of(context: Any) -> float:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if remaining is None:
-        return None
-    return time.time() + remaining() / 1000 - DEADLINE_MARGIN_SECONDS
-
-
-def sessions_in(event: dict[str, Any]) -> list[str]:
-    """Session ids named by the event's chunk records, each once, in first-seen order."""
-    found: dict[str, None] = {}
-    for record in event.get("Records", []):
-        key = unquote_plus(record.get("s3", {}).get("object", {}).get("key", ""))
-        parsed = parse_chunk_key(key)
-        if parsed is None:
-            logger.warning("ignored a record that is not a chunk", extra={"key": key})
-            continue
-        found[parsed[0]] = None
-    return list(found)
+    seconds = remaining() / 1000 if remaining else 900.0
+    return time.time() + max(1.0, seconds - DEADLINE_MARGIN_SECONDS)
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, int]:
-    """A failed hand-off (the claim is rolled back) or work left at the deadline raises,
-    so that Lambda retries the event; a retry redoes only what is not claimed yet."""
-    batcher = _batcher()
-    counters = batcher.counters
-    before = (counters.batches, counters.gaps, counters.decode_failures)
-    deadline = deadline_of(context)
-    handed = 0
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    session_id, generation = event.get("sessionId"), event.get("generation")
+    if not is_session_id(session_id) or not isinstance(generation, int) or generation < 0:
+        logger.error("not a worker event", extra={"event": str(event)[:200]})
+        return {"outcome": "invalid"}
+    logger.append_keys(sessionId=session_id, generation=generation)
+    worker = _runtime(context).worker
     try:
-        for session_id in sessions_in(event):
-            logger.append_keys(sessionId=session_id)
-            handed += batcher.advance(session_id, deadline=deadline)
-    finally:
-        after = (counters.batches, counters.gaps, counters.decode_failures)
-        metrics.add_metric(name="BatchesHandedOn", unit=MetricUnit.Count, value=after[0] - before[0])
-        metrics.add_metric(name="ChunkGaps", unit=MetricUnit.Count, value=after[1] - before[1])
-        metrics.add_metric(name="DecodeFailures", unit=MetricUnit.Count, value=after[2] - before[2])
-    return {"batches": handed}
+        run: WorkerRun = worker.run(str(session_id), generation, deadline_of(context))
+    except StreamFailed:
+        # Not raised: a retry of this generation can never claim the lease again. The next
+        # chunk's kick starts a replacement once the lease expires; it resumes from the checkpoint.
+        logger.exception("the recognition stream failed; the worker stops")
+        metrics.add_metric(name="TranscribeFailures", unit=MetricUnit.Count, value=1)
+        counters = worker.counters
+        if counters is not None:
+            metrics.add_metric(name="ChunkGaps", unit=MetricUnit.Count, value=counters.gaps)
+            metrics.add_metric(name="DecodeFailures", unit=MetricUnit.Count, value=counters.decode_failures)
+        return {"outcome": "stream_failed"}
+    metrics.add_metric(name="ChunkGaps", unit=MetricUnit.Count, value=run.gaps)
+    metrics.add_metric(name="DecodeFailures", unit=MetricUnit.Count, value=run.decode_failures)
+    metrics.add_metric(name="RecognitionStreams", unit=MetricUnit.Count, value=run.streams)
+    metrics.add_metric(name="UtterancesHandedOn", unit=MetricUnit.Count, value=run.utterances)
+    metrics.add_metric(name=f"Worker{run.outcome.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
+    return {"outcome": run.outcome, "utterances": run.utterances, "streams": run.streams}

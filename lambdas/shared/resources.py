@@ -33,6 +33,11 @@ def chunk_prefix(session_id: str) -> str:
     return f"sessions/{session_id}/chunks/"
 
 
+def end_marker_key(session_id: str) -> str:
+    """The end-of-stream marker ({"finalSeq": N}) written when a session ends."""
+    return f"sessions/{session_id}/chunks/end.webm"
+
+
 def translated_clip_key(session_id: str, language: str, index: int) -> str:
     return f"sessions/{session_id}/translated/{language}/{index:06d}.mp3"
 

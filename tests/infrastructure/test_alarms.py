@@ -15,9 +15,9 @@ EXPECTED = {
         ("ChunkGaps", "s3-audio-consumer", 3),
         ("RejectedChunks", "chunk-writer", 1),
         ("MalformedTimers", "session-timer", 1),
+        ("TranscribeFailures", "s3-audio-consumer", 1),
     ],
     "transcription": [
-        ("TranscribeFailures", "audio-processor", 1),
         ("TranslationFailures", "audio-processor", 3),
     ],
 }

@@ -52,16 +52,24 @@ def test_processor_environment_is_wired_across_stacks(synth):
     bucket_ids = list(resources(synth.transcription, "AWS::S3::Bucket"))
     assert variables["S3_BUCKET_NAME"]["Ref"] in bucket_ids
     assert processor["Timeout"] == 60 and processor["MemorySize"] == 1024
-    # Speech tuning comes from context only when set.
+    # Translation tuning comes from context only when set.
     assert variables["TRANSLATE_TERMINOLOGY_NAMES"] == "event-glossary"
-    assert "TRANSCRIBE_VOCABULARY_NAME" not in variables
+    # The processor no longer transcribes: recognition settings go to the streaming worker.
+    for moved in (
+        "TRANSCRIBE_VOCABULARY_NAME",
+        "TRANSCRIBE_VOCABULARY",
+        "TRANSCRIBE_PARTIAL_STABILITY",
+        "RECOGNIZER",
+        "SEGMENT_MS",
+        "WORKER_HANDOVER_SECONDS",
+    ):
+        assert moved not in variables, moved
 
 
 def test_processor_permissions_are_exactly_the_pipelines(synth):
     statements = role_statements(synth.transcription, "audio-processor-dev")
     allowed = actions_on(statements)
     assert set(allowed) == {
-        "transcribe:StartStreamTranscription",
         "translate:TranslateText",
         "polly:SynthesizeSpeech",
         "s3:PutObject",
@@ -90,6 +98,13 @@ def test_processor_permissions_are_exactly_the_pipelines(synth):
     assert allowed["execute-api:ManageConnections"] and all(
         post_to_connections("dev") in text(r) for r in allowed["execute-api:ManageConnections"]
     )
+
+
+def test_processor_does_not_transcribe(synth):
+    """Speech recognition moved to the session's streaming worker (s3-audio-consumer)."""
+    allowed = actions_on(role_statements(synth.transcription, "audio-processor-dev"))
+    assert not any(action.startswith("transcribe:") for action in allowed)
+    assert allowed["translate:TranslateText"] == ["*"] and allowed["polly:SynthesizeSpeech"] == ["*"]
 
 
 def test_processor_reads_and_updates_sessions_only(synth):

@@ -56,16 +56,16 @@ def test_sessions_table_key_and_ttl(synth):
     )
 
 
-def test_chunk_bucket_notifies_consumer_for_webm_under_sessions(synth):
-    consumer_id, _ = function_by_name(synth.sessions, "s3-audio-consumer-dev")
-    notifications = list(resources(synth.sessions, "Custom::S3BucketNotifications").values())
-    assert len(notifications) == 1
-    config = notifications[0]["Properties"]["NotificationConfiguration"]["LambdaFunctionConfigurations"]
-    assert len(config) == 1
-    assert config[0]["LambdaFunctionArn"] == {"Fn::GetAtt": [consumer_id, "Arn"]}
-    rules = {r["Name"]: r["Value"] for r in config[0]["Filter"]["Key"]["FilterRules"]}
-    assert rules == {"prefix": "sessions/", "suffix": ".webm"}
-    assert config[0]["Events"] == ["s3:ObjectCreated:*"]
+def test_chunk_bucket_sends_no_notifications(synth):
+    """The live path reads chunks by key; nothing waits on S3 events any more."""
+    assert resources(synth.sessions, "Custom::S3BucketNotifications") == {}
+    for bucket in resources(synth.sessions, "AWS::S3::Bucket").values():
+        assert "NotificationConfiguration" not in bucket["Properties"]
+    # No S3 principal may invoke any function, and CDK's BucketNotificationsHandler is gone.
+    for permission in resources(synth.sessions, "AWS::Lambda::Permission").values():
+        assert "s3" not in text(permission["Properties"]["Principal"])
+    for function in resources(synth.sessions, "AWS::Lambda::Function").values():
+        assert function["Properties"].get("FunctionName"), "a function not of this project"
 
 
 def test_chunk_bucket_is_private_encrypted_and_expires(synth):
@@ -109,7 +109,8 @@ def test_every_bucket_denies_plain_http(synth):
 def test_consumer_size_and_ffmpeg_layer(synth):
     _, consumer = function_by_name(synth.sessions, "s3-audio-consumer-dev")
     assert consumer["MemorySize"] == 1024
-    assert consumer["Timeout"] == 60
+    # The streaming worker holds its Transcribe stream up to Lambda's limit, then hands over.
+    assert consumer["Timeout"] == 900
     assert consumer["EphemeralStorage"] == {"Size": 2048}
     layer_ids = [layer["Ref"] for layer in consumer["Layers"]]
     layers = resources(synth.sessions, "AWS::Lambda::LayerVersion")
@@ -203,29 +204,66 @@ def test_speaker_user_pool_is_invite_only_with_mfa(synth):
     assert set(variables) >= {"COGNITO_USER_POOL_ID", "COGNITO_APP_CLIENT_ID", "COGNITO_REGION"}
 
 
-def test_async_functions_have_failure_queue_and_retry_policy(synth):
+def _invoke_configs(synth):
     configs = resources(synth.sessions, "AWS::Lambda::EventInvokeConfig")
+    return {c["Properties"]["FunctionName"]["Ref"]: c["Properties"] for c in configs.values()}
+
+
+def test_async_functions_have_failure_queue_and_retry_policy(synth):
     queues = resources(synth.sessions, "AWS::SQS::Queue")
-    by_function = {c["Properties"]["FunctionName"]["Ref"]: c["Properties"] for c in configs.values()}
+    by_function = _invoke_configs(synth)
     for name in ("chunk-writer-dev", "s3-audio-consumer-dev"):
         function_id, _ = function_by_name(synth.sessions, name)
         config = by_function[function_id]
-        assert config["MaximumRetryAttempts"] == constants.ASYNC_RETRIES[name.removesuffix("-dev")]
+        base = name.removesuffix("-dev")
+        assert config["MaximumRetryAttempts"] == constants.ASYNC_RETRIES[base]
+        assert config["MaximumEventAgeInSeconds"] == constants.ASYNC_MAX_EVENT_AGE[base].to_seconds()
         queue_id = config["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
         assert queues[queue_id]["Properties"]["SqsManagedSseEnabled"] is True
 
 
-def test_chunk_writer_may_only_put_chunks(synth):
-    allowed = actions_on(role_statements(synth.sessions, "chunk-writer-dev"))
-    assert set(allowed) == {"s3:PutObject", "logs:CreateLogStream", "logs:PutLogEvents", *FAILURE_DESTINATION}
-    assert "/sessions/*" in text(allowed["s3:PutObject"])
+def test_consumer_is_never_retried(synth):
+    """A retry of the same generation could never claim the lease: a crashed worker is
+    replaced by the chunk writer's next kick instead, and a stale kick is dropped."""
+    function_id, _ = function_by_name(synth.sessions, "s3-audio-consumer-dev")
+    config = _invoke_configs(synth)[function_id]
+    assert config["MaximumRetryAttempts"] == 0
+    assert config["MaximumEventAgeInSeconds"] == 60
+    assert "OnFailure" in config["DestinationConfig"]
 
 
-def test_consumer_permissions_are_least_privilege(synth):
-    allowed = actions_on(role_statements(synth.sessions, "s3-audio-consumer-dev"))
+def _function_arn(name: str) -> dict:
+    """The unqualified ARN a grant by deterministic name produces (infra.python_function.function_arn)."""
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":lambda:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                f":function:{name}",
+            ],
+        ]
+    }
+
+
+def _chunk_bucket_objects(synth) -> str:
+    bucket = resource_id(synth.sessions, "AWS::S3::Bucket", "ChunkBucket")
+    return text({"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/sessions/*"]]})
+
+
+def _sessions_arn(synth) -> dict:
+    return {"Fn::GetAtt": [resource_id(synth.sessions, "AWS::DynamoDB::Table", "Sessions"), "Arn"]}
+
+
+def test_chunk_writer_puts_chunks_and_kicks_the_worker(synth):
+    statements = role_statements(synth.sessions, "chunk-writer-dev")
+    allowed = actions_on(statements)
     assert set(allowed) == {
-        "s3:GetObject",
-        "s3:ListBucket",
+        "s3:PutObject",
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",
         "lambda:InvokeFunction",
@@ -233,11 +271,57 @@ def test_consumer_permissions_are_least_privilege(synth):
         "logs:PutLogEvents",
         *FAILURE_DESTINATION,
     }
-    assert "function:audio-processor-dev" in text(allowed["lambda:InvokeFunction"])
-    list_statement = next(
-        s for s in role_statements(synth.sessions, "s3-audio-consumer-dev") if s["Action"] == "s3:ListBucket"
+    assert [text(r) for r in allowed["s3:PutObject"]] == [_chunk_bucket_objects(synth)]
+    # The session item only (its worker lease and workerKickAt): no index, no other table.
+    for action in ("dynamodb:GetItem", "dynamodb:UpdateItem"):
+        assert allowed[action] == [_sessions_arn(synth)], action
+    assert allowed["lambda:InvokeFunction"] == [_function_arn("s3-audio-consumer-dev")]
+    assert all("Condition" not in s for s in statements)
+
+
+def test_chunk_writer_environment(synth):
+    _, writer = function_by_name(synth.sessions, "chunk-writer-dev")
+    variables = writer["Environment"]["Variables"]
+    bucket = resource_id(synth.sessions, "AWS::S3::Bucket", "ChunkBucket")
+    sessions_table = resource_id(synth.sessions, "AWS::DynamoDB::Table", "Sessions")
+    assert variables["CHUNK_BUCKET"] == {"Ref": bucket}
+    assert variables["SESSIONS_TABLE"] == {"Ref": sessions_table}
+    # The deterministic name, as the grant: no reference to the consumer is needed.
+    assert variables["AUDIO_CONSUMER_FUNCTION"] == "s3-audio-consumer-dev"
+    assert variables["AUDIO_CONSUMER_FUNCTION"] == names.function_name(constants.S3_AUDIO_CONSUMER, "dev")
+
+
+def test_consumer_permissions_are_least_privilege(synth):
+    statements = role_statements(synth.sessions, "s3-audio-consumer-dev")
+    allowed = actions_on(statements)
+    assert set(allowed) == {
+        "s3:GetObject",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "transcribe:StartStreamTranscription",
+        "lambda:InvokeFunction",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        *FAILURE_DESTINATION,
+    }
+    # Chunks are read by exact key: GetObject under sessions/ only, and no listing at all.
+    assert [text(r) for r in allowed["s3:GetObject"]] == [_chunk_bucket_objects(synth)]
+    assert not any(a.startswith("s3:List") for a in allowed)
+    for action in ("dynamodb:GetItem", "dynamodb:UpdateItem"):
+        assert allowed[action] == [_sessions_arn(synth)], action
+    # Transcribe streaming has no resource type: Resource * is all it supports.
+    assert allowed["transcribe:StartStreamTranscription"] == ["*"]
+    # The processor (other stack) and itself (handover), both by ARN from the deterministic name.
+    assert sorted(map(text, allowed["lambda:InvokeFunction"])) == sorted(
+        text(_function_arn(name)) for name in ("audio-processor-dev", "s3-audio-consumer-dev")
     )
-    assert list_statement["Condition"] == {"StringLike": {"s3:prefix": ["sessions/*"]}}
+    assert all("Condition" not in s for s in statements)
+
+
+def test_consumer_role_does_not_reference_its_own_function(synth):
+    """Granting the self-invoke by reference would be a cycle (role -> function -> role)."""
+    consumer_id, _ = function_by_name(synth.sessions, "s3-audio-consumer-dev")
+    assert consumer_id not in text(role_statements(synth.sessions, "s3-audio-consumer-dev"))
 
 
 def test_connection_handler_permissions(synth):
@@ -294,20 +378,18 @@ def test_connection_handler_may_not_delete_sessions(synth):
 
 
 def test_no_wildcard_actions_or_unjustified_wildcard_resources(synth):
+    # Actions that have no resource type to scope to, and the only functions that hold them.
     service_wide = {
-        "transcribe:StartStreamTranscription",
-        "translate:TranslateText",
-        "polly:SynthesizeSpeech",
+        "s3-audio-consumer-dev": {"transcribe:StartStreamTranscription"},
+        "audio-processor-dev": {"translate:TranslateText", "polly:SynthesizeSpeech"},
     }
     for template in (synth.sessions, synth.transcription):
         for function in resources(template, "AWS::Lambda::Function").values():
-            name = function["Properties"].get("FunctionName")
-            if not name:  # CDK's deployment-time BucketNotificationsHandler
-                continue
+            name = function["Properties"]["FunctionName"]  # no CDK-internal functions
             for action, targets in actions_on(role_statements(template, name)).items():
                 assert action != "*" and "*" not in action, f"{name}: wildcard action {action}"
                 if "*" in targets:
-                    assert action in service_wide, f"{name}: {action} on Resource *"
+                    assert action in service_wide.get(name, set()), f"{name}: {action} on Resource *"
 
 
 def test_every_function_and_failure_queue_has_alarms(synth):

@@ -43,7 +43,7 @@ def broadcast(local_stack):
             await speaker.send({"action": "endSession", "sessionId": session_id})
             await spanish.wait_for("sessionEnded")
             # The flush after the end marker carries the last words.
-            await spanish.wait_for("translatedAudio", count=4, timeout=60)
+            await spanish.wait_for("translatedAudio", count=4, timeout=150)
             await asyncio.sleep(4)
             clips = {}
             for message in spanish.of_type("translatedAudio") + french.of_type("translatedAudio"):
@@ -64,10 +64,12 @@ def test_listeners_get_clips_in_index_order_with_real_mp3s(broadcast):
         indices = [m["index"] for m in messages]
         assert len(indices) >= 4, indices
         assert indices == sorted(indices) and len(set(indices)) == len(indices)
+        starts = [m["startMs"] for m in messages]
+        assert starts == sorted(starts)  # utterances follow the talk
         for message in messages:
             assert message["sessionId"] == broadcast["session"] and message["language"] == language
             assert message["text"] and message["sourceText"]
-            assert message["durationMs"] > 0 and message["startMs"] == message["index"] * 3000
+            assert message["durationMs"] > 0 and message["startMs"] >= 0
             assert 0.3 < decoded_seconds(broadcast["clips"][(language, message["index"])]) < 15
 
 

@@ -54,3 +54,24 @@ def test_standard_voices_cost_a_quarter_of_neural():
     neural = session_hour_cost(Usage(polly_engine="neural"))["polly"]
     standard = session_hour_cost(Usage(polly_engine="standard"))["polly"]
     assert standard == pytest.approx(neural / 4, rel=1e-3)
+
+
+def test_one_stream_per_session_bills_the_audio_once():
+    from bench.cost import StreamingUsage, streaming_session_hour_cost
+
+    usage = StreamingUsage(speech_fraction=1.0)
+    assert usage.recognition_streams == 5  # a handover every 12 minutes
+    cost = streaming_session_hour_cost(usage)
+    assert cost["transcribe"] == pytest.approx(60 * PRICES["transcribe_streaming_per_minute"], rel=1e-3)
+    batches = session_hour_cost(Usage(speech_fraction=1.0))
+    assert batches["transcribe"] == pytest.approx(5 * cost["transcribe"], rel=1e-3)
+
+
+def test_streaming_total_is_the_sum_of_its_lines_and_grows_with_languages():
+    from bench.cost import StreamingUsage, streaming_session_hour_cost
+
+    one = streaming_session_hour_cost(StreamingUsage(target_languages=1))
+    three = streaming_session_hour_cost(StreamingUsage(target_languages=3))
+    assert one["total"] == pytest.approx(sum(v for k, v in one.items() if k != "total"), abs=1e-3)
+    assert three["translate"] == pytest.approx(3 * one["translate"], rel=1e-3)
+    assert three["transcribe"] == one["transcribe"]  # one stream whatever the audience

@@ -5,17 +5,22 @@ from __future__ import annotations
 import base64
 import json
 import time
+from dataclasses import dataclass, field
+from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
-from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
+from audio_processor.model import PcmBatch
 from chunk_writer import handler as writer_handler
+from chunk_writer.kick import WorkerKick
+from chunk_writer.writer import ChunkWriter
 from local.replay import BUCKET, create_resources
 from s3_audio_consumer import handler as consumer_handler
-from s3_audio_consumer.adapters import LambdaProcessorInvoker
+from s3_audio_consumer.utterances import Utterance
+from s3_audio_consumer.wiring import LambdaSuccessor, LambdaUtteranceSink
+from s3_audio_consumer.worker import WorkerRun
 from tests.conftest import CAPTURES
 from tests.unit.ws_harness import Context
 
@@ -23,31 +28,47 @@ SESSION = "steady-river-1234"
 CHUNKS = [p.read_bytes() for p in sorted((CAPTURES / "en-welcome").glob("chunk-*.webm"))]
 
 
+@dataclass
+class FakeLambda:
+    invokes: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+    def invoke(self, FunctionName: str, InvocationType: str, Payload: str | bytes) -> dict[str, Any]:
+        self.invokes.append((FunctionName, InvocationType, json.loads(Payload)))
+        return {"StatusCode": 202}
+
+
 @pytest.fixture
-def aws(monkeypatch, ffmpeg):
+def aws():
     with mock_aws():
         s3, table = create_resources(boto3.Session(region_name="us-east-1"), SESSION, "en")
-        monkeypatch.setenv("CHUNK_BUCKET", BUCKET)
-        monkeypatch.setenv("SESSIONS_TABLE", table.name)
-        monkeypatch.setenv("AUDIO_PROCESSOR_FUNCTION", "audio-processor-test")
-        monkeypatch.setenv("FFMPEG_PATH", ffmpeg)
-        writer_handler._writer.cache_clear()
-        consumer_handler._batcher.cache_clear()
-        yield s3, table
-        writer_handler._writer.cache_clear()
-        consumer_handler._batcher.cache_clear()
+        lambda_client = FakeLambda()
+        lambda_client.now = time.time()  # type: ignore[attr-defined]
+        runtime = writer_handler.Runtime(
+            writer=ChunkWriter(s3=s3, bucket=BUCKET),
+            kick=WorkerKick(table, lambda_client, "s3-audio-consumer-test", lambda: lambda_client.now),  # type: ignore[attr-defined]
+        )
+        original = writer_handler._runtime
+        writer_handler._runtime = lambda: runtime  # type: ignore[assignment]
+        try:
+            yield s3, table, lambda_client
+        finally:
+            writer_handler._runtime = original  # type: ignore[assignment]
 
 
 def write(event):
     return writer_handler.lambda_handler(event, Context())
 
 
+def chunk_event(seq: int) -> dict[str, Any]:
+    return {"sessionId": SESSION, "seq": seq, "data": base64.b64encode(CHUNKS[seq]).decode()}
+
+
 def test_writer_stores_chunks_under_zero_padded_keys(aws):
-    s3, _ = aws
-    result = write({"sessionId": SESSION, "seq": 0, "data": base64.b64encode(CHUNKS[0]).decode()})
-    assert result == {"status": "stored", "key": f"sessions/{SESSION}/chunks/0000000000.webm"}
-    write({"sessionId": SESSION, "seq": 12, "data": base64.b64encode(CHUNKS[12]).decode()})
-    write({"sessionId": SESSION, "seq": 12, "data": base64.b64encode(CHUNKS[12]).decode()})  # retry
+    s3, _, _ = aws
+    result = write(chunk_event(0))
+    assert (result["status"], result["key"]) == ("stored", f"sessions/{SESSION}/chunks/0000000000.webm")
+    write(chunk_event(12))
+    write(chunk_event(12))  # retry
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
     assert keys == [
         f"sessions/{SESSION}/chunks/0000000000.webm",
@@ -55,6 +76,33 @@ def test_writer_stores_chunks_under_zero_padded_keys(aws):
     ]
     body = s3.get_object(Bucket=BUCKET, Key=keys[1])["Body"].read()
     assert body == CHUNKS[12]
+
+
+def test_writer_starts_the_sessions_worker_only_when_none_is_alive(aws):
+    _, table, lambda_client = aws
+    assert write(chunk_event(0))["workerStarted"] == 0
+    assert lambda_client.invokes == [
+        ("s3-audio-consumer-test", "Event", {"sessionId": SESSION, "generation": 0})
+    ]
+    assert write(chunk_event(1))["workerStarted"] is None  # still starting: one kick per lease period
+    lambda_client.now += 1
+    now_ms = int(lambda_client.now * 1000)
+    table.update_item(
+        Key={"sessionId": SESSION},
+        UpdateExpression="SET worker = :w",
+        ExpressionAttributeValues={":w": {"generation": 0, "owner": "x", "heartbeatAt": now_ms}},
+    )
+    assert write(chunk_event(2))["workerStarted"] is None  # alive: nothing to start
+    lambda_client.now += 10  # it died: no heartbeat for 10 s
+    assert write(chunk_event(3))["workerStarted"] == 1  # its replacement starts
+    table.update_item(
+        Key={"sessionId": SESSION},
+        UpdateExpression="SET worker.done = :t",
+        ExpressionAttributeValues={":t": True},
+    )
+    lambda_client.now += 10
+    assert write(chunk_event(4))["workerStarted"] is None  # the talk is over
+    assert len(lambda_client.invokes) == 2
 
 
 @pytest.mark.parametrize(
@@ -69,99 +117,48 @@ def test_writer_stores_chunks_under_zero_padded_keys(aws):
     ],
 )
 def test_writer_rejects_bad_chunks_without_storing(aws, event):
-    s3, _ = aws
+    s3, _, _ = aws
     assert write(event)["status"] == "rejected"
     assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
 
 
-def s3_event(*keys: str) -> dict:
-    return {
-        "Records": [
-            {"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": BUCKET}, "object": {"key": key}}}
-            for key in keys
-        ]
-    }
+def test_the_worker_handler_refuses_events_that_are_not_its_own():
+    for event in ({}, {"sessionId": "../x", "generation": 0}, {"sessionId": SESSION, "generation": -1}):
+        assert consumer_handler.lambda_handler(event, Context()) == {"outcome": "invalid"}
 
 
-def test_consumer_invokes_the_processor_asynchronously_with_each_batch(aws, monkeypatch):
-    client = boto3.client("lambda", region_name="us-east-1")
-    stub = Stubber(client)
-    invoked: list[dict] = []
-    batcher = consumer_handler._batcher()
-    original_deliver = batcher._deliver
-    assert isinstance(original_deliver, LambdaProcessorInvoker)
-    batcher._deliver = LambdaProcessorInvoker(client, "audio-processor-test")
-    for seq, chunk in enumerate(CHUNKS[:25]):
-        write({"sessionId": SESSION, "seq": seq, "data": base64.b64encode(chunk).decode()})
-    for _ in range(2):
-        stub.add_response(
-            "invoke",
-            {"StatusCode": 202},
-            {"FunctionName": "audio-processor-test", "InvocationType": "Event", "Payload": ANY},
-        )
-    with stub:
-        original_invoke = client.invoke
+def test_the_worker_handler_runs_the_worker_and_reports_its_outcome(monkeypatch):
+    runs: list[tuple[str, int]] = []
 
-        def capture(**kwargs):
-            invoked.append(json.loads(kwargs["Payload"]))
-            return original_invoke(**kwargs)
+    class Worker:
+        def run(self, session_id: str, generation: int, deadline: float) -> WorkerRun:
+            runs.append((session_id, generation))
+            assert deadline > time.time()
+            return WorkerRun("handed_over", generation, utterances=7, streams=1)
 
-        monkeypatch.setattr(client, "invoke", capture)
-        # URL-encoded keys as S3 sends them; duplicates and a non-chunk record are harmless.
-        keys = [f"sessions/{SESSION}/chunks/{seq:010d}.webm" for seq in range(25)]
-        result = consumer_handler.lambda_handler(s3_event(*keys, keys[3], "sessions/x/other.txt"), Context())
-    stub.assert_no_pending_responses()
-    assert result == {"batches": 2}
-    assert [p["index"] for p in invoked] == [0, 1]
-    assert [p["startMs"] for p in invoked] == [0, 3000]
-    assert all(len(base64.b64decode(p["pcm"])) == p["durationMs"] * 32 for p in invoked)
-    assert {p["sourceLanguage"] for p in invoked} == {"en"}
+    monkeypatch.setattr(consumer_handler, "_runtime", lambda context: type("R", (), {"worker": Worker()})())
+    result = consumer_handler.lambda_handler({"sessionId": SESSION, "generation": 3}, Context())
+    assert result == {"outcome": "handed_over", "utterances": 7, "streams": 1}
+    assert runs == [(SESSION, 3)]
 
 
-def test_consumer_ignores_events_of_unknown_sessions(aws):
-    assert consumer_handler.lambda_handler(
-        s3_event("sessions/brave-otter-0001/chunks/0000000000.webm"), Context()
-    ) == {"batches": 0}
+def test_an_utterance_reaches_the_processor_in_a_payload_it_accepts():
+    client = FakeLambda()
+    LambdaUtteranceSink(client, "audio-processor-test")(
+        SESSION, "en", Utterance(4, 12_300, 2_100, "Hello there.")
+    )
+    ((name, kind, payload),) = client.invokes
+    assert (name, kind) == ("audio-processor-test", "Event")
+    batch = PcmBatch.model_validate(payload)
+    assert (batch.index, batch.start_ms, batch.duration_ms, batch.text) == (4, 12_300, 2_100, "Hello there.")
+    LambdaSuccessor(client, "s3-audio-consumer-test")(SESSION, 5)
+    assert client.invokes[-1] == ("s3-audio-consumer-test", "Event", {"sessionId": SESSION, "generation": 5})
 
 
-class TimedContext(Context):
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+def test_the_deadline_leaves_time_to_hand_over():
+    class Ctx:
+        def get_remaining_time_in_millis(self) -> int:
+            return 900_000
 
-
-def test_a_failed_invoke_rolls_the_claim_back_and_fails_the_event_for_its_retry(aws, monkeypatch):
-    _, table = aws
-    client = boto3.client("lambda", region_name="us-east-1")
-    stub = Stubber(client)
-    invoked: list[int] = []
-    batcher = consumer_handler._batcher()
-    batcher._deliver = LambdaProcessorInvoker(client, "audio-processor-test")
-    for seq, chunk in enumerate(CHUNKS[:25]):
-        write({"sessionId": SESSION, "seq": seq, "data": base64.b64encode(chunk).decode()})
-    stub.add_client_error("invoke", service_error_code="TooManyRequestsException", http_status_code=429)
-    for _ in range(2):
-        stub.add_response("invoke", {"StatusCode": 202})
-    event = s3_event(f"sessions/{SESSION}/chunks/{24:010d}.webm")
-    with stub:
-        original_invoke = client.invoke
-
-        def capture(**kwargs):
-            invoked.append(json.loads(kwargs["Payload"])["index"])
-            return original_invoke(**kwargs)
-
-        monkeypatch.setattr(client, "invoke", capture)
-        with pytest.raises(ClientError):
-            consumer_handler.lambda_handler(event, TimedContext())
-        cursor = table.get_item(Key={"sessionId": SESSION})["Item"]["ingest"]
-        assert cursor["batch_index"] == 0, "batch 0's claim was rolled back"
-        assert consumer_handler.lambda_handler(event, TimedContext()) == {"batches": 2}  # Lambda's retry
-    stub.assert_no_pending_responses()
-    assert invoked == [0, 0, 1]
-
-
-def test_the_deadline_leaves_the_functions_margin():
-    before = time.time()
-    deadline = consumer_handler.deadline_of(TimedContext())
-    assert deadline is not None
-    assert before + 60 - consumer_handler.DEADLINE_MARGIN_SECONDS <= deadline <= time.time() + 60
-    assert consumer_handler.deadline_of(Context()) is None  # a context that cannot tell: never sleep
+    deadline = consumer_handler.deadline_of(Ctx())
+    assert 900 - consumer_handler.DEADLINE_MARGIN_SECONDS - 2 < deadline - time.time() <= 900 - 59

@@ -1,0 +1,77 @@
+"""Caption quality before and after utterance streaming, with the same offline engines.
+
+    .venv/bin/python -m bench.quality [--capture en-keynote]
+
+Before: the talk cut into fixed ~3 s batches (the old unit), each transcribed by Whisper
+and translated by Apertium on its own. After: the same audio cut at pauses by the
+streaming VAD (the local recognizer of the utterance path), each utterance transcribed
+and translated on its own. Both are scored against the human reference translations
+committed with the capture (sacrebleu BLEU and chrF on the whole talk, since the two
+cut the talk differently) and the source WER against the script."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+
+import sacrebleu
+
+from local.engines import shared_engines
+from local.engines.vad_stream import StreamingVad, VadSettings
+from local.paths import ROOT, ffmpeg_path
+from local.replay import load_chunks, replay_in_order
+from s3_audio_consumer.decoder import FfmpegDecoder
+from shared.languages import LANGUAGES
+from tests.integration.wer import word_error_rate
+
+TARGETS = ("es", "fr")
+CAPTURES = ROOT / "tests" / "fixtures" / "captures"
+
+
+@dataclass(frozen=True)
+class Cut:
+    name: str
+    pieces: list[bytes]
+
+
+def fixed_batches(capture: str) -> Cut:
+    return Cut("fixed 3 s batches", [b.pcm for b in replay_in_order(load_chunks(CAPTURES / capture))])
+
+
+def utterances(capture: str) -> Cut:
+    pcm = FfmpegDecoder(ffmpeg_path()).decode(b"".join(load_chunks(CAPTURES / capture)))
+    vad = StreamingVad(VadSettings())
+    segments = []
+    for offset in range(0, len(pcm), 3200):  # 100 ms pieces, as the worker feeds them
+        segments += vad.feed(pcm[offset : offset + 3200])
+    segments += vad.flush()
+    return Cut("utterances (VAD)", [segment.slice(pcm) for segment in segments])
+
+
+def score(capture: str, cut: Cut) -> dict[str, object]:
+    engines = shared_engines()
+    english = LANGUAGES["en"]
+    heard = [engines.transcriber.transcribe(piece, 16_000, english).text for piece in cut.pieces]
+    heard = [text for text in heard if text.strip()]
+    folder = CAPTURES / capture
+    result: dict[str, object] = {
+        "pieces": len(cut.pieces),
+        "source_wer": round(word_error_rate((folder / "script.txt").read_text(), " ".join(heard)), 3),
+    }
+    for code in TARGETS:
+        translated = " ".join(engines.translator.translate(text, english, LANGUAGES[code]) for text in heard)
+        reference = (folder / f"reference.{code}.txt").read_text().strip()
+        result[f"bleu_{code}"] = round(sacrebleu.corpus_bleu([translated], [[reference]]).score, 1)
+        result[f"chrf_{code}"] = round(sacrebleu.corpus_chrf([translated], [[reference]]).score, 1)
+    return result
+
+
+def run(capture: str = "en-keynote") -> dict[str, object]:
+    return {cut.name: score(capture, cut) for cut in (fixed_batches(capture), utterances(capture))}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--capture", default="en-keynote")
+    print(json.dumps(run(parser.parse_args().capture), indent=2))

@@ -1,0 +1,154 @@
+"""Builds the worker's runtime (clients, stores, recognizer, config) once per cold start."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import boto3
+
+from s3_audio_consumer.adapters import DynamoCursorStore
+from s3_audio_consumer.batcher import Batch, Batcher, BatchSettings
+from s3_audio_consumer.decoder import FfmpegDecoder
+from s3_audio_consumer.keyed_chunks import KeyedChunkStore
+from s3_audio_consumer.lease import DynamoLease
+from s3_audio_consumer.recognition import Recognizer
+from s3_audio_consumer.utterances import Utterance
+from s3_audio_consumer.worker import SessionWorker, TrackedCursors, WorkerSettings
+from shared import env_names
+from shared.config import ConfigError, env_float, env_int, env_str
+from shared.worker_kick import LEASE_MS
+
+AWS_RECOGNIZER = "aws"
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    chunk_bucket: str
+    sessions_table: str
+    processor_function: str
+    ffmpeg_path: str
+    recognizer: str  # "aws", or "module:factory" (the local runner's offline recognizer)
+    region: str
+    vocabulary: str | None
+    stability: str
+    segment_ms: int
+    gap_wait_seconds: float
+    init_wait_seconds: float
+    handover_after_seconds: float
+
+    @classmethod
+    def from_env(cls) -> WorkerConfig:
+        recognizer = env_str("RECOGNIZER", AWS_RECOGNIZER)
+        if recognizer != AWS_RECOGNIZER and ":" not in recognizer:
+            raise ConfigError(f"RECOGNIZER must be 'aws' or 'module:factory', got {recognizer!r}")
+        return cls(
+            chunk_bucket=env_str(env_names.CHUNK_BUCKET),
+            sessions_table=env_str(env_names.SESSIONS_TABLE),
+            processor_function=env_str(env_names.AUDIO_PROCESSOR_FUNCTION),
+            ffmpeg_path=env_str(env_names.FFMPEG_PATH, "/opt/bin/ffmpeg"),
+            recognizer=recognizer,
+            region=env_str("AWS_REGION", "us-east-1"),
+            vocabulary=env_str("TRANSCRIBE_VOCABULARY", "") or None,
+            stability=env_str("TRANSCRIBE_PARTIAL_STABILITY", "high"),
+            # Short segments keep the recognizer close behind the speaker; each costs one
+            # ffmpeg run (~0.1 s of CPU), so ~600 ms is the balance.
+            segment_ms=env_int("SEGMENT_MS", 600),
+            gap_wait_seconds=env_float("GAP_WAIT_SECONDS", 2.0),
+            init_wait_seconds=env_float("INIT_WAIT_SECONDS", 30.0),
+            handover_after_seconds=env_float("WORKER_HANDOVER_SECONDS", 720.0),
+        )
+
+
+def build_recognizer(config: WorkerConfig) -> Recognizer:
+    if config.recognizer != AWS_RECOGNIZER:
+        module_name, _, factory = config.recognizer.partition(":")
+        built: Recognizer = getattr(importlib.import_module(module_name), factory)()
+        return built
+    from s3_audio_consumer.aws_recognizer import AwsRecognizer, StreamSettings
+
+    def client() -> Any:
+        from amazon_transcribe.client import TranscribeStreamingClient  # loads awscrt: only when used
+
+        return TranscribeStreamingClient(region=config.region)
+
+    return AwsRecognizer(client, StreamSettings(config.vocabulary, config.stability))
+
+
+class LambdaUtteranceSink:
+    """Hands an utterance to the audio processor, asynchronously."""
+
+    def __init__(self, lambda_client: Any, function_name: str) -> None:
+        self._client = lambda_client
+        self._function = function_name
+
+    def __call__(self, session_id: str, source_language: str, utterance: Utterance) -> None:
+        payload = {
+            "sessionId": session_id,
+            "index": utterance.index,
+            "startMs": utterance.start_ms,
+            "durationMs": utterance.duration_ms,
+            "sourceLanguage": source_language,
+            "text": utterance.text,
+        }
+        self._client.invoke(FunctionName=self._function, InvocationType="Event", Payload=json.dumps(payload))
+
+
+class LambdaSuccessor:
+    """Starts the next worker of a session: this same function, invoked asynchronously."""
+
+    def __init__(self, lambda_client: Any, function_name: str) -> None:
+        self._client = lambda_client
+        self._function = function_name
+
+    def __call__(self, session_id: str, generation: int) -> None:
+        payload = {"sessionId": session_id, "generation": generation}
+        self._client.invoke(FunctionName=self._function, InvocationType="Event", Payload=json.dumps(payload))
+
+
+@dataclass(frozen=True)
+class Runtime:
+    worker: SessionWorker
+
+
+@cache
+def _shared(function_name: str) -> tuple[WorkerConfig, Any, Any, Any, Recognizer]:
+    config = WorkerConfig.from_env()
+    table = boto3.resource("dynamodb").Table(config.sessions_table)
+    return config, table, boto3.client("s3"), boto3.client("lambda"), build_recognizer(config)
+
+
+def runtime(context: Any) -> Runtime:
+    """A worker per invocation (its chunk cache and hints are its own); clients and the
+    recognizer are shared by the invocations of one process."""
+    function_name = str(getattr(context, "function_name", "s3-audio-consumer"))
+    config, table, s3, lambda_client, recognizer = _shared(function_name)
+    chunks = KeyedChunkStore(s3, config.chunk_bucket, time.time)
+    settings = BatchSettings(
+        target_ms=config.segment_ms,
+        gap_wait_seconds=config.gap_wait_seconds,
+        init_wait_seconds=config.init_wait_seconds,
+    )
+    decoder = FfmpegDecoder(config.ffmpeg_path)
+
+    def batcher(cursors: TrackedCursors, deliver: Callable[[Batch], None]) -> Batcher:
+        return Batcher(cursors, chunks, decoder, deliver, settings, time.time, time.sleep)
+
+    worker = SessionWorker(
+        lease=DynamoLease(table, LEASE_MS),
+        cursors=lambda owner: TrackedCursors(DynamoCursorStore(table, owner)),
+        batcher=batcher,
+        hints=chunks.hints,
+        recognizer=recognizer,
+        sink=LambdaUtteranceSink(lambda_client, config.processor_function),
+        successor=LambdaSuccessor(lambda_client, function_name),
+        clock=time.time,
+        sleep=time.sleep,
+        settings=WorkerSettings(handover_after_s=config.handover_after_seconds),
+    )
+    return Runtime(worker=worker)

@@ -1,0 +1,356 @@
+"""The session's streaming worker: one recognition stream for the talk, handed over
+to a successor before Lambda's 15-minute limit.
+
+It reads the session's chunks by key in seq order, cuts them into short PCM segments
+with the exact EBML batcher (every sample in exactly one segment, whatever the arrival
+order), sends the segments to one recognition stream, cuts the stream's results into
+utterances and hands each utterance to the audio processor. The ingest cursor says
+which audio has been fed; the lease's checkpoint says what the listeners already got.
+
+- Handover: after `handover_after_s`, at the next moment the stream has no open
+  partial (or at the latest `handover_pause_wait_s` later), the worker closes its
+  stream, waits for its last results, emits them, checkpoints and invokes the
+  successor. The successor feeds from exactly where the predecessor stopped: every
+  sample goes to exactly one stream. Its results are placed on the talk's timeline
+  with the offset of its first segment (a stream's timestamps restart at 0).
+- Crash: a worker whose lease expired is replaced on the next chunk; the replacement
+  rewinds the ingest cursor to the checkpoint (the segment holding the end of the
+  last emitted utterance) and drops re-recognized words that end before it, so
+  nothing already delivered is sent again.
+- Silence: Transcribe ends a stream that gets no audio for 15 s, so a stream idle for
+  `idle_close_s` (paused or suspended speaker) is closed and flushed; the next audio
+  opens a new one.
+
+Knows nothing of Lambda events: the handler builds it and calls `run`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from s3_audio_consumer.batcher import Batch, Batcher, Counters, Cursor, CursorStore, SessionState
+from s3_audio_consumer.keyed_chunks import Hints
+from s3_audio_consumer.lease import Checkpoint, Claim, DynamoLease, SessionView
+from s3_audio_consumer.recognition import RecognitionStream, Recognizer, StreamFailed
+from s3_audio_consumer.utterances import StreamResult, Utterance, UtteranceCutter
+from shared.languages import LANGUAGES
+
+logger = logging.getLogger(__name__)
+
+PCM_RATE = 16_000
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    handover_after_s: float = 720.0  # AWS's Live Call Analytics sample hands over at 12 minutes
+    handover_pause_wait_s: float = 30.0
+    heartbeat_s: float = 1.0
+    poll_s: float = 0.1
+    idle_close_s: float = 10.0  # Transcribe times a stream out after 15 s without audio
+    close_timeout_s: float = 10.0
+    start_retries: int = 3
+
+
+class UtteranceSink(Protocol):
+    def __call__(self, session_id: str, source_language: str, utterance: Utterance) -> None:
+        """Hands one utterance to the processor (idempotent per session and index there)."""
+        ...
+
+
+class Successor(Protocol):
+    def __call__(self, session_id: str, generation: int) -> None:
+        """Starts the next worker for the session (an asynchronous invoke)."""
+        ...
+
+
+@dataclass(frozen=True)
+class WorkerRun:
+    outcome: str  # ended | handed_over | lost_lease | not_claimed
+    generation: int
+    utterances: int = 0
+    streams: int = 0
+    fed_ms: int = 0
+    gaps: int = 0  # chunks waited for and skipped
+    decode_failures: int = 0
+
+
+class LeaseLost(RuntimeError):
+    """Another worker holds the session now: stop at once, touch nothing."""
+
+
+class TrackedCursors:
+    """The cursor store, remembering the cursor each segment was cut from: the place a
+    crash replacement rewinds to, so re-fed audio covers the words not yet emitted."""
+
+    def __init__(self, inner: CursorStore) -> None:
+        self.inner = inner
+        self.loaded: Cursor | None = None
+        self.last_claim: tuple[Cursor, Cursor] | None = None
+
+    def load(self, session_id: str) -> SessionState | None:
+        state = self.inner.load(session_id)
+        self.loaded = state.cursor if state else None
+        return state
+
+    def claim(self, session_id: str, expected_version: int, new: Cursor) -> bool:
+        claimed = self.inner.claim(session_id, expected_version, new)
+        if claimed and self.loaded is not None:
+            self.last_claim = (self.loaded, new)
+        return claimed
+
+    def restore(self, session_id: str, written: Cursor, previous: Cursor) -> bool:
+        return self.inner.restore(session_id, written, previous)
+
+
+@dataclass
+class _Stretch:
+    """One recognition stream and what it has been fed."""
+
+    stream: RecognitionStream
+    cutter: UtteranceCutter
+    last_audio_at: float
+
+
+@dataclass
+class _Run:
+    session_id: str
+    owner: str
+    claim: Claim
+    point: Checkpoint
+    view: SessionView
+    started_at: float
+    segments: list[tuple[int, Cursor]] = field(default_factory=list)  # (start_ms, cursor cut from)
+    stretch: _Stretch | None = None
+    beat_at: float = 0.0
+    streams: int = 0
+    utterances: int = 0
+    fed_ms: int = 0
+    done: bool = False
+
+
+class SessionWorker:
+    def __init__(
+        self,
+        *,
+        lease: DynamoLease,
+        cursors: Callable[[str], TrackedCursors],
+        batcher: Callable[[TrackedCursors, Callable[[Batch], None]], Batcher],
+        hints: Hints,
+        recognizer: Recognizer,
+        sink: UtteranceSink,
+        successor: Successor,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        settings: WorkerSettings,
+    ) -> None:
+        self._lease = lease
+        self._make_cursors = cursors
+        self._make_batcher = batcher
+        self._hints = hints
+        self._recognizer = recognizer
+        self._sink = sink
+        self._successor = successor
+        self._clock = clock
+        self._sleep = sleep
+        self._settings = settings
+        self.counters: Counters | None = None
+
+    # -- the run ------------------------------------------------------------------------
+    def run(self, session_id: str, generation: int, deadline: float) -> WorkerRun:
+        owner = uuid.uuid4().hex
+        claim = self._lease.claim(session_id, generation, owner, self._ms())
+        if claim is None:
+            return WorkerRun("not_claimed", generation)
+        # Cursor writes are fenced by this worker's lease (see DynamoCursorStore).
+        self._cursors = self._make_cursors(owner)
+        run = _Run(session_id, owner, claim, claim.checkpoint, claim.session, self._clock())
+        if claim.after_crash:  # no checkpoint yet: the dead worker's audio is all re-fed
+            self._rewind(session_id, claim.checkpoint.resume or Cursor())
+        batcher = self._make_batcher(self._cursors, lambda batch: self._feed(run, batch))
+        logger.info(
+            "worker started",
+            extra={"sessionId": session_id, "generation": generation, "afterCrash": claim.after_crash},
+        )
+        try:
+            outcome = self._loop(run, batcher, deadline)
+        finally:
+            self.counters = batcher.counters  # for the handler's metrics, also after a crash
+        return WorkerRun(
+            outcome,
+            generation,
+            run.utterances,
+            run.streams,
+            run.fed_ms,
+            gaps=batcher.counters.gaps,
+            decode_failures=batcher.counters.decode_failures,
+        )
+
+    def _loop(self, run: _Run, batcher: Batcher, deadline: float) -> str:
+        try:
+            return self._steps(run, batcher, deadline)
+        except LeaseLost:
+            logger.warning("lease lost; another worker has the session", extra={"sessionId": run.session_id})
+            return "lost_lease"
+
+    def _steps(self, run: _Run, batcher: Batcher, deadline: float) -> str:
+        while True:
+            self._beat(run)
+            fed = batcher.advance(run.session_id)
+            self._collect(run)
+            claimed, loaded = self._cursors.last_claim, self._cursors.loaded
+            if (claimed is not None and claimed[1].done) or (loaded is not None and loaded.done):
+                self._finish(run)
+                return "ended"
+            if self._time_to_hand_over(run, deadline):
+                self._hand_over(run)
+                return "handed_over"
+            self._close_if_idle(run)
+            if not fed:
+                self._sleep(self._settings.poll_s)
+
+    def _ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    def _beat(self, run: _Run) -> None:
+        """Proves the worker alive, at most once a heartbeat period; also between the
+        segments of a backlog, so catching up never lets the lease expire."""
+        gap = self._clock() - run.beat_at
+        if gap < self._settings.heartbeat_s:
+            return
+        if run.beat_at and gap > 2 * self._settings.heartbeat_s:
+            logger.warning("heartbeat late", extra={"sessionId": run.session_id, "gapSeconds": round(gap, 2)})
+        view = self._lease.heartbeat(run.session_id, run.owner, self._ms())
+        if view is None:
+            raise LeaseLost(run.session_id)
+        run.view, run.beat_at = view, self._clock()
+        self._hints.last_seq, self._hints.ended = view.last_seq, view.status == "ended"
+
+    def _rewind(self, session_id: str, resume: Cursor) -> None:
+        state = self._cursors.load(session_id)
+        if state is None or state.cursor.version == resume.version:
+            return
+        if self._cursors.restore(session_id, state.cursor, resume):
+            logger.warning("resumed after a crash from the checkpoint", extra={"sessionId": session_id})
+
+    # -- audio in ---------------------------------------------------------------------------
+    def _feed(self, run: _Run, batch: Batch) -> None:
+        self._beat(run)
+        claimed = self._cursors.last_claim
+        cut_from = claimed[0] if claimed else Cursor()
+        run.segments.append((batch.start_ms, cut_from))
+        stretch = run.stretch or self._open(run, batch.start_ms)
+        stretch.stream.send(batch.pcm)
+        stretch.last_audio_at = self._clock()
+        run.fed_ms = batch.start_ms + batch.duration_ms
+
+    def _open(self, run: _Run, offset_ms: int) -> _Stretch:
+        language = LANGUAGES[run.view.source_language]
+        for attempt in range(self._settings.start_retries + 1):
+            try:
+                stream = self._recognizer.start(language, PCM_RATE)
+                break
+            except StreamFailed as error:
+                if not error.retryable or attempt == self._settings.start_retries:
+                    raise
+                self._sleep(0.5 * 2**attempt)  # throttled at start: back off, the audio waits
+                self._beat(run)
+        cutter = UtteranceCutter(
+            first_index=run.point.next_index,
+            stream_offset_ms=offset_ms,
+            skip_until_ms=run.point.emitted_until_ms,
+        )
+        run.stretch = _Stretch(stream, cutter, self._clock())
+        run.streams += 1
+        return run.stretch
+
+    # -- utterances out ----------------------------------------------------------------------
+    def _collect(self, run: _Run) -> None:
+        if run.stretch is None:
+            return
+        for result in run.stretch.stream.results():
+            self._emit(run, run.stretch.cutter.feed(result))
+
+    def _emit(self, run: _Run, utterances: list[Utterance]) -> None:
+        """Checkpoints, then delivers: a worker that lost its lease delivers nothing (its
+        replacement re-feeds from the checkpoint), so no utterance goes out twice."""
+        for utterance in utterances:
+            point = Checkpoint(utterance.index + 1, utterance.end_ms, self._resume_for(run, utterance.end_ms))
+            if not self._lease.checkpoint(run.session_id, run.owner, point):
+                raise LeaseLost(run.session_id)
+            run.point = point
+            self._sink(run.session_id, run.view.source_language, utterance)
+            run.utterances += 1
+
+    def _resume_for(self, run: _Run, emitted_until_ms: int) -> Cursor | None:
+        """The cursor of the segment holding `emitted_until_ms`: audio from there on may
+        hold words not yet emitted."""
+        holding = [cursor for start, cursor in run.segments if start <= emitted_until_ms]
+        if holding:
+            keep = len(holding) - 1
+            run.segments = run.segments[keep:]  # older segments can never be needed again
+            return holding[-1]
+        return run.point.resume
+
+    def _close(self, run: _Run) -> None:
+        """Ends the stream and emits everything it still held: afterwards all audio fed
+        so far is accounted for, and a successor starts from the current cursor."""
+        stretch, run.stretch = run.stretch, None
+        if stretch is None:
+            return
+        for result in self._last_results(run, stretch.stream):
+            self._emit(run, stretch.cutter.feed(result))
+        self._emit(run, stretch.cutter.flush())
+        claimed = self._cursors.last_claim
+        current = claimed[1] if claimed else run.point.resume
+        run.point = replace(
+            run.point, emitted_until_ms=max(run.point.emitted_until_ms, run.fed_ms), resume=current
+        )
+        run.segments.clear()
+        if not self._lease.checkpoint(run.session_id, run.owner, run.point):
+            raise LeaseLost(run.session_id)
+
+    def _last_results(self, run: _Run, stream: RecognitionStream) -> list[StreamResult]:
+        """Closes the stream on a helper thread while this one keeps the lease: the last
+        results can take seconds (a recognizer finishing its queue)."""
+        box: list[list[StreamResult]] = []
+        closer = threading.Thread(
+            target=lambda: box.append(stream.close(self._settings.close_timeout_s)), daemon=True
+        )
+        closer.start()
+        while closer.is_alive():
+            closer.join(min(0.5, self._settings.heartbeat_s))
+            self._beat(run)
+        return box[0] if box else []
+
+    def _close_if_idle(self, run: _Run) -> None:
+        if run.stretch and self._clock() - run.stretch.last_audio_at >= self._settings.idle_close_s:
+            logger.info("no audio for a while; stream closed", extra={"sessionId": run.session_id})
+            self._close(run)
+
+    # -- the end of a run ----------------------------------------------------------------------
+    def _time_to_hand_over(self, run: _Run, deadline: float) -> bool:
+        elapsed = self._clock() - run.started_at
+        if self._clock() >= deadline:
+            return True
+        if elapsed < self._settings.handover_after_s:
+            return False
+        in_pause = run.stretch is None or run.stretch.stream.at_pause()
+        return in_pause or elapsed >= self._settings.handover_after_s + self._settings.handover_pause_wait_s
+
+    def _hand_over(self, run: _Run) -> None:
+        self._close(run)
+        successor = run.claim.generation + 1
+        self._lease.hand_over(run.session_id, run.owner, successor)
+        self._successor(run.session_id, successor)
+        logger.info("handed over", extra={"sessionId": run.session_id, "successor": successor})
+
+    def _finish(self, run: _Run) -> None:
+        self._close(run)
+        self._lease.finish(run.session_id, run.owner)
+        logger.info(
+            "talk flushed; worker done", extra={"sessionId": run.session_id, "utterances": run.utterances}
+        )

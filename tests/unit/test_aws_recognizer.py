@@ -1,0 +1,371 @@
+"""The Transcribe streaming recognizer against a fake client at the SDK boundary: the
+fake's output stream yields the SDK's own `TranscriptEvent`/`Result`/`Item` objects."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from amazon_transcribe.exceptions import (
+    BadRequestException,
+    InternalFailureException,
+    LimitExceededException,
+    ServiceUnavailableException,
+)
+from amazon_transcribe.model import Alternative, Item, Result, Transcript, TranscriptEvent
+
+from s3_audio_consumer.aws_recognizer import AwsRecognitionStream, AwsRecognizer, StreamSettings
+from s3_audio_consumer.recognition import AUDIO_EVENT_BYTES, StreamFailed
+from s3_audio_consumer.utterances import StreamResult, from_sdk_result
+from shared.languages import LANGUAGES
+
+ENGLISH = LANGUAGES["en"]
+WAIT_S = 5.0  # an upper bound for waiting on the loop thread, never a speed requirement
+
+
+@pytest.fixture(autouse=True)
+def closes_without_timeout(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """A close that ran into its timeout would hide a stream that never finished."""
+    with caplog.at_level(logging.WARNING, logger="s3_audio_consumer.aws_recognizer"):
+        yield
+    assert not [r for r in caplog.get_records("call") if "no end of results" in r.getMessage()]
+
+
+def result(words: list[tuple[str, bool]], result_id: str, partial: bool) -> Result:
+    """A result of timed words, 0.3 s each, with the given `stable` flags."""
+    items = [
+        Item(start_time=0.3 * n, end_time=0.3 * n + 0.25, item_type="pronunciation", content=w, stable=s)
+        for n, (w, s) in enumerate(words)
+    ]
+    text = " ".join(w for w, _ in words)
+    alternative = Alternative(transcript=text, items=items, entities=None)
+    return Result(result_id, 0.0, 0.3 * len(words), partial, [alternative])
+
+
+def event(*results: Result) -> TranscriptEvent:
+    return TranscriptEvent(transcript=Transcript(results=list(results)))
+
+
+PARTIALS_AND_FINAL = [
+    event(result([("hello", True), ("big", False)], "r0", partial=True)),
+    event(result([("hello", True), ("big", True), ("wide", False)], "r0", partial=True)),
+    event(result([("hello", True), ("big", True), ("wide", True), ("world", False)], "r0", partial=True)),
+    event(result([("hello", False), ("big", False), ("wide", False), ("world", False)], "r0", partial=False)),
+]
+
+
+class _Input:
+    """The SDK's `AudioStream`: what the adapter sends."""
+
+    def __init__(self, stream: FakeStream) -> None:
+        self._stream = stream
+
+    async def send_audio_event(self, audio_chunk: bytes) -> None:
+        self._stream.chunks.append(audio_chunk)
+        self._stream.threads.add(threading.current_thread())
+        self._stream.input_seen.set()
+        await asyncio.sleep(0)
+
+    async def end_stream(self) -> None:
+        self._stream.end_calls += 1
+        self._stream.input_seen.set()
+        self._stream.ended.set()
+
+
+@dataclass
+class Script:
+    """What one stream's output does: `early` events once the first audio (or the end of
+    input) arrived, then
+    `late` ones after end_stream (like the service, which sends the last final then);
+    `fail` is raised after the early events, or the output just ends there if `end_early`;
+    `hang` never ends the output."""
+
+    early: list[TranscriptEvent] = field(default_factory=list)
+    late: list[TranscriptEvent] = field(default_factory=list)
+    fail: Exception | None = None
+    end_early: bool = False
+    hang: bool = False
+
+
+class FakeStream:
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.chunks: list[bytes] = []
+        self.threads: set[threading.Thread] = set()
+        self.end_calls = 0
+        self.input_seen = asyncio.Event()  # audio or the end of input
+        self.ended = asyncio.Event()
+        self.output_cancelled = threading.Event()
+        self.input_stream = _Input(self)
+
+    @property
+    def output_stream(self) -> Any:
+        async def events() -> Any:
+            try:
+                await self.input_seen.wait()
+                for item in self.script.early:
+                    yield item
+                if self.script.fail is not None:
+                    raise self.script.fail
+                if self.script.end_early:
+                    return
+                await self.ended.wait()
+                for item in self.script.late:
+                    yield item
+                if self.script.hang:
+                    await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                self.output_cancelled.set()
+                raise
+
+        return events()
+
+
+@dataclass
+class FakeTranscribeClient:
+    """`start_stream_transcription` as the SDK's client has it: keyword arguments in, a
+    stream with `input_stream` and `output_stream` out. A script step that is an
+    exception is raised at start; "hang" never answers."""
+
+    script: list[Script | Exception | str] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    streams: list[FakeStream] = field(default_factory=list)
+    start_threads: list[threading.Thread] = field(default_factory=list)
+
+    async def start_stream_transcription(self, **kwargs: Any) -> FakeStream:
+        self.requests.append(kwargs)
+        self.start_threads.append(threading.current_thread())
+        step = self.script.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        if step == "hang":
+            await asyncio.Event().wait()
+        assert isinstance(step, Script)
+        stream = FakeStream(step)
+        self.streams.append(stream)
+        return stream
+
+
+def recognizer(
+    client: FakeTranscribeClient, settings: StreamSettings | None = None, **options: Any
+) -> AwsRecognizer:
+    return AwsRecognizer(lambda: client, settings or StreamSettings(), **options)
+
+
+def pcm(n: int) -> bytes:
+    """n bytes that differ from place to place, so that order and joins are checked."""
+    return bytes(i * 7 % 251 for i in range(n))
+
+
+def eventually(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail("the condition did not hold in time")
+        time.sleep(0.01)
+
+
+def failure_of(call: Callable[[], object]) -> StreamFailed:
+    """Calls `call` until it raises StreamFailed (the failure is noticed on the loop thread)."""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        try:
+            call()
+        except StreamFailed as failure:
+            return failure
+        time.sleep(0.01)
+    pytest.fail("no StreamFailed in time")
+
+
+def test_audio_reaches_the_sdk_as_uniform_events_in_order() -> None:
+    client = FakeTranscribeClient([Script()])
+    stream = recognizer(client).start(ENGLISH, 16_000)
+    audio = pcm(AUDIO_EVENT_BYTES * 7 + 1234)
+    pieces = [1, 999, 3200, 7, AUDIO_EVENT_BYTES * 2 + 5, 4001]
+    at = 0
+    for size in [*pieces, len(audio)]:
+        stream.send(audio[at : at + size])
+        at += size
+    stream.close(WAIT_S)
+    sdk = client.streams[0]
+    assert b"".join(sdk.chunks) == audio
+    assert [len(chunk) for chunk in sdk.chunks] == [AUDIO_EVENT_BYTES] * 7 + [1234]
+    assert sdk.end_calls == 1
+
+
+def test_an_exact_multiple_sends_no_empty_event_at_close() -> None:
+    # An empty audio event would tell Transcribe that the input ended.
+    client = FakeTranscribeClient([Script()])
+    stream = recognizer(client).start(ENGLISH, 16_000)
+    stream.send(pcm(AUDIO_EVENT_BYTES * 3))
+    stream.close(WAIT_S)
+    assert [len(chunk) for chunk in client.streams[0].chunks] == [AUDIO_EVENT_BYTES] * 3
+    assert client.streams[0].end_calls == 1
+
+
+def test_partials_and_final_come_back_in_order_with_stable_flags() -> None:
+    client = FakeTranscribeClient([Script(early=PARTIALS_AND_FINAL[:2], late=PARTIALS_AND_FINAL[2:])])
+    stream = recognizer(client).start(ENGLISH, 16_000)
+    stream.send(pcm(AUDIO_EVENT_BYTES + 10))
+    collected: list[StreamResult] = []
+
+    def two_partials() -> bool:
+        collected.extend(stream.results())
+        return len(collected) >= 2
+
+    eventually(two_partials)
+    assert stream.results() == []  # taken: results() returns each result once
+    collected += stream.close(WAIT_S)
+
+    expected = [from_sdk_result(e.transcript.results[0]) for e in PARTIALS_AND_FINAL]
+    assert collected == expected
+    assert [r.is_partial for r in collected] == [True, True, True, False]
+    assert [[w.stable for w in r.words] for r in collected] == [
+        [True, False],
+        [True, True, False],
+        [True, True, True, False],
+        [True, True, True, True],  # a final's words are settled
+    ]
+    assert stream.close(WAIT_S) == []
+
+
+@pytest.mark.parametrize(
+    ("error", "retryable"),
+    [
+        (LimitExceededException("too many streams"), True),
+        (ServiceUnavailableException("try later"), True),
+        (InternalFailureException("oops"), True),
+        (ConnectionError("reset"), True),
+        (BadRequestException("no such vocabulary"), False),
+    ],
+)
+def test_errors_at_start_become_stream_failed(error: Exception, retryable: bool) -> None:
+    client = FakeTranscribeClient([error])
+    with pytest.raises(StreamFailed) as failure:
+        recognizer(client).start(ENGLISH, 16_000)
+    assert failure.value.retryable is retryable
+    assert type(error).__name__ in str(failure.value)
+    assert failure.value.__cause__ is error
+
+
+def test_a_start_that_does_not_answer_times_out_as_retryable() -> None:
+    client = FakeTranscribeClient(["hang", Script()])
+    rec = recognizer(client, start_timeout_s=0.2)
+    with pytest.raises(StreamFailed) as failure:
+        rec.start(ENGLISH, 16_000)
+    assert failure.value.retryable
+    rec.start(ENGLISH, 16_000).close(WAIT_S)  # the loop is still usable
+
+
+def test_a_language_without_a_transcribe_locale_is_refused() -> None:
+    client = FakeTranscribeClient([Script()])
+    with pytest.raises(ValueError, match="nl"):
+        recognizer(client).start(LANGUAGES["nl"], 16_000)
+    assert client.requests == []
+
+
+def test_an_output_stream_error_midway_fails_the_next_send() -> None:
+    failing = Script(early=PARTIALS_AND_FINAL[:1], fail=InternalFailureException("processing stopped"))
+    client = FakeTranscribeClient([failing])
+    stream = recognizer(client).start(ENGLISH, 16_000)
+    stream.send(pcm(AUDIO_EVENT_BYTES))
+
+    failure = failure_of(lambda: stream.send(pcm(100)))
+    assert failure.retryable
+    assert "InternalFailureException" in str(failure)
+    with pytest.raises(StreamFailed):
+        stream.results()
+    # Closing a broken stream neither hangs nor raises; what did arrive is returned.
+    assert stream.close(WAIT_S) == [from_sdk_result(PARTIALS_AND_FINAL[0].transcript.results[0])]
+    assert client.streams[0].end_calls == 0
+
+
+def test_a_bad_request_midway_is_not_retryable() -> None:
+    client = FakeTranscribeClient([Script(fail=BadRequestException("audio events too large"))])
+    stream = recognizer(client).start(ENGLISH, 16_000)
+    stream.send(pcm(AUDIO_EVENT_BYTES))
+    assert failure_of(stream.results).retryable is False
+    stream.close(WAIT_S)
+
+
+def test_an_output_stream_that_ends_early_fails_the_stream() -> None:
+    # Audio sent after the service ended the stream would be lost without a word.
+    client = FakeTranscribeClient([Script(early=PARTIALS_AND_FINAL[:1], end_early=True)])
+    stream = recognizer(client).start(ENGLISH, 16_000)
+    stream.send(pcm(AUDIO_EVENT_BYTES))
+    assert failure_of(lambda: stream.send(b"")).retryable
+    stream.close(WAIT_S)
+
+
+def test_close_gives_up_after_its_timeout_and_cancels(caplog: pytest.LogCaptureFixture) -> None:
+    client = FakeTranscribeClient([Script(early=PARTIALS_AND_FINAL[:1], hang=True)])
+    stream = recognizer(client).start(ENGLISH, 16_000)
+    stream.send(pcm(AUDIO_EVENT_BYTES))
+    remaining = stream.close(0.3)
+    assert remaining == [from_sdk_result(PARTIALS_AND_FINAL[0].transcript.results[0])]
+    assert "no end of results after 0.3 s, cancelled" in caplog.text
+    caplog.clear()  # expected here (see closes_without_timeout)
+    assert client.streams[0].output_cancelled.wait(WAIT_S)
+    with pytest.raises(RuntimeError):
+        stream.send(pcm(10))
+
+
+def test_streams_in_sequence_share_the_one_loop_thread() -> None:
+    client = FakeTranscribeClient([Script(), Script()])
+    built: list[FakeTranscribeClient] = []
+
+    def factory() -> FakeTranscribeClient:
+        built.append(client)
+        return client
+
+    rec = AwsRecognizer(factory, StreamSettings())
+    for _ in range(2):
+        stream = rec.start(ENGLISH, 16_000)
+        assert isinstance(stream, AwsRecognitionStream)
+        stream.send(pcm(AUDIO_EVENT_BYTES))
+        stream.close(WAIT_S)
+    threads = set(client.start_threads) | client.streams[0].threads | client.streams[1].threads
+    assert len(threads) == 1
+    (loop_thread,) = threads
+    assert loop_thread is not threading.current_thread()
+    assert loop_thread.daemon
+    assert len(built) == 1  # the client is built once and reused
+
+
+def test_start_asks_for_stabilization_by_default() -> None:
+    client = FakeTranscribeClient([Script()])
+    recognizer(client).start(LANGUAGES["ja"], 16_000).close(WAIT_S)
+    assert client.requests == [
+        {
+            "language_code": "ja-JP",
+            "media_sample_rate_hz": 16_000,
+            "media_encoding": "pcm",
+            "enable_partial_results_stabilization": True,
+            "partial_results_stability": "high",
+        }
+    ]
+
+
+def test_start_passes_the_vocabulary_and_stability_when_set() -> None:
+    client = FakeTranscribeClient([Script(), Script()])
+    settings = StreamSettings(vocabulary_name="conference-terms", partial_results_stability="medium")
+    recognizer(client, settings).start(ENGLISH, 16_000).close(WAIT_S)
+    recognizer(client, StreamSettings(partial_results_stability=None)).start(ENGLISH, 16_000).close(WAIT_S)
+    with_vocabulary, without_stabilization = client.requests
+    assert with_vocabulary["vocabulary_name"] == "conference-terms"
+    assert with_vocabulary["enable_partial_results_stabilization"] is True
+    assert with_vocabulary["partial_results_stability"] == "medium"
+    assert "vocabulary_name" not in without_stabilization
+    assert "enable_partial_results_stabilization" not in without_stabilization
+    assert "partial_results_stability" not in without_stabilization
+
+
+def test_stream_settings_refuse_an_unknown_stability() -> None:
+    with pytest.raises(ValueError):
+        StreamSettings(partial_results_stability="very")
