@@ -64,6 +64,11 @@ class Usage:
     )
 
 
+def _polly_rate(engine: str, p: dict[str, float]) -> float:
+    key = "polly_neural_per_million_chars" if engine == "neural" else "polly_standard_per_million_chars"
+    return p[key]
+
+
 def session_hour_cost(usage: Usage, prices: dict[str, float] | None = None) -> dict[str, float]:
     """USD per session-hour by line item, and the total."""
     p = prices or PRICES
@@ -89,11 +94,7 @@ def session_hour_cost(usage: Usage, prices: dict[str, float] | None = None) -> d
     write_units = chunks * 2 + batches * (2 + usage.target_languages + 1)
     read_units = chunks * 1.5 + batches * (1 + math.ceil(usage.listeners * 100 / 4096))
 
-    polly_rate = (
-        p["polly_neural_per_million_chars"]
-        if usage.polly_engine == "neural"
-        else p["polly_standard_per_million_chars"]
-    )
+    polly_rate = _polly_rate(usage.polly_engine, p)
     lines = {
         "transcribe": speech_batches * billed_seconds / 60 * p["transcribe_streaming_per_minute"],
         "translate": chars * translated_languages / 1e6 * p["translate_per_million_chars"],
@@ -173,11 +174,7 @@ def streaming_session_hour_cost(
         chunks * 2 + 3600 + 3600 / usage.segment_seconds + utterances * (1 + usage.target_languages + 1)
     )
     read_units = chunks * 2 + 3600 / usage.segment_seconds
-    polly_rate = (
-        p["polly_neural_per_million_chars"]
-        if usage.polly_engine == "neural"
-        else p["polly_standard_per_million_chars"]
-    )
+    polly_rate = _polly_rate(usage.polly_engine, p)
     gets = 3600 / usage.poll_seconds + chunks + utterances * usage.listeners  # polls, chunk reads, clips
     lines = {
         "transcribe": billed_seconds / 60 * p["transcribe_streaming_per_minute"],

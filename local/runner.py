@@ -120,9 +120,9 @@ class LocalStack:
 
     # -- parts ---------------------------------------------------------------------
     def start_moto(self) -> None:
-        from moto.server import ThreadedMotoServer
+        from local.moto_server import AtomicMotoServer
 
-        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
+        self.moto = AtomicMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self.moto.start()
 
     def create_resources(self) -> LocalQueues:

@@ -60,12 +60,14 @@ def broadcast(local_stack):
 
 def test_listeners_get_clips_in_index_order_with_real_mp3s(broadcast):
     for language in ("es", "fr"):
-        messages = broadcast[language].of_type("translatedAudio")
+        # Utterances are processed in parallel, so messages may arrive out of order
+        # (docs/PROTOCOL.md): in index order they are contiguous and follow the talk.
+        messages = sorted(broadcast[language].of_type("translatedAudio"), key=lambda m: m["index"])
         indices = [m["index"] for m in messages]
         assert len(indices) >= 4, indices
-        assert indices == sorted(indices) and len(set(indices)) == len(indices)
+        assert indices == list(range(len(indices))), indices  # from 0, none lost, none twice
         starts = [m["startMs"] for m in messages]
-        assert starts == sorted(starts)  # utterances follow the talk
+        assert starts == sorted(starts)
         for message in messages:
             assert message["sessionId"] == broadcast["session"] and message["language"] == language
             assert message["text"] and message["sourceText"]
