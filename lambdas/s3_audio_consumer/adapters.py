@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from s3_audio_consumer.batcher import Batch, Cursor, Listing, SessionState
+from s3_audio_consumer.batcher import Cursor, Listing, SessionState
 from shared import resources
 
 _CHUNK = re.compile(r"^sessions/(?P<session>[^/]+)/chunks/(?P<name>\d{10}|end)\.webm$")
@@ -134,16 +134,3 @@ class DynamoCursorStore:
                 return False
             raise
         return True
-
-
-class LambdaProcessorInvoker:
-    def __init__(self, lambda_client: Any, function_name: str) -> None:
-        self._client = lambda_client
-        self._function = function_name
-
-    def __call__(self, batch: Batch) -> None:
-        self._client.invoke(
-            FunctionName=self._function,
-            InvocationType="Event",
-            Payload=json.dumps(batch.payload()).encode(),
-        )

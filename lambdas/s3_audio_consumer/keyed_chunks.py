@@ -37,10 +37,8 @@ class KeyedChunkStore:
         self._seen: dict[int, float] = {}  # when each chunk was first read: the wait clock
         self._final: tuple[int, float] | None = None
         self.hints = Hints()
-        self.requests = 0  # GETs made, for the transport cost
 
     def _get(self, key: str) -> bytes | None:
-        self.requests += 1
         try:
             return bytes(self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read())
         except ClientError as error:
