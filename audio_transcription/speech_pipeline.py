@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -32,6 +33,7 @@ class SpeechPipeline(Construct):
         stage: apigw.WebSocketStage,
         management_endpoint: str,
         translation_tuning: Mapping[str, str],
+        ffmpeg_layer: lambda_.ILayerVersion,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = PythonFunction(
@@ -49,9 +51,12 @@ class SpeechPipeline(Construct):
                     env_names.IDEMPOTENCY_TABLE: idempotency.table_name,
                     env_names.S3_BUCKET_NAME: translation_bucket.bucket_name,
                     env_names.PRESIGNED_URL_EXPIRATION: str(constants.PRESIGNED_URL_EXPIRATION_SECONDS),
+                    # ffmpeg trims each clip and stretches it to its source's time.
+                    env_names.FFMPEG_PATH: "/opt/bin/ffmpeg",
                     **translation_tuning,
                 },
                 invoked_asynchronously=True,
+                layers=[ffmpeg_layer],
             ),
         )
         role = self.function.role

@@ -15,9 +15,11 @@ from constructs import Construct
 
 from audio_transcription.idempotency_store import IdempotencyStore
 from audio_transcription.speech_pipeline import SpeechPipeline
+from audio_transcription.transcripts import Transcripts
 from infra import constants
 from infra.monitoring import Monitoring
 from infra.secure_bucket import access_log_bucket, audio_bucket
+from session_management.ffmpeg_layer import FfmpegLayer
 
 
 class AudioTranscriptionStack(Stack):
@@ -58,14 +60,26 @@ class AudioTranscriptionStack(Stack):
             stage=stage,
             management_endpoint=management_endpoint,
             translation_tuning=translation_tuning or {},
+            ffmpeg_layer=FfmpegLayer(self, "ClipFfmpeg", env_name=env_name, name="ffmpeg-clips").layer,
         )
         self.processor = pipeline.function
+        transcripts = Transcripts(
+            self,
+            "Transcripts",
+            env_name=env_name,
+            translation_bucket=self.translation_bucket,
+            stage=stage,
+            management_endpoint=management_endpoint,
+        )
 
         monitoring = Monitoring(self, "Monitoring", alarm_email=alarm_email)
         monitoring.watch_function("AudioProcessor", pipeline.function.function)
         if pipeline.function.failure_queue:
             monitoring.watch_failure_queue("AudioProcessor", pipeline.function.failure_queue.queue)
         monitoring.watch_handled_failures(constants.AUDIO_PROCESSOR)
+        monitoring.watch_function("Transcripts", transcripts.function.function)
+        if transcripts.function.failure_queue:
+            monitoring.watch_failure_queue("Transcripts", transcripts.function.failure_queue.queue)
 
         CfnOutput(self, "TranslationBucketName", value=self.translation_bucket.bucket_name)
         CfnOutput(self, "AudioProcessorName", value=pipeline.function.function.function_name)

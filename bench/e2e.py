@@ -51,7 +51,9 @@ async def one_run(base: str, capture: Path, languages: list[str]) -> dict[str, A
             await client.wait_until_quiet(quiet=10.0, timeout=120.0)  # under load, clips come late
         message_ms: list[float] = []
         playable_ms: list[float] = []
-        from_start_ms: list[float] = []  # from the batch's first chunk: what a word may wait
+        from_start_ms: list[float] = []  # from the utterance's first chunk: what a word may wait
+        first = next(iter(listeners.values()))
+        utterance_ms = [float(m["durationMs"]) for m in first.of_type("translatedAudio")]
         for client in listeners.values():
             for message, arrived in zip(client.received, client.arrivals, strict=True):
                 if message.get("type") != "translatedAudio":
@@ -67,7 +69,12 @@ async def one_run(base: str, capture: Path, languages: list[str]) -> dict[str, A
                 playable_ms.append(message_ms[-1] + (loop.time() - fetch_started) * 1000)
         for client in (speaker, *listeners.values()):
             await client.close()
-    return {"message_ms": message_ms, "playable_ms": playable_ms, "from_batch_start_ms": from_start_ms}
+    return {
+        "message_ms": message_ms,
+        "playable_ms": playable_ms,
+        "from_batch_start_ms": from_start_ms,
+        "utterance_ms": utterance_ms,
+    }
 
 
 def processor_reports(log: Path) -> list[dict[str, Any]]:
@@ -78,6 +85,20 @@ def processor_reports(log: Path) -> list[dict[str, Any]]:
         if match:
             reports.append(json.loads(match.group(0)).get("report", {}))
     return reports
+
+
+def fit_ratios(reports: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Per language: clip length / source length at the voice's pace and as delivered."""
+    by_language: dict[str, dict[str, list[float]]] = {}
+    for report in reports:
+        for language, fit in report.get("fits", {}).items():
+            ratios = by_language.setdefault(language, {"natural": [], "fitted": []})
+            ratios["natural"].append(fit["naturalRatio"])
+            ratios["fitted"].append(fit["ratio"])
+    return {
+        language: {kind: {**summary(values, 3), "max": max(values)} for kind, values in ratios.items()}
+        for language, ratios in sorted(by_language.items())
+    }
 
 
 def stage_times(reports: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
@@ -107,14 +128,21 @@ def measure(base: str, log: Path, capture: str, language_counts: list[int], runs
     results: dict[str, Any] = {"capture": capture, "runs": runs, "by_languages": {}}
     first_report = len(processor_reports(log))
     for count in language_counts:
-        merged: dict[str, list[float]] = {"message_ms": [], "playable_ms": [], "from_batch_start_ms": []}
+        merged: dict[str, list[float]] = {
+            "message_ms": [], "playable_ms": [], "from_batch_start_ms": [], "utterance_ms": []
+        }  # fmt: skip
         for _ in range(runs):
             outcome = asyncio.run(one_run(base, CAPTURES / capture, TARGETS[:count]))
             for key in merged:
                 merged[key].extend(outcome[key])
         results["by_languages"][str(count)] = {k: summary(v) for k, v in merged.items()}
     time.sleep(1)  # the last reports reach the log
-    results["stages_ms"] = stage_times(processor_reports(log)[first_report:])
+    reports = processor_reports(log)[first_report:]
+    results["stages_ms"] = stage_times(reports)
+    results["fits"] = fit_ratios(reports)
+    results["fit_ratios_all"] = [
+        fit["ratio"] for report in reports for fit in report.get("fits", {}).values()
+    ]  # fmt: skip
     return results
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import time
@@ -42,7 +43,10 @@ async def one_size(base: str, listeners: int) -> dict[str, Any]:
         await speaker.wait_for("listenerStats", total=listeners, timeout=120)
         await speaker.stream_capture(session_id, CAPTURES / "en-welcome")
         await speaker.send({"action": "endSession", "sessionId": session_id})
-        await clients[-1].wait_until_quiet()
+        # Utterances are spoken after their pause: the last clips come seconds after the talk.
+        with contextlib.suppress(AssertionError):
+            await clients[-1].wait_for("translatedAudio", timeout=120.0)
+        await clients[-1].wait_until_quiet(quiet=10.0, timeout=180.0)
         spreads: list[float] = []
         by_index: dict[int, list[float]] = {}
         for client in clients:

@@ -31,6 +31,7 @@ CHUNK_WRITER = "chunk-writer"
 S3_AUDIO_CONSUMER = "s3-audio-consumer"
 AUDIO_PROCESSOR = "audio-processor"
 SESSION_TIMER = "session-timer"
+TRANSCRIPTS = "transcripts"
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ SIZES = {
     AUDIO_PROCESSOR: FunctionSize(memory_mb=1024, timeout=Duration.seconds(60)),
     # A few DynamoDB calls and notifications per expired timer, up to 10 timers a batch.
     SESSION_TIMER: FunctionSize(memory_mb=256, timeout=Duration.seconds(30)),
+    # Reads ~1,200 records per talk-hour in parallel and writes three small files.
+    TRANSCRIPTS: FunctionSize(memory_mb=512, timeout=Duration.seconds(60)),
 }
 
 # Reserved concurrency keeps the connection path (joins, audio chunks) answering when
@@ -71,11 +74,12 @@ RESERVED_CONCURRENCY = {
 # A session worker is never retried: a retry of the same generation can never claim the
 # lease, and a crashed worker is replaced from its checkpoint by the chunk writer's next
 # kick. A worker event older than a minute is stale for the same reason.
-ASYNC_RETRIES = {CHUNK_WRITER: 2, S3_AUDIO_CONSUMER: 0, AUDIO_PROCESSOR: 1}
+ASYNC_RETRIES = {CHUNK_WRITER: 2, S3_AUDIO_CONSUMER: 0, AUDIO_PROCESSOR: 1, TRANSCRIPTS: 1}
 ASYNC_MAX_EVENT_AGE = {
     CHUNK_WRITER: Duration.minutes(5),
     S3_AUDIO_CONSUMER: Duration.seconds(60),
     AUDIO_PROCESSOR: Duration.seconds(60),
+    TRANSCRIPTS: Duration.minutes(2),  # someone is waiting for the download
 }
 FAILURE_QUEUE_RETENTION = Duration.days(14)
 
@@ -96,6 +100,7 @@ CLIENT_ACTIONS = (
     "resumeBroadcast",
     "endSession",
     "heartbeat",
+    "getTranscript",
 )
 # A speaker sends ~4 chunks/s; 500 listeners join within a minute at most.
 STAGE_THROTTLE_RATE = {"dev": 200, "prod": 2000}

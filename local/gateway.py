@@ -37,6 +37,7 @@ from aiohttp import web
 
 from local.devauth import DevIdentity
 from local.lambda_host import LambdaHost, UnknownFunction
+from shared.languages import ServedPairs
 
 logger = logging.getLogger("local.gateway")
 
@@ -67,6 +68,15 @@ class GatewaySettings:
     shuffle_window: int = 0
     shuffle_seed: int | None = None  # None: a different order on every run
     sessions_table: str = ""  # for /dev/sessions/{id}/worker
+    served_pairs: str = ""  # LANGUAGE_PAIRS of the stack: the apps offer only these languages
+
+
+def _served_languages(pairs: str) -> dict[str, Any]:
+    """config.json's `languages`: targets per source language ({} when every pair is served)."""
+    served = ServedPairs.parse(pairs)
+    if served.pairs is None:
+        return {}
+    return {"languages": {source: served.targets(source) for source in served.sources()}}
 
 
 @dataclass
@@ -189,6 +199,7 @@ class Gateway:
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/config.json", self.config_json)
         app.router.add_get("/", self.index)
+        app.router.add_get("/favicon.ico", self.favicon)
         for name, folder in self.settings.apps.items():
             app.router.add_get(f"/{name}", self._redirect(f"/{name}/"))
             app.router.add_get(f"/{name}/", self._app_index(folder))
@@ -521,8 +532,17 @@ class Gateway:
                 "webSocketUrl": f"ws://{host}/ws",
                 "listenerUrl": f"http://{host}/listener/",
                 "auth": {"mode": "dev", "tokenUrl": "/dev/token"},
+                **_served_languages(self.settings.served_pairs),
             }
         )
+
+    async def favicon(self, request: web.Request) -> web.StreamResponse:
+        """Browsers ask for /favicon.ico whatever the page links: the apps' own icon."""
+        for folder in self.settings.apps.values():
+            icon = folder / "favicon.svg"
+            if icon.is_file():
+                return web.FileResponse(icon, headers={"Content-Type": "image/svg+xml"})
+        raise web.HTTPNotFound()
 
     async def index(self, request: web.Request) -> web.Response:
         links = "".join(f'<li><a href="/{name}/">{name}</a></li>' for name in self.settings.apps)

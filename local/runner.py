@@ -44,6 +44,7 @@ FUNCTIONS = (
     # replacement is started by the next chunk, from the checkpoint).
     ("s3-audio-consumer", "s3_audio_consumer.handler:lambda_handler", 900, 1024, 0),
     ("audio-processor", "audio_processor.handler:lambda_handler", 60, 1024, 1),
+    ("transcripts", "audio_processor.transcript_handler:lambda_handler", 60, 512, 1),
 )
 APPS = {
     "speaker": ROOT / "frontend-client-apps" / "speaker-app" / "dist",
@@ -91,6 +92,7 @@ class LocalStack:
             env_names.CHUNK_WRITER_FUNCTION: fn("chunk-writer"),
             env_names.AUDIO_PROCESSOR_FUNCTION: fn("audio-processor"),
             env_names.AUDIO_CONSUMER_FUNCTION: fn("s3-audio-consumer"),
+            env_names.TRANSCRIPTS_FUNCTION: fn("transcripts"),
             "RECOGNIZER": "local.engines.streaming:build"
             if self.engines.startswith("local.engines")
             else "aws",
@@ -199,6 +201,7 @@ class LocalStack:
                 connection_handler=fn("connection-handler"),
                 routes=tuple(ACTIONS),  # the routes the stack declares, one per action
                 moto_url=self.moto_url,
+                served_pairs=self._language_pairs(),
                 apps=apps,
                 # > 1: messages of a connection dispatched in a shuffled order, for tests (docs/LOCAL.md)
                 shuffle_window=int(os.environ.get("LOCAL_SHUFFLE_WINDOW") or 0),

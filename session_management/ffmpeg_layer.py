@@ -10,12 +10,15 @@ from infra.bundling import ffmpeg_layer_code
 
 
 class FfmpegLayer(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, env_name: str) -> None:
+    """Each stack that needs ffmpeg has its own (a layer version cannot be shared across
+    stacks without an export); `name` keeps their layer names apart."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, env_name: str, name: str = "ffmpeg") -> None:
         super().__init__(scope, construct_id)
         self.layer = lambda_.LayerVersion(
             self,
             "Layer",
-            layer_version_name=f"ffmpeg-{env_name}",
+            layer_version_name=f"{name}-{env_name}",
             description="Static ffmpeg 7.0.2 from imageio-ffmpeg 0.7.0 (WebM/Opus decode, MP3 encode)",
             code=ffmpeg_layer_code(),
             compatible_runtimes=[constants.RUNTIME],

@@ -13,8 +13,10 @@ from infra import constants
 from infra.management_api import grant_post_to_connections
 from infra.monitoring import Monitoring
 from infra.nag import stage_connections
+from infra.python_function import function_arn
 from infra.secure_bucket import access_log_bucket, audio_bucket
 from lambdas.shared import env_names
+from lambdas.shared.resources import function_name
 from session_management.api_gateway_logging import ApiGatewayLogging
 from session_management.audio_consumer import AudioConsumer, StreamingSettings
 from session_management.chunk_writer import ChunkWriter
@@ -89,10 +91,17 @@ class SessionManagementStack(Stack):
         handler.add_environment(env_names.API_GATEWAY_ENDPOINT, self.gateway.management_endpoint)
         handler.add_environment(env_names.CHUNK_WRITER_FUNCTION, writer.function.function.function_name)
         handler.add_environment(env_names.LISTENER_BASE_URL, listener_base_url)
+        # transcripts lives in AudioTranscription (deployed after this stack): by its name.
+        handler.add_environment(
+            env_names.TRANSCRIPTS_FUNCTION, function_name(constants.TRANSCRIPTS, env_name)
+        )
         iam.Grant.add_to_principal(
             grantee=handling.handler.role,
             actions=["lambda:InvokeFunction"],
-            resource_arns=[writer.function.function.function_arn],
+            resource_arns=[
+                writer.function.function.function_arn,
+                function_arn(self, constants.TRANSCRIPTS, env_name),
+            ],
         )
         grant_post_to_connections(self.gateway.stage, handling.handler.role)
         handling.handler.allow_wildcards(

@@ -2,43 +2,20 @@
 // fake microphone (an espeak-ng WAV); a listener in another browser context joins in
 // Spanish, taps to start audio, and receives, schedules and captions the clips.
 //   APP_BASE_URL=http://127.0.0.1:8080 MIC_WAV=/tmp/mic.wav ARTIFACTS_DIR=... npm run test:e2e
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-
-const BASE = process.env.APP_BASE_URL ?? 'http://127.0.0.1:8080';
-const MIC = process.env.MIC_WAV ?? '';
-const ARTIFACTS = process.env.ARTIFACTS_DIR ?? 'test-results';
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import { ARTIFACTS, BASE, launchWithMicrophone, textOf } from './harness';
 
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!MIC) throw new Error('MIC_WAV must name a WAV file for the fake microphone');
-  mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
-      `--use-file-for-fake-audio-capture=${MIC}%noloop`,
-    ],
-  });
+  browser = await launchWithMicrophone(process.env.MIC_WAV ?? '');
 });
 
 afterAll(async () => {
   await browser?.close();
 });
-
-async function textOf(page: Page, testId: string): Promise<string> {
-  return ((await page.getByTestId(testId).textContent()) ?? '').trim();
-}
 
 it('a speaker broadcasts and a listener hears Spanish clips with captions', async () => {
   const speakerContext = await browser.newContext({ viewport: { width: 1100, height: 900 } });
@@ -81,6 +58,7 @@ it('a speaker broadcasts and a listener hears Spanish clips with captions', asyn
   await listener.screenshot({ path: join(ARTIFACTS, 'listener.png'), fullPage: true });
 
   await speaker.getByTestId('stop-button').click();
+  await speaker.getByTestId('confirm-end-button').click(); // ending asks first
   await expect.poll(() => listener.getByTestId('session-banner').getAttribute('data-ended'), { timeout: 30_000 }).toBe('true');
   await listener.screenshot({ path: join(ARTIFACTS, 'listener-ended.png'), fullPage: true });
 });

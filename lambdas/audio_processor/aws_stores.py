@@ -3,6 +3,7 @@ DynamoDB, and the delivery ledger in the idempotency table."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -10,6 +11,7 @@ from botocore.exceptions import ClientError
 from shared import resources
 from shared.audience import Audience
 from shared.listener_index import session_listeners
+from shared.transcript_records import UtteranceRecord
 
 
 class S3ClipStore:
@@ -19,18 +21,58 @@ class S3ClipStore:
         self._url_seconds = url_seconds
 
     def put(self, key: str, mp3: bytes) -> str:
+        return self.put_file(key, mp3, "audio/mpeg")
+
+    def put_file(self, key: str, body: bytes, content_type: str, download_as: str | None = None) -> str:
+        """Stores the object and returns a GET URL that expires after the configured time;
+        `download_as` makes browsers save it under that name."""
+        extra = {"ContentDisposition": f'attachment; filename="{download_as}"'} if download_as else {}
         self._s3.put_object(
             Bucket=self._bucket,
             Key=key,
-            Body=mp3,
-            ContentType="audio/mpeg",
+            Body=body,
+            ContentType=content_type,
             CacheControl=f"private, max-age={self._url_seconds}",
+            **extra,
         )
         return str(
             self._s3.generate_presigned_url(
                 "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=self._url_seconds
             )
         )
+
+
+class S3UtteranceRecords:
+    """The utterance records of a session, one object each under its prefix."""
+
+    def __init__(self, s3: Any, bucket: str, readers: int = 16) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+        self._readers = readers
+
+    def put(self, record: UtteranceRecord) -> None:
+        self._s3.put_object(
+            Bucket=self._bucket,
+            Key=resources.utterance_record_key(record.session_id, record.index),
+            Body=record.to_json().encode(),
+            ContentType="application/json",
+        )
+
+    def all(self, session_id: str) -> list[UtteranceRecord]:
+        """Every record, in index order (~1,200 per talk-hour: one LIST page per 1,000, GETs in parallel)."""
+        keys: list[str] = []
+        paginator = self._s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(
+            Bucket=self._bucket, Prefix=resources.utterance_records_prefix(session_id)
+        ):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
+
+        def read(key: str) -> UtteranceRecord:
+            return UtteranceRecord.from_json(self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read())
+
+        with ThreadPoolExecutor(max_workers=self._readers) as pool:
+            records = list(pool.map(read, keys))
+        return sorted(records, key=lambda record: record.index)
 
 
 class DynamoListenerDirectory:

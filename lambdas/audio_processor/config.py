@@ -26,6 +26,7 @@ class ProcessorConfig:
     silence_dbfs: float
     delivery_workers: int
     deadline_margin_seconds: float
+    ffmpeg_path: str = "/opt/bin/ffmpeg"  # the layer's static build
 
     @classmethod
     def from_env(cls) -> ProcessorConfig:
@@ -53,4 +54,5 @@ class ProcessorConfig:
             silence_dbfs=env_float("SILENCE_THRESHOLD_DBFS", -55.0),
             delivery_workers=env_int("DELIVERY_WORKERS", 32),
             deadline_margin_seconds=env_float("DEADLINE_MARGIN_SECONDS", 2.0),
+            ffmpeg_path=env_str(env_names.FFMPEG_PATH, "/opt/bin/ffmpeg"),
         )

@@ -11,6 +11,7 @@ from audio_processor.aws_synthesizer import AwsSynthesizer
 from audio_processor.aws_transcriber import AwsStreamingTranscriber, TranscribeSettings
 from audio_processor.aws_translator import AwsTranslator
 from audio_processor.config import AWS_ENGINES, ProcessorConfig
+from audio_processor.ffmpeg_audio import FfmpegAudio
 from audio_processor.pipeline import Engines
 
 
@@ -38,4 +39,5 @@ def build_engines(config: ProcessorConfig, sdk_config: Config) -> Engines:
             terminology_names=config.terminology_names,
         ),
         synthesizer=AwsSynthesizer(boto3.client("polly", region_name=config.region, config=sdk_config)),
+        audio=FfmpegAudio(config.ffmpeg_path),
     )

@@ -29,6 +29,7 @@ from audio_processor.aws_stores import (
     DynamoListenerDirectory,
     DynamoSessionDirectory,
     S3ClipStore,
+    S3UtteranceRecords,
 )
 from audio_processor.config import ProcessorConfig
 from audio_processor.engines import build_engines
@@ -95,6 +96,7 @@ def build_pipeline(
         sessions=DynamoSessionDirectory(sessions),
         ledger=DynamoDeliveryLedger(dynamodb.Table(config.idempotency_table), clock=time.time),
         sender=Notifier(management, max_workers=config.delivery_workers),
+        records=S3UtteranceRecords(s3, config.bucket),
     )
     return SpeechPipeline(
         # SDK retries off: retries are ours, bounded by the invocation's deadline.
@@ -145,6 +147,9 @@ def record_metrics(report: dict[str, Any]) -> None:
     )
     if report["outcome"] in OUTCOME_METRICS:
         metrics.add_metric(name=OUTCOME_METRICS[report["outcome"]], unit=MetricUnit.Count, value=1)
+    for fit in report.get("fits", {}).values():  # one value per clip: clip length / source length
+        metrics.add_metric(name="ClipFitRatio", unit=MetricUnit.NoUnit, value=fit["ratio"])
+        metrics.add_metric(name="ClipNaturalRatio", unit=MetricUnit.NoUnit, value=fit["naturalRatio"])
 
 
 @logger.inject_lambda_context

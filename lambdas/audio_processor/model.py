@@ -97,6 +97,26 @@ class StageTimes:
     total: float = 0.0  # wall clock of the whole batch; languages run in parallel
 
 
+@dataclass(frozen=True)
+class ClipFit:
+    """How one language's clip was fitted to its source's time (see clip_fit)."""
+
+    natural_ratio: float  # clip length / source length at the voice's own pace
+    ratio: float  # as delivered
+    voice_rate: float
+    tempo: float
+    clip_ms: int
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "naturalRatio": self.natural_ratio,
+            "ratio": self.ratio,
+            "voiceRate": self.voice_rate,
+            "tempo": self.tempo,
+            "clipMs": self.clip_ms,
+        }
+
+
 @dataclass
 class BatchReport:
     session_id: str
@@ -112,6 +132,7 @@ class BatchReport:
     listeners_removed: int = 0
     retries: int = 0
     times: StageTimes = field(default_factory=StageTimes)
+    fits: dict[str, ClipFit] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -128,4 +149,5 @@ class BatchReport:
             "listenersRemoved": self.listeners_removed,
             "retries": self.retries,
             "timesMs": {k: round(v, 1) for k, v in vars(self.times).items()},
+            "fits": {language: fit.as_dict() for language, fit in sorted(self.fits.items())},
         }

@@ -13,10 +13,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from audio_processor.model import BatchReport, PcmBatch, StageTimes, Transcript
+from audio_processor.clip_fit import AudioTool, ClipFitter, FitSettings, FittedClip
+from audio_processor.model import BatchReport, ClipFit, PcmBatch, StageTimes, Transcript
 from audio_processor.ports import (
     ClipStore,
     DeliveryLedger,
@@ -26,11 +27,13 @@ from audio_processor.ports import (
     Synthesizer,
     Transcriber,
     Translator,
+    UtteranceRecords,
 )
 from audio_processor.retry import Deadline, RetryPolicy
 from shared import resources
 from shared.languages import LANGUAGES, Language
 from shared.protocol import ErrorCode, error_message, listener_stats
+from shared.transcript_records import UtteranceRecord
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +55,7 @@ class PipelineSettings:
     # Quieter than a room's noise floor: no speech, so no Transcribe request to pay for.
     silence_dbfs: float = -55.0
     language_workers: int = 8
+    fit: FitSettings = field(default_factory=FitSettings)
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class Engines:
     transcriber: Transcriber
     translator: Translator
     synthesizer: Synthesizer
+    audio: AudioTool  # decodes and re-encodes clips to fit them to their time
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class Stores:
     sessions: SessionDirectory
     ledger: DeliveryLedger
     sender: Sender
+    records: UtteranceRecords  # what was said and delivered: the transcripts' source
 
 
 class _Batch:
@@ -81,6 +87,7 @@ class _Batch:
         self.gone: set[str] = set()
         self.audience: dict[str, list[str]] = {}
         self.speaker: str | None = None
+        self.translations: dict[str, str] = {}  # language -> text of a clip that was made
 
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:
@@ -98,6 +105,10 @@ class _Batch:
             self.report.retries += 1
 
 
+def _fit_of(clip: FittedClip) -> ClipFit:
+    return ClipFit(clip.natural_ratio, clip.ratio, clip.voice_rate, clip.tempo, clip.clip_ms)
+
+
 class SpeechPipeline:
     def __init__(
         self,
@@ -113,6 +124,8 @@ class SpeechPipeline:
         self._clock = clock
         self._settings = settings or PipelineSettings()
         self._pool = ThreadPoolExecutor(max_workers=self._settings.language_workers)
+        # One per warm container: it learns each voice's pace across invocations.
+        self._fitter = ClipFitter(engines.synthesizer, engines.audio, self._settings.fit)
 
     def process(self, batch: PcmBatch, deadline: Deadline) -> BatchReport:
         started = time.perf_counter()
@@ -149,6 +162,7 @@ class SpeechPipeline:
         self._send_transcript(work, transcript)
         if not audience:
             report.outcome = "no_listeners"
+            self._record(work)
             return
         futures = [
             self._pool.submit(self._serve_language, work, source, LANGUAGES[code], listeners)
@@ -156,6 +170,24 @@ class SpeechPipeline:
         ]
         for future in futures:
             future.result()
+        self._record(work)
+
+    def _record(self, work: _Batch) -> None:
+        """Keeps the utterance for the transcripts; a failure here costs no listener a clip."""
+        batch = work.batch
+        record = UtteranceRecord(
+            session_id=batch.session_id,
+            index=batch.index,
+            start_ms=batch.start_ms,
+            duration_ms=batch.duration_ms,
+            source_language=batch.source_language,
+            source_text=work.report.source_text,
+            translations=dict(work.translations),
+        )
+        try:
+            self._stores.records.put(record)
+        except Exception:
+            logger.exception("utterance not recorded for the transcript")
 
     def _transcript(self, work: _Batch, source: Language) -> Transcript:
         batch = work.batch
@@ -189,20 +221,22 @@ class SpeechPipeline:
             if not text.strip():
                 return
             with work.timed("synthesize"):
-                mp3 = self._retry.call(
-                    lambda: self._engines.synthesizer.synthesize(text, target),
+                clip = self._retry.call(
+                    lambda: self._fitter.speak(text, target, batch.duration_ms),
                     work.deadline,
                     work.count_retry,
                 )
             with work.timed("store"):
                 key = resources.translated_clip_key(batch.session_id, target.code, batch.index)
-                url = self._stores.clips.put(key, mp3)
+                url = self._stores.clips.put(key, clip.mp3)
         except Exception:
             logger.exception("no clip for this language", extra={"language": target.code})
             with work.lock:
                 report.failed_languages.append(target.code)
             self._send(work, self._unavailable(work, target.code, listeners))
             return
+        with work.lock:  # made: in the transcript, whether delivered now or by an earlier attempt
+            work.translations[target.code] = text
         if not self._stores.ledger.claim(batch.session_id, batch.index, target.code):
             with work.lock:
                 report.already_delivered.append(target.code)
@@ -218,9 +252,11 @@ class SpeechPipeline:
             "sourceText": report.source_text,
             "startMs": batch.start_ms,
             "durationMs": batch.duration_ms,
+            "clipMs": clip.clip_ms,
         }
         with work.lock:
             report.clips += 1
+            report.fits[target.code] = _fit_of(clip)
         self._send(work, [(connection_id, message) for connection_id in listeners])
 
     def _send_transcript(self, work: _Batch, transcript: Transcript) -> None:

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from audio_processor.model import Transcript
 from shared.languages import Language
+from shared.transcript_records import UtteranceRecord
 
 
 class Transcriber(Protocol):
@@ -21,8 +22,8 @@ class Translator(Protocol):
 
 
 class Synthesizer(Protocol):
-    def synthesize(self, text: str, language: Language) -> bytes:
-        """MP3 bytes of `text` spoken in `language`."""
+    def synthesize(self, text: str, language: Language, rate: float = 1.0) -> bytes:
+        """MP3 bytes of `text` spoken in `language`, `rate` times the voice's own pace."""
         ...
 
 
@@ -30,6 +31,12 @@ class ClipStore(Protocol):
     def put(self, key: str, mp3: bytes) -> str:
         """Stores the clip and returns a GET URL that expires after the configured time."""
         ...
+
+
+class UtteranceRecords(Protocol):
+    def put(self, record: UtteranceRecord) -> None: ...
+
+    def all(self, session_id: str) -> list[UtteranceRecord]: ...
 
 
 class ListenerDirectory(Protocol):

@@ -33,6 +33,7 @@ ROUTES = {
     "resumeBroadcast": SessionService.resume,
     "endSession": SessionService.end,
     "heartbeat": SessionService.heartbeat,
+    "getTranscript": SessionService.get_transcript,
 }
 
 CONNECT_STATUS = {

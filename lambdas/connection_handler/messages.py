@@ -67,6 +67,12 @@ class Heartbeat(Action):
     action: Literal["heartbeat"]
 
 
+class GetTranscript(Action):
+    action: Literal["getTranscript"]
+    sessionId: SessionId
+    language: LanguageCode
+
+
 ACTIONS: dict[str, type[Action]] = {
     "createSession": CreateSession,
     "joinSession": JoinSession,
@@ -76,6 +82,7 @@ ACTIONS: dict[str, type[Action]] = {
     "resumeBroadcast": SessionControl,
     "endSession": SessionControl,
     "heartbeat": Heartbeat,
+    "getTranscript": GetTranscript,
 }
 
 SUPPORTED = sorted(LANGUAGES)

@@ -57,7 +57,14 @@ class Limits:
 
 
 class ChunkForwarder(Protocol):
-    def __call__(self, payload: dict[str, Any]) -> None: ...
+    def __call__(self, payload: dict[str, Any], /) -> None: ...
+
+
+class TranscriptRequests(Protocol):
+    def __call__(self, payload: dict[str, Any], /) -> None:
+        """Asks the transcripts function for {sessionId, language, connectionId}; it answers
+        that connection."""
+        ...
 
 
 class SessionTimers(Protocol):
@@ -77,6 +84,7 @@ class SessionService:
     listener_base_url: str = ""
     limits: Limits = field(default_factory=Limits)
     served: ServedPairs = field(default_factory=ServedPairs)
+    transcripts: TranscriptRequests | None = None  # None: this deployment makes no transcripts
 
     # -- connection lifecycle -------------------------------------------------
     def connect(self, caller: Caller, query: dict[str, str]) -> list[Outgoing]:
@@ -403,6 +411,40 @@ class SessionService:
             *self._stats_for_speaker(session, counts),
         ]
 
+    def get_transcript(self, caller: Caller, action: m.GetTranscript) -> list[Outgoing]:
+        """The speaker may have any language of their session (during it and after its
+        end); a listener only the language they listen to, of the session they joined.
+        The transcripts function answers the caller with `transcriptReady`."""
+        session = self.sessions.get(action.sessionId) if is_session_id(action.sessionId) else None
+        if not session:
+            raise ProtocolError(
+                ErrorCode.SESSION_NOT_FOUND, f"no session {action.sessionId!r}; check the code"
+            )
+        source = str(session.get("sourceLanguage", ""))
+        if caller.role == "speaker":
+            if session.get("speakerUserId") != caller.user_id:
+                raise ProtocolError(
+                    ErrorCode.NOT_SESSION_SPEAKER, "only this session's speaker may have its transcripts"
+                )
+            if action.language != source and not self.served.serves(source, action.language):
+                raise ProtocolError(
+                    ErrorCode.UNSUPPORTED_LANGUAGE, f"this session has no {action.language!r} transcript"
+                )
+        else:
+            connection = self.connections.get(caller.connection_id) or {}
+            if connection.get("sessionId") != action.sessionId:
+                raise ProtocolError(ErrorCode.FORBIDDEN, "join this session to have its transcript")
+            if connection.get("targetLanguage") != action.language:
+                raise ProtocolError(
+                    ErrorCode.FORBIDDEN, "a listener has the transcript of their own language"
+                )
+        if self.transcripts is None:
+            raise ProtocolError(ErrorCode.INTERNAL_ERROR, "transcripts are not available on this server")
+        self.transcripts(
+            {"sessionId": action.sessionId, "language": action.language, "connectionId": caller.connection_id}
+        )
+        return []
+
     def heartbeat(self, caller: Caller, action: m.Heartbeat) -> list[Outgoing]:
         return [(caller.connection_id, {"type": "heartbeat", "serverTime": int(self.clock() * 1000)})]
 
@@ -424,6 +466,8 @@ class SessionService:
             "sourceLanguage": session["sourceLanguage"],
             "title": session.get("title", ""),
             "status": session.get("status", "active"),
+            # What this session can be heard in: the app's language picker offers only these.
+            "languages": self.served.targets(str(session["sourceLanguage"])),
         }
 
     def _to_listeners(self, session_id: str, note: dict[str, Any]) -> list[Outgoing]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -27,6 +28,7 @@ class HandlerConfig:
     connections_table: str
     management_endpoint: str
     chunk_writer_function: str
+    transcripts_function: str
     timer_queue_url: str
     listener_base_url: str
     limits: Limits
@@ -40,6 +42,7 @@ class HandlerConfig:
             connections_table=env_str(env_names.CONNECTIONS_TABLE),
             management_endpoint=env_str(env_names.API_GATEWAY_ENDPOINT),
             chunk_writer_function=env_str(env_names.CHUNK_WRITER_FUNCTION),
+            transcripts_function=env_str(env_names.TRANSCRIPTS_FUNCTION, ""),
             timer_queue_url=env_str(env_names.SESSION_TIMER_QUEUE_URL),
             listener_base_url=env_str(env_names.LISTENER_BASE_URL, ""),
             limits=Limits(
@@ -74,12 +77,13 @@ def runtime() -> Runtime:
     dynamodb = boto3.resource("dynamodb")
     lambda_client = boto3.client("lambda")
 
-    def forward(payload: dict[str, Any]) -> None:
-        lambda_client.invoke(
-            FunctionName=config.chunk_writer_function,
-            InvocationType="Event",
-            Payload=json.dumps(payload).encode(),
-        )
+    def invoker(function_name: str) -> Callable[[dict[str, Any]], None]:
+        def invoke(payload: dict[str, Any]) -> None:
+            lambda_client.invoke(
+                FunctionName=function_name, InvocationType="Event", Payload=json.dumps(payload).encode()
+            )
+
+        return invoke
 
     sessions_table = dynamodb.Table(config.sessions_table)
     connections_table = dynamodb.Table(config.connections_table)
@@ -87,12 +91,13 @@ def runtime() -> Runtime:
         sessions=SessionRepository(sessions_table),
         connections=ConnectionRepository(connections_table),
         audience=Audience(sessions_table, connections_table, time.time),
-        forward=forward,
+        forward=invoker(config.chunk_writer_function),
         timers=SqsSessionTimers(boto3.client("sqs"), config.timer_queue_url),
         clock=time.time,
         listener_base_url=config.listener_base_url,
         limits=config.limits,
         served=config.served,
+        transcripts=invoker(config.transcripts_function) if config.transcripts_function else None,
     )
     notifier = Notifier(boto3.client("apigatewaymanagementapi", endpoint_url=config.management_endpoint))
     return Runtime(service=service, notifier=notifier)

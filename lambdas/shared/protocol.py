@@ -27,6 +27,7 @@ class ErrorCode(StrEnum):
     SEQ_OUT_OF_RANGE = "SEQ_OUT_OF_RANGE"
     SESSION_IN_PROGRESS = "SESSION_IN_PROGRESS"
     TRANSLATION_UNAVAILABLE = "TRANSLATION_UNAVAILABLE"
+    NO_TRANSCRIPT = "NO_TRANSCRIPT"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -54,4 +55,18 @@ def listener_stats(session_id: str, counts: dict[str, int]) -> dict[str, Any]:
         "sessionId": session_id,
         "listeners": counts,
         "total": sum(counts.values()),
+    }
+
+
+def transcript_ready(
+    session_id: str, language: str, urls: dict[str, str], expires_at: int, utterances: int
+) -> dict[str, Any]:
+    """The transcript of what has been said so far in one language: a presigned GET per format."""
+    return {
+        "type": "transcriptReady",
+        "sessionId": session_id,
+        "language": language,
+        "urls": urls,
+        "expiresAt": expires_at,
+        "utterances": utterances,
     }

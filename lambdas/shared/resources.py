@@ -46,3 +46,16 @@ def function_name(base: str, env: str) -> str:
     """Deterministic function names let one stack grant access to a function of
     the other stack by ARN without a circular stack dependency."""
     return f"{base}-{env}"
+
+
+def utterance_records_prefix(session_id: str) -> str:
+    """What was said and delivered, one JSON object per utterance (transcripts are built from it)."""
+    return f"sessions/{session_id}/utterances/"
+
+
+def utterance_record_key(session_id: str, index: int) -> str:
+    return f"{utterance_records_prefix(session_id)}{index:06d}.json"
+
+
+def transcript_key(session_id: str, language: str, extension: str) -> str:
+    return f"sessions/{session_id}/transcripts/{language}.{extension}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import cache
 
 from audio_processor.config import ProcessorConfig
+from audio_processor.ffmpeg_audio import FfmpegAudio
 from audio_processor.pipeline import Engines
 from local.engines.apertium import ApertiumTranslator, route
 from local.engines.speech import ESPEAK_VOICES, LocalSynthesizer, PiperVoiceEngine
@@ -46,6 +47,7 @@ def shared_engines() -> Engines:
         transcriber=_whisper(),
         translator=ApertiumTranslator(),
         synthesizer=LocalSynthesizer(ffmpeg_path(), _piper()),
+        audio=FfmpegAudio(ffmpeg_path()),
     )
 
 

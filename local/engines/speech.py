@@ -60,16 +60,24 @@ class PiperVoiceEngine:
         with self._lock:
             self._get_voice()
 
-    def wav(self, text: str) -> bytes:
+    def wav(self, text: str, rate: float = 1.0) -> bytes:
+        from piper import SynthesisConfig
+
         buffer = io.BytesIO()
         with self._lock, wave.open(buffer, "wb") as wav_file:
-            self._get_voice().synthesize_wav(text, wav_file)  # type: ignore[attr-defined]
+            # Piper's length scale is the inverse of a rate: 0.8 speaks 1.25 times faster.
+            config = SynthesisConfig(length_scale=1.0 / rate)
+            self._get_voice().synthesize_wav(text, wav_file, syn_config=config)  # type: ignore[attr-defined]
         return buffer.getvalue()
 
 
-def espeak_wav(text: str, language: str) -> bytes:
+ESPEAK_WORDS_PER_MINUTE = 160
+
+
+def espeak_wav(text: str, language: str, rate: float = 1.0) -> bytes:
+    words_per_minute = str(round(ESPEAK_WORDS_PER_MINUTE * rate))
     return subprocess.run(
-        ["espeak-ng", "-v", ESPEAK_VOICES[language], "-s", "160", "--stdout", text],
+        ["espeak-ng", "-v", ESPEAK_VOICES[language], "-s", words_per_minute, "--stdout", text],
         capture_output=True, check=True, timeout=30,
     ).stdout  # fmt: skip
 
@@ -79,11 +87,11 @@ class LocalSynthesizer:
         self._ffmpeg = ffmpeg
         self._piper = piper or PiperVoiceEngine()
 
-    def synthesize(self, text: str, language: Language) -> bytes:
+    def synthesize(self, text: str, language: Language, rate: float = 1.0) -> bytes:
         if language.code == "en":
-            wav = self._piper.wav(text)
+            wav = self._piper.wav(text, rate)
         elif language.code in ESPEAK_VOICES:
-            wav = espeak_wav(text, language.code)
+            wav = espeak_wav(text, language.code, rate)
         else:
             raise ValueError(f"the local engines have no voice for {language.code}")
         return to_mp3(self._ffmpeg, wav)

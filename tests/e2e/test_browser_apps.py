@@ -1,11 +1,13 @@
 """The browser apps in Debian's Chromium (Playwright), against the local runner.
 
-The Playwright test itself is frontend-client-apps/e2e/broadcast.e2e.ts; this wraps it so
-that `make test` runs it against the stack the other tests use, with a fake microphone
-fed by an espeak-ng WAV padded with silence."""
+The Playwright tests themselves are frontend-client-apps/e2e/*.e2e.ts; this wraps them so
+that `make test` runs them against the stack the other tests use, with fake microphones:
+an espeak-ng WAV padded with silence, the 79 s keynote capture and the 4-minute talk
+capture (both real Chromium recordings, decoded back to the WAV Chromium plays)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -13,10 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from local.paths import ROOT
+from local.paths import ROOT, ffmpeg_path
 from tests.conftest import CAPTURES
 
 APPS = ROOT / "frontend-client-apps"
+LONG_TALK = "en-talk-4min"
+# The listener's states (copied to docs/images/ when they change).
+SCREENSHOTS = (
+    "listener-waiting.png", "listener-paused.png", "listener-jumped-to-live.png",
+    "listener-switching.png", "listener-ended-state.png", "speaker-confirm-end.png", "speaker-ended.png",
+    "speaker-transcript.png",
+)  # fmt: skip
 ARTIFACTS = ROOT / "test-results" / "e2e"
 
 
@@ -33,7 +42,22 @@ def microphone_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return mic
 
 
-def test_speaker_and_listener_pages_in_chromium(local_stack, microphone_wav):
+def capture_wav(folder: Path, target: Path) -> Path:
+    """A committed capture's audio as a 48 kHz WAV, padded with 2 s of silence."""
+    chunks = b"".join(path.read_bytes() for path in sorted(folder.glob("chunk-*.webm")))
+    subprocess.run(
+        [ffmpeg_path(), "-v", "error", "-i", "-", "-ac", "1", "-ar", "48000", "-af", "apad=pad_dur=2", "-y",
+         str(target)],
+        input=chunks, check=True,
+    )  # fmt: skip
+    return target
+
+
+def seconds_of(folder: Path) -> int:
+    return round(json.loads((folder / "capture.json").read_text())["durationMs"] / 1000)
+
+
+def test_speaker_and_listener_pages_in_chromium(local_stack, microphone_wav, tmp_path):
     if not (APPS / "speaker-app" / "dist" / "index.html").exists():
         pytest.fail("the apps are not built: run `make apps` (make test does)")
     if ARTIFACTS.exists():
@@ -45,12 +69,28 @@ def test_speaker_and_listener_pages_in_chromium(local_stack, microphone_wav):
             **os.environ,
             "APP_BASE_URL": local_stack,
             "MIC_WAV": str(microphone_wav),
+            # The 4-minute talk (LONG_MIC_WAV, capture en-talk-4min) and the listener-states test
+            # (STATES_MIC_WAV, the keynote) run only when asked for with E2E_KEEPS_TIME=1: on two
+            # shared cores the offline engines fall behind real time while two Chromium pages play
+            # and record, clips come tens of seconds late, and a long talk's backlog starves every
+            # later test. Still open in #13.
+            **(
+                {
+                    "STATES_MIC_WAV": str(capture_wav(CAPTURES / "en-keynote", tmp_path / "keynote.wav")),
+                    "LONG_MIC_WAV": str(capture_wav(CAPTURES / LONG_TALK, tmp_path / "talk.wav")),
+                    "LONG_MIC_SECONDS": str(seconds_of(CAPTURES / LONG_TALK)),
+                }
+                if os.environ.get("E2E_KEEPS_TIME") == "1"
+                else {}
+            ),
             "ARTIFACTS_DIR": str(ARTIFACTS),
         },
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1500,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    for name in ("speaker.png", "listener.png", "listener-ended.png"):
+    print("\n".join(line for line in result.stdout.splitlines() if "4-minute talk" in line))
+    taken = SCREENSHOTS if os.environ.get("E2E_KEEPS_TIME") == "1" else ()
+    for name in (*taken, "speaker.png", "listener.png", "listener-ended.png"):
         assert (ARTIFACTS / name).stat().st_size > 10_000, name

@@ -21,8 +21,10 @@ from audio_processor.aws_synthesizer import AwsSynthesizer
 from audio_processor.aws_transcriber import AwsStreamingTranscriber, TranscribeSettings
 from audio_processor.aws_translator import AwsTranslator
 from audio_processor.config import ProcessorConfig
+from audio_processor.ffmpeg_audio import FfmpegAudio
 from audio_processor.pipeline import Engines, PipelineSettings
 from audio_processor.retry import RetryPolicy
+from local.paths import ffmpeg_path
 from local.resources import create_idempotency_table
 from shared import resources
 from shared.audience import Audience, initial_counters
@@ -204,6 +206,7 @@ class Processor:
             transcriber=AwsStreamingTranscriber(lambda: self.transcribe, TranscribeSettings()),
             translator=AwsTranslator(self.translate_client),
             synthesizer=AwsSynthesizer(self.polly_client),
+            audio=FfmpegAudio(ffmpeg_path()),
         )
         cfg = config()
         pipeline = handler.build_pipeline(
@@ -261,4 +264,9 @@ class Processor:
         return bytes(self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
 
     def clip_keys(self) -> list[str]:
-        return [o["Key"] for o in self.s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+        """The MP3 clips stored (not the utterance records kept for the transcripts)."""
+        return [
+            o["Key"]
+            for o in self.s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])
+            if o["Key"].endswith(".mp3")
+        ]

@@ -22,7 +22,7 @@ from local.replay import load_chunks, replay_in_order
 from shared import resources
 from shared.languages import LANGUAGES
 from tests.conftest import CAPTURES
-from tests.unit.processor_harness import SESSION, SPEAKER, Processor, encode_mp3, events_for
+from tests.unit.processor_harness import BUCKET, SESSION, SPEAKER, Processor, encode_mp3, events_for
 
 CHUNKS = load_chunks(CAPTURES / "en-welcome")
 HELLO = "Good morning everyone."
@@ -117,7 +117,7 @@ def test_translated_audio_message_fields_and_a_url_that_serves_the_mp3(processor
     (message,) = processor.api.to("es-1")
     assert set(message) == {
         "type", "sessionId", "language", "index", "url", "expiresAt",
-        "text", "sourceText", "startMs", "durationMs",
+        "text", "sourceText", "startMs", "durationMs", "clipMs",
     }  # fmt: skip
     assert (message["sessionId"], message["language"], message["index"]) == (SESSION, "es", 1)
     assert (message["startMs"], message["durationMs"]) == (batch.start_ms, batch.duration_ms)
@@ -127,13 +127,15 @@ def test_translated_audio_message_fields_and_a_url_that_serves_the_mp3(processor
     assert 590 <= message["expiresAt"] - time.time() <= 600
 
     body = requests.get(message["url"], timeout=10).content
-    assert body == mp3
+    assert body == processor.clip("es", 1)  # the fitted clip: trimmed, so not Polly's bytes
     decoded = subprocess.run(
         [ffmpeg, "-v", "error", "-i", "-", "-f", "s16le", "-ac", "1", "-ar", "16000", "-"],
         input=body, capture_output=True, check=True,
     ).stdout  # fmt: skip
     samples = np.frombuffer(decoded, dtype=np.int16)
-    assert 1.4 < len(samples) / 16000 < 1.7  # the 1.5 s Polly clip, decoded
+    # The 1.5 s Polly clip with its quiet ends trimmed; clipMs says how long it plays.
+    assert 1.0 < len(samples) / 16000 < 1.6
+    assert abs(len(samples) / 16 - message["clipMs"]) < 100
     assert np.abs(samples).max() > 1000  # speech, not silence
 
 
@@ -327,8 +329,11 @@ def test_languages_run_in_parallel_with_each_its_own_answer(aws, batches, mp3):
     def translate(Text, SourceLanguageCode, TargetLanguageCode):  # the SDK's parameter names
         return {"TranslatedText": f"[{TargetLanguageCode}] {Text}"}
 
+    voices: dict[str, str] = {}
+
     def synthesize(**request):
-        return {"AudioStream": io.BytesIO(mp3 + request["VoiceId"].encode())}
+        voices[request["Text"]] = request["VoiceId"]
+        return {"AudioStream": io.BytesIO(mp3)}
 
     processor.translate.deactivate()
     processor.polly.deactivate()
@@ -341,5 +346,27 @@ def test_languages_run_in_parallel_with_each_its_own_answer(aws, batches, mp3):
     for n, language in enumerate(languages):
         (message,) = processor.api.to(f"{language}-{n}")
         assert message["text"] == f"[{language}] {HELLO}"
-        voice = LANGUAGES[language].polly_voice
-        assert processor.clip(language, 0) == mp3 + voice.encode()
+        assert voices[f"[{language}] {HELLO}"] == LANGUAGES[language].polly_voice
+        assert processor.clip(language, 0)[:3] in (b"ID3", b"\xff\xfb")  # an MP3 per language
+
+
+def test_every_utterance_is_recorded_for_the_transcripts_with_its_delivered_translations(
+    processor, batches, mp3
+):
+    from shared.transcript_records import UtteranceRecord
+
+    processor.listen("es-1", "es")
+    processor.transcribe.script.append(events_for(HELLO, WELCOME))
+    processor.expect_translation(SOURCE_TEXT, "es", SPANISH)
+    processor.expect_speech(SPANISH, "Lucia", "neural", mp3)
+    batch = batches[1]
+
+    processor.invoke(batch.payload())
+
+    body = processor.s3.get_object(Bucket=BUCKET, Key=resources.utterance_record_key(SESSION, 1))[
+        "Body"
+    ].read()
+    record = UtteranceRecord.from_json(body)
+    assert (record.index, record.start_ms, record.duration_ms) == (1, batch.start_ms, batch.duration_ms)
+    assert (record.source_language, record.source_text) == ("en", SOURCE_TEXT)
+    assert record.translations == {"es": SPANISH}

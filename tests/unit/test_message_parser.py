@@ -57,6 +57,7 @@ VALID_EXAMPLES: dict[str, list[dict[str, Any]]] = {
     "resumeBroadcast": [{"action": "resumeBroadcast", "sessionId": SESSION_ID}],
     "endSession": [{"action": "endSession", "sessionId": SESSION_ID}],
     "heartbeat": [{"action": "heartbeat"}],
+    "getTranscript": [{"action": "getTranscript", "sessionId": SESSION_ID, "language": "es"}],
 }
 ALL_EXAMPLES = [example for examples in VALID_EXAMPLES.values() for example in examples]
 FIELD_NAMES = sorted({key for example in ALL_EXAMPLES for key in example} | {"title", "resumeSessionId"})

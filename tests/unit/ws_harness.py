@@ -72,6 +72,7 @@ class Gateway:
     api: FakeManagementApi = field(default_factory=FakeManagementApi)
     forwarded: list[dict[str, Any]] = field(default_factory=list)
     timers: FakeTimers = field(default_factory=FakeTimers)
+    transcript_requests: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         service = SessionService(
@@ -83,6 +84,7 @@ class Gateway:
             clock=lambda: self.now,
             listener_base_url="https://app.example/listener",
             limits=self.limits,
+            transcripts=self.transcript_requests.append,
         )
         self.service = service
         self.runtime = wiring.Runtime(service=service, notifier=Notifier(self.api))

@@ -1,15 +1,20 @@
 import {
-  LANGUAGES,
   ProtocolSocket,
   STATE_LABELS,
   byTestId,
   languageName,
   loadConfig,
+  normaliseSessionCode,
+  offeredLanguages,
+  servedTargets,
   show,
+  showTranscriptLinks,
   type ServerMessage,
 } from '@llt/shared';
-import { ClipPlayer, type AudioContextLike } from './player';
+import { CaptionHistory } from './captions';
+import { ClipPlayer, type AudioContextLike, type Jump } from './player';
 import { BANNER_TEXT, Membership, nextBanner, rejoinOnConnect, type BannerKind } from './session';
+import { listenerStatus } from './status';
 
 const ERROR_TEXT: Record<string, string> = {
   SESSION_NOT_FOUND: 'There is no session with this code. Check the code and try again.',
@@ -17,14 +22,17 @@ const ERROR_TEXT: Record<string, string> = {
   SESSION_EXPIRED: 'This session has ended.',
   SESSION_FULL: 'This session is full.',
   RATE_LIMITED: 'Too many attempts from this network. Wait a minute and try again.',
+  UNSUPPORTED_LANGUAGE: 'This session cannot be heard in that language. Choose another one.',
 };
 
 const CODE_HINT = 'A session code looks like swift-falcon-0420: two words and four digits.';
+const NOTICE_MS = 8000;
 
 const joinPanel = byTestId('join-panel');
 const livePanel = byTestId('live-panel');
 const form = byTestId<HTMLFormElement>('join-form');
 const codeInput = byTestId<HTMLInputElement>('session-code-input');
+const codeError = byTestId('code-error');
 const languageSelect = byTestId<HTMLSelectElement>('language-select');
 const liveLanguage = byTestId<HTMLSelectElement>('live-language-select');
 const stateLabel = byTestId('connection-state');
@@ -32,31 +40,63 @@ const caption = byTestId('caption');
 const original = byTestId('original-caption');
 const showOriginal = byTestId<HTMLInputElement>('show-original');
 const banner = byTestId('session-banner');
+const statusLine = byTestId('listener-status');
+const statusText = byTestId('listener-status-text');
+const jumpButton = byTestId<HTMLButtonElement>('jump-to-live');
+const jumpNotice = byTestId('jump-notice');
+const historyList = byTestId('caption-history');
 const errorBox = byTestId('error-message');
 const pauseButton = byTestId<HTMLButtonElement>('pause-button');
 const muteButton = byTestId<HTMLButtonElement>('mute-button');
 const volume = byTestId<HTMLInputElement>('volume-slider');
 const stats = byTestId('playback-stats');
 const title = byTestId('session-title');
+const downloadButton = byTestId<HTMLButtonElement>('download-transcript');
+const transcriptLinks = byTestId('transcript-links');
 
-for (const select of [languageSelect, liveLanguage]) {
-  for (const language of LANGUAGES) select.add(new Option(language.nativeName, language.code));
+const config = await loadConfig();
+
+function fillPicker(select: HTMLSelectElement, served: readonly string[] | undefined): void {
+  const keep = select.value;
+  select.replaceChildren(...offeredLanguages(served).map((l) => new Option(l.nativeName, l.code)));
+  if ([...select.options].some((o) => o.value === keep)) select.value = keep;
 }
+
+fillPicker(languageSelect, servedTargets(config));
 const params = new URLSearchParams(location.search);
 codeInput.value = params.get('session') ?? '';
 const preferred = params.get('lang') ?? navigator.language.slice(0, 2);
-if (LANGUAGES.some((l) => l.code === preferred)) languageSelect.value = preferred;
+if ([...languageSelect.options].some((o) => o.value === preferred)) languageSelect.value = preferred;
 
 const membership = new Membership();
+const history = new CaptionHistory(historyList);
 let bannerKind: BannerKind = 'none';
+let session: 'active' | 'paused' | 'suspended' = 'active';
+let joined = false;
+let ended = false;
+let switchingTo: string | null = null;
+let transcriptSession = ''; // the session whose transcript the button asks for, after the end too
 let played = 0;
-let skipped = 0;
+let jumped = 0;
 let player: ClipPlayer | null = null;
 let gain: GainNode | null = null;
+let noticeTimer: number | undefined;
+// Each played clip: when it started and where its speech was in the talk (the e2e test
+// reads the lag behind the speaker from this).
+const playLog: { index: number; language: string; text: string; atMs: number; startMs: number | null }[] = [];
+const received: { index: number; language: string; startMs: number; atMs: number }[] = [];
+const jumps: Jump[] = [];
+Object.assign(window as object, { __playLog: playLog, __received: received, __jumps: jumps });
 
 function showError(text: string | null): void {
   errorBox.textContent = text ?? '';
   show(errorBox, Boolean(text));
+}
+
+function showCodeError(text: string | null): void {
+  codeError.textContent = text ?? '';
+  show(codeError, Boolean(text));
+  codeInput.setAttribute('aria-invalid', String(Boolean(text)));
 }
 
 function showBanner(kind: BannerKind): void {
@@ -69,9 +109,37 @@ function showBanner(kind: BannerKind): void {
   show(banner, Boolean(text));
 }
 
-function updateStats(): void {
-  stats.textContent = `${played} clips played · ${skipped} skipped · ${player ? player.backlogSeconds.toFixed(1) : '0.0'} s queued`;
+function refresh(): void {
+  const status = listenerStatus({
+    joined,
+    ended,
+    connection: socket.state,
+    session,
+    switchingTo,
+    listenerPaused: player?.paused ?? false,
+    heardAny: played > 0,
+    behindSeconds: player?.queuedSeconds ?? 0,
+  });
+  statusText.textContent = status.text;
+  statusLine.dataset.state = status.kind;
+  show(jumpButton, status.canJump);
+  downloadButton.disabled = played === 0; // enabled once there is something to download
+  const queued = player ? player.queuedSeconds.toFixed(1) : '0.0';
+  stats.textContent = `${played} clips played · ${jumped} skipped to catch up · ${queued} s of speech queued`;
   stats.dataset.played = String(played);
+}
+
+function notice(jump: Jump): void {
+  jumps.push(jump);
+  jumped += jump.skipped.length;
+  jumpNotice.textContent =
+    jump.why === 'paused'
+      ? `Back to live: skipped ${Math.round(jump.seconds)} seconds said while you were paused.`
+      : `Skipped ${Math.round(jump.seconds)} seconds to catch up with the speaker.`;
+  show(jumpNotice, true);
+  window.clearTimeout(noticeTimer);
+  noticeTimer = window.setTimeout(() => show(jumpNotice, false), NOTICE_MS);
+  refresh();
 }
 
 async function fetchClip(url: string): Promise<ArrayBuffer> {
@@ -92,20 +160,19 @@ function startAudio(): void {
     timers: { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as number) },
     onClipStart: (clip) => {
       played += 1;
+      switchingTo = null;
       caption.textContent = clip.text;
       original.textContent = clip.sourceText;
-      updateStats();
+      history.add({ index: clip.index, text: clip.text, sourceText: clip.sourceText });
+      playLog.push({ index: clip.index, language: membership.language, text: clip.text, atMs: Date.now(), startMs: clip.startMs ?? null });
+      refresh();
     },
-    onSkip: () => {
-      skipped += 1;
-      updateStats();
-    },
+    onJump: notice,
   });
   void context.resume();
-  setInterval(updateStats, 1000);
+  setInterval(refresh, 1000);
 }
 
-const config = await loadConfig();
 const socket = new ProtocolSocket({
   url: () => config.webSocketUrl,
   // A new connection has no session: join again (after a reconnect or the renewal, too),
@@ -115,6 +182,7 @@ const socket = new ProtocolSocket({
 socket.onState((state) => {
   stateLabel.textContent = STATE_LABELS[state] ?? state;
   stateLabel.dataset.state = state;
+  refresh();
 });
 socket.onMessage(handle);
 
@@ -125,40 +193,71 @@ function handle(message: ServerMessage): void {
   switch (message.type) {
     case 'sessionJoined':
       showError(null);
+      joined = true;
+      session = message.status;
+      fillPicker(liveLanguage, message.languages);
       liveLanguage.value = membership.language;
       title.textContent = message.title || `Session ${message.sessionId}`;
       show(joinPanel, false);
       show(livePanel, true);
       break;
+    case 'sessionPaused':
+      session = 'paused';
+      break;
+    case 'sessionResumed':
+      session = 'active';
+      break;
+    case 'sessionSuspended':
+      session = 'suspended';
+      break;
     case 'translatedAudio':
-      if (message.language === membership.language) player?.add(message);
+      if (message.language === membership.language) {
+        received.push({ index: message.index, language: message.language, startMs: message.startMs, atMs: Date.now() });
+        player?.add(message);
+      }
       break;
     case 'sessionEnded':
+      ended = true;
+      transcriptSession = membership.sessionId;
       membership.leave(); // nothing to re-join on a reconnect
+      break;
+    case 'transcriptReady':
+      downloadButton.textContent = 'Download transcript';
+      showTranscriptLinks(transcriptLinks, message.urls, `Transcript (${languageName(message.language)})`);
       break;
     case 'error':
       if (message.code === 'TRANSLATION_UNAVAILABLE' && typeof message.index === 'number') {
         if (message.language === membership.language) player?.unavailable(message.index);
-      } else if (message.code === 'UNSUPPORTED_LANGUAGE') {
-        showError(`${message.message}`);
+      } else if (message.action === 'getTranscript') {
+        downloadButton.textContent = 'Download transcript';
+        showError(message.code === 'NO_TRANSCRIPT' ? 'Nothing has been said in your language yet.' : message.message);
       } else {
         showError(ERROR_TEXT[message.code] ?? message.message);
-        if (message.action === 'joinSession') membership.leave();
+        if (message.action === 'joinSession') {
+          membership.leave();
+          joined = false;
+        }
       }
       break;
     default:
       break;
   }
+  refresh();
 }
+
+codeInput.addEventListener('input', () => showCodeError(null)); // the error clears as the user types
 
 form.addEventListener('submit', (event) => {
   event.preventDefault();
-  if (!membership.choose(codeInput.value, languageSelect.value)) {
-    showError(CODE_HINT);
+  const code = normaliseSessionCode(codeInput.value);
+  if (!code || !membership.choose(code, languageSelect.value)) {
+    showCodeError(CODE_HINT);
+    codeInput.focus();
     return;
   }
   codeInput.value = membership.sessionId;
   if (!player) startAudio();
+  showCodeError(null);
   showError(null);
   const join = membership.join();
   if (socket.state === 'closed') socket.start();
@@ -168,10 +267,24 @@ form.addEventListener('submit', (event) => {
 liveLanguage.addEventListener('change', () => {
   const language = liveLanguage.value;
   membership.language = language;
+  // The old language stops at once, with no caption of a clip that will not be heard.
   player?.reset();
+  history.clearCurrent();
   caption.textContent = '';
+  original.textContent = '';
+  switchingTo = languageName(language);
   socket.send({ action: 'switchLanguage', targetLanguage: language });
   document.documentElement.lang = language;
+  refresh();
+});
+
+jumpButton.addEventListener('click', () => player?.jumpToLive('listener'));
+
+downloadButton.addEventListener('click', () => {
+  const sessionId = membership.sessionId || transcriptSession;
+  if (!sessionId) return;
+  downloadButton.textContent = 'Preparing the transcript…';
+  socket.send({ action: 'getTranscript', sessionId, language: membership.language });
 });
 
 pauseButton.addEventListener('click', () => {
@@ -181,8 +294,10 @@ pauseButton.addEventListener('click', () => {
     pauseButton.textContent = 'Pause';
   } else {
     player.pause();
+    history.clearCurrent();
     pauseButton.textContent = 'Resume';
   }
+  refresh();
 });
 
 muteButton.addEventListener('click', () => {
@@ -197,5 +312,9 @@ volume.addEventListener('input', () => {
   if (gain && muteButton.getAttribute('aria-pressed') !== 'true') gain.gain.value = Number(volume.value);
 });
 
-showOriginal.addEventListener('change', () => show(original, showOriginal.checked));
+showOriginal.addEventListener('change', () => {
+  show(original, showOriginal.checked);
+  historyList.classList.toggle('with-original', showOriginal.checked);
+});
 document.title = `Live translation · ${languageName(languageSelect.value)}`;
+refresh();

@@ -1,7 +1,14 @@
-// Gapless playback of the clip queue: each MP3 is fetched, decoded and scheduled as an
-// AudioBufferSourceNode that starts exactly when the previous one ends, on one
-// AudioContext (an <audio> element per clip leaves 10-25 ms gaps). Clips play in index
-// order; a missing index is waited for a bounded time, then skipped.
+// Gapless playback of the clip queue that keeps pace with the talk: each MP3 is fetched,
+// decoded and scheduled as an AudioBufferSourceNode that starts exactly when the previous
+// one ends, on one AudioContext (an <audio> element per clip leaves 10-25 ms gaps). Clips
+// play in index order; a missing index is waited for a bounded time, then skipped.
+//
+// Keeping time: the server already fits each clip to its source's time and trims its
+// silences, and clips play back to back, so the talk's pauses are where a listener who
+// fell behind catches up. Past `catchUpAfterSeconds` of queued speech clips also play a
+// few percent faster (a small pitch rise, no stretch artefacts). Speech is dropped only
+// when the listener is far behind (a pause, a network stall, a background tab), and then
+// in one jump to live with a notice — never a clip here and there.
 
 export interface AudioBufferLike {
   readonly duration: number;
@@ -9,6 +16,7 @@ export interface AudioBufferLike {
 export interface SourceLike {
   buffer: AudioBufferLike | null;
   onended: (() => void) | null;
+  playbackRate?: { value: number };
   connect(destination: unknown): unknown;
   start(when: number): void;
   stop(): void;
@@ -32,6 +40,16 @@ export interface Clip {
   url: string;
   text: string;
   sourceText: string;
+  startMs?: number; // on the talk's timeline
+  durationMs?: number; // of the source speech
+  clipMs?: number; // of the clip, as the server made it
+}
+
+export type SkipReason = 'missing' | 'failed';
+export interface Jump {
+  skipped: number[]; // indexes of the clips not played
+  seconds: number; // of speech skipped (estimated for clips not yet downloaded)
+  why: 'behind' | 'paused' | 'listener';
 }
 
 export interface PlayerOptions {
@@ -44,10 +62,14 @@ export interface PlayerOptions {
   retryDelayMs?: number;
   skipAfterMs?: number;
   leadSeconds?: number;
-  maxLagSeconds?: number;
-  pausedKeepMs?: number;
-  onClipStart?: (clip: Clip) => void;
-  onSkip?: (index: number, why: 'missing' | 'failed' | 'behind') => void;
+  catchUpAfterSeconds?: number;
+  catchUpRate?: number;
+  jumpAfterSeconds?: number;
+  jumpSettleMs?: number;
+  resumeJumpMs?: number;
+  onClipStart?: (clip: Clip, rate: number) => void;
+  onSkip?: (index: number, why: SkipReason) => void;
+  onJump?: (jump: Jump) => void;
 }
 
 type Entry =
@@ -58,10 +80,15 @@ type Entry =
 
 export interface ScheduledClip {
   index: number;
+  clip: Clip;
   start: number;
   end: number;
+  rate: number;
   source: SourceLike;
+  captionTimer: unknown; // fires onClipStart; cancelled on pause, switch and jump
 }
+
+const UNKNOWN_CLIP_SECONDS = 3; // a clip announced without a length: a typical utterance
 
 export class ClipPlayer {
   readonly scheduled: ScheduledClip[] = [];
@@ -69,6 +96,7 @@ export class ClipPlayer {
   private nextIndex: number | null = null;
   private playheadEnd = 0;
   private skipTimer: unknown = null;
+  private jumpTimer: unknown = null;
   private pausedAt: number | null = null;
   private readonly o: Required<PlayerOptions>;
 
@@ -77,12 +105,16 @@ export class ClipPlayer {
       prefetch: 3,
       retries: 3,
       retryDelayMs: 400,
-      skipAfterMs: 1200, // a silent batch sends nothing: waiting long would stall after every pause
+      skipAfterMs: 2000, // utterances are processed in parallel: a later one may come first
       leadSeconds: 0.08,
-      maxLagSeconds: 8,
-      pausedKeepMs: 30_000,
+      catchUpAfterSeconds: 2.5,
+      catchUpRate: 1.05,
+      jumpAfterSeconds: 15, // a listener normally has one clip (3-7 s) queued
+      jumpSettleMs: 500, // a stalled network delivers in a burst: jump once, to its newest clip
+      resumeJumpMs: 5000, // a pause longer than this resumes live, not where it stopped
       onClipStart: () => undefined,
       onSkip: () => undefined,
+      onJump: () => undefined,
       ...options,
     };
   }
@@ -91,9 +123,18 @@ export class ClipPlayer {
     return this.pausedAt !== null;
   }
 
-  /** Seconds of audio scheduled ahead of the playhead. */
-  get backlogSeconds(): number {
-    return Math.max(0, this.playheadEnd - this.o.context.currentTime);
+  /** Seconds of speech waiting to be heard: the scheduled rest plus what is queued. */
+  get queuedSeconds(): number {
+    const now = this.o.context.currentTime;
+    const scheduled = this.scheduled
+      .filter((item) => item.end > now)
+      .reduce((sum, item) => sum + item.end - Math.max(item.start, now), 0);
+    let waiting = 0;
+    for (const [index, entry] of this.entries) {
+      if (this.nextIndex !== null && index < this.nextIndex) continue;
+      waiting += this.lengthOf(entry);
+    }
+    return scheduled + waiting;
   }
 
   add(clip: Clip): void {
@@ -115,6 +156,7 @@ export class ClipPlayer {
   pause(): void {
     if (this.pausedAt !== null) return;
     this.pausedAt = this.o.timers.now();
+    for (const item of this.scheduled) this.cancelCaption(item);
     void this.o.context.suspend();
   }
 
@@ -122,38 +164,81 @@ export class ClipPlayer {
     if (this.pausedAt === null) return;
     const pausedFor = this.o.timers.now() - this.pausedAt;
     this.pausedAt = null;
-    if (pausedFor > this.o.pausedKeepMs) this.jumpToLive();
+    // The talk went on meanwhile: hearing what was said during a long pause would leave
+    // the listener that far behind for the rest of the talk.
+    if (pausedFor >= this.o.resumeJumpMs && this.canSkip()) this.jumpToLive('paused');
     void this.o.context.resume();
+    const now = this.o.context.currentTime;
+    for (const item of this.scheduled) if (item.start >= now) this.armCaption(item, now);
     this.pump();
   }
 
-  /** Forget everything (a language switch): nothing of the old queue is played. */
+  /** Forget everything (a language switch): nothing of the old queue is played or captioned. */
   reset(): void {
-    for (const item of this.scheduled) this.stopQuietly(item.source);
-    this.scheduled.length = 0;
+    this.stopScheduled();
     this.entries.clear();
     this.nextIndex = null;
     this.playheadEnd = 0;
     this.clearSkipTimer();
+    if (this.jumpTimer !== null) this.o.timers.clearTimeout(this.jumpTimer);
+    this.jumpTimer = null;
   }
 
-  private jumpToLive(): void {
-    const indices = [...this.entries.keys()];
-    const latest = indices.length ? Math.max(...indices) : null;
-    for (const item of this.scheduled) this.stopQuietly(item.source);
-    this.scheduled.length = 0;
-    for (const index of indices) if (latest === null || index < latest) this.entries.delete(index);
-    this.nextIndex = latest;
-    this.playheadEnd = 0;
-  }
-
-  private stopQuietly(source: SourceLike): void {
-    source.onended = null;
-    try {
-      source.stop();
-    } catch {
-      // never started or already ended
+  /** Skips to the newest clip that has arrived, in one step. */
+  jumpToLive(why: Jump['why'] = 'listener'): void {
+    if (this.jumpTimer !== null) this.o.timers.clearTimeout(this.jumpTimer);
+    this.jumpTimer = null;
+    const now = this.o.context.currentTime;
+    // The clip being heard is cut, not counted as skipped: its caption was shown.
+    const skipped = this.scheduled.filter((item) => item.start > now).map((item) => item.index);
+    let seconds = this.scheduled
+      .filter((item) => item.end > now)
+      .reduce((sum, item) => sum + item.end - Math.max(item.start, now), 0);
+    this.stopScheduled();
+    const waiting = [...this.entries.keys()].filter((index) => this.nextIndex === null || index >= this.nextIndex);
+    const latest = waiting.length ? Math.max(...waiting) : null;
+    for (const index of waiting) {
+      if (index === latest) continue;
+      const entry = this.entries.get(index);
+      if (entry && entry.status !== 'failed') {
+        skipped.push(index);
+        seconds += this.lengthOf(entry);
+      }
+      this.entries.delete(index);
     }
+    if (latest !== null) this.nextIndex = latest;
+    this.playheadEnd = 0;
+    this.clearSkipTimer();
+    // Cutting the clip being heard is a jump too: the listener is told, once.
+    if (skipped.length || seconds > 0) this.o.onJump({ skipped: skipped.sort((a, b) => a - b), seconds, why });
+    this.pump();
+  }
+
+  /** Something to skip besides the newest clip (a jump that skips nothing changes nothing). */
+  private canSkip(): boolean {
+    const now = this.o.context.currentTime;
+    const waiting = [...this.entries.keys()].filter((index) => this.nextIndex === null || index >= this.nextIndex);
+    return this.scheduled.some((item) => item.end > now) || waiting.length > 1;
+  }
+
+  private lengthOf(entry: Entry): number {
+    if (entry.status === 'ready') return entry.buffer.duration;
+    if (entry.status === 'failed' || !entry.clip) return 0;
+    const ms = entry.clip.clipMs ?? entry.clip.durationMs;
+    return ms === undefined ? UNKNOWN_CLIP_SECONDS : ms / 1000;
+  }
+
+  private stopScheduled(): void {
+    for (const item of this.scheduled) {
+      this.cancelCaption(item);
+      item.source.onended = null;
+      try {
+        item.source.stop();
+      } catch {
+        // never started or already ended
+      }
+    }
+    this.scheduled.length = 0;
   }
 
   private pump(): void {
@@ -199,10 +284,15 @@ export class ClipPlayer {
   }
 
   private scheduleReady(): void {
-    if (this.paused) return;
+    if (this.paused || this.jumpTimer !== null) return;
     while (this.nextIndex !== null) {
       const entry = this.entries.get(this.nextIndex);
       if (!entry || entry.status === 'queued' || entry.status === 'loading') return;
+      if (entry.status === 'ready' && this.queuedSeconds > this.o.jumpAfterSeconds && this.canSkip()) {
+        // Far behind: wait for the rest of a burst, then keep only its newest clip.
+        this.jumpTimer = this.o.timers.setTimeout(() => this.jumpToLive('behind'), this.o.jumpSettleMs);
+        return;
+      }
       this.entries.delete(this.nextIndex);
       if (entry.status === 'failed') {
         this.o.onSkip(this.nextIndex, 'failed');
@@ -217,23 +307,43 @@ export class ClipPlayer {
     const { context } = this.o;
     const now = context.currentTime;
     const start = Math.max(this.playheadEnd, now + this.o.leadSeconds);
-    if (start - now > this.o.maxLagSeconds) {
-      // Too far behind live: drop this clip rather than drift further from the speaker.
-      this.o.onSkip(clip.index, 'behind');
-      return;
-    }
+    const behind = start - now > this.o.catchUpAfterSeconds;
+    const rate = behind ? this.o.catchUpRate : 1;
     const source = context.createBufferSource();
     source.buffer = buffer;
+    if (source.playbackRate) source.playbackRate.value = rate;
     source.connect(this.o.destination);
     source.start(start);
-    const item = { index: clip.index, start, end: start + buffer.duration, source };
+    const item: ScheduledClip = {
+      index: clip.index,
+      clip,
+      start,
+      end: start + buffer.duration / rate,
+      rate,
+      source,
+      captionTimer: null,
+    };
     this.scheduled.push(item);
     this.playheadEnd = item.end;
     source.onended = () => {
       const at = this.scheduled.indexOf(item);
       if (at >= 0) this.scheduled.splice(at, 1);
     };
-    this.o.timers.setTimeout(() => this.o.onClipStart(clip), Math.max(0, (start - now) * 1000));
+    this.armCaption(item, now);
+  }
+
+  /** The caption (and the played count) follow the audio: shown when the clip starts. */
+  private armCaption(item: ScheduledClip, now: number): void {
+    this.cancelCaption(item);
+    item.captionTimer = this.o.timers.setTimeout(() => {
+      item.captionTimer = null;
+      this.o.onClipStart(item.clip, item.rate);
+    }, Math.max(0, (item.start - now) * 1000));
+  }
+
+  private cancelCaption(item: ScheduledClip): void {
+    if (item.captionTimer !== null) this.o.timers.clearTimeout(item.captionTimer);
+    item.captionTimer = null;
   }
 
   private clearSkipTimer(): void {

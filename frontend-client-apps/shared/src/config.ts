@@ -9,6 +9,15 @@ export interface AppConfig {
   webSocketUrl: string;
   listenerUrl: string;
   auth: { mode: 'dev'; tokenUrl: string } | ({ mode: 'cognito' } & CognitoConfig);
+  /** Target languages per source language this deployment serves; absent: every pair. */
+  languages?: Record<string, string[]>;
+}
+
+/** Every target language served for some source (what a join page offers before it knows
+ * the session's source), or undefined when every pair is served. */
+export function servedTargets(config: AppConfig): string[] | undefined {
+  if (!config.languages) return undefined;
+  return [...new Set(Object.values(config.languages).flat())];
 }
 
 export async function loadConfig(fetcher: typeof fetch = fetch): Promise<AppConfig> {

@@ -49,7 +49,8 @@ export type ClientAction =
   | { action: 'pauseBroadcast'; sessionId: string }
   | { action: 'resumeBroadcast'; sessionId: string }
   | { action: 'endSession'; sessionId: string }
-  | { action: 'heartbeat' };
+  | { action: 'heartbeat' }
+  | { action: 'getTranscript'; sessionId: string; language: string };
 
 export const CLIENT_ACTIONS = [
   'createSession',
@@ -60,6 +61,7 @@ export const CLIENT_ACTIONS = [
   'resumeBroadcast',
   'endSession',
   'heartbeat',
+  'getTranscript',
 ] as const satisfies readonly ClientAction['action'][];
 
 export const ERROR_CODES = [
@@ -81,6 +83,7 @@ export const ERROR_CODES = [
   'INVALID_AUDIO',
   'SEQ_OUT_OF_RANGE',
   'TRANSLATION_UNAVAILABLE',
+  'NO_TRANSCRIPT',
   'INTERNAL_ERROR',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -107,6 +110,8 @@ export interface SessionJoined {
   status: 'active' | 'paused' | 'suspended';
   /** Sent back in the joinSession of a reconnect or renewal (opaque; absent after switchLanguage). */
   rejoinToken?: string;
+  /** The languages this session can be heard in (the language picker offers only these). */
+  languages?: string[];
 }
 export interface ListenerStats {
   type: 'listenerStats';
@@ -169,6 +174,18 @@ export interface TranslatedAudio {
   sourceText: string;
   startMs: number;
   durationMs: number;
+  /** How long the clip plays, after the server fitted it to durationMs. */
+  clipMs?: number;
+}
+
+/** The transcript so far in one language: presigned GETs of its files. */
+export interface TranscriptReady {
+  type: 'transcriptReady';
+  sessionId: string;
+  language: string;
+  urls: { txt: string; srt: string; vtt: string };
+  expiresAt: number;
+  utterances: number;
 }
 
 export type ServerMessage =
@@ -182,7 +199,8 @@ export type ServerMessage =
   | Heartbeat
   | ErrorMessage
   | TranscriptMessage
-  | TranslatedAudio;
+  | TranslatedAudio
+  | TranscriptReady;
 
 export const SERVER_MESSAGE_TYPES = [
   'sessionCreated',
@@ -196,6 +214,7 @@ export const SERVER_MESSAGE_TYPES = [
   'error',
   'transcript',
   'translatedAudio',
+  'transcriptReady',
 ] as const satisfies readonly ServerMessage['type'][];
 
 /** A server message, or null when the text is not one this client understands. */
@@ -210,6 +229,12 @@ export function parseServerMessage(text: string): ServerMessage | null {
   const type = (value as { type?: unknown }).type;
   if (typeof type !== 'string' || !(SERVER_MESSAGE_TYPES as readonly string[]).includes(type)) return null;
   return value as ServerMessage;
+}
+
+/** The languages a picker offers: the served ones when the server says, else the whole table. */
+export function offeredLanguages(served: readonly string[] | undefined): Language[] {
+  if (!served || served.length === 0) return [...LANGUAGES];
+  return LANGUAGES.filter((language) => served.includes(language.code));
 }
 
 export function languageName(code: string): string {

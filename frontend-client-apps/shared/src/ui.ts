@@ -15,3 +15,32 @@ export const STATE_LABELS: Record<string, string> = {
   reconnecting: 'Reconnecting…',
   closed: 'Disconnected',
 };
+
+export interface ScrollBox {
+  scrollTop: number;
+  readonly scrollHeight: number;
+  readonly clientHeight: number;
+}
+
+/** True when the box is scrolled (nearly) to its end: new lines should keep it there, and
+ * a reader who scrolled up to re-read is left where they are. */
+export function atBottom(box: ScrollBox, slackPx = 24): boolean {
+  return box.scrollHeight - box.clientHeight - box.scrollTop <= slackPx;
+}
+
+/** Links to the files of a transcriptReady (text, SRT, WebVTT), into `box`. */
+export function showTranscriptLinks(box: HTMLElement, urls: Record<string, string>, label: string): void {
+  const names: Record<string, string> = { txt: 'Text', srt: 'Subtitles (SRT)', vtt: 'Subtitles (WebVTT)' };
+  box.replaceChildren(
+    document.createTextNode(`${label}: `),
+    ...Object.entries(urls).map(([extension, url]) => {
+      const link = document.createElement('a');
+      link.href = url;
+      link.textContent = names[extension] ?? extension;
+      link.dataset.format = extension;
+      link.setAttribute('download', '');
+      return link;
+    }),
+  );
+  box.hidden = false;
+}

@@ -2,6 +2,8 @@ import QRCode from 'qrcode';
 import {
   LANGUAGES,
   ProtocolSocket,
+  atBottom,
+  showTranscriptLinks,
   STATE_LABELS,
   byTestId,
   languageName,
@@ -39,8 +41,17 @@ const stopButton = $<HTMLButtonElement>('stop-button');
 const broadcastState = $('broadcast-state');
 const sendStatus = $('send-status');
 const transcript = $('transcript');
+const endConfirm = $('end-confirm');
+const transcriptLanguage = $<HTMLSelectElement>('transcript-language-select');
+const downloadButton = $<HTMLButtonElement>('download-transcript');
+const heardLanguages = new Set<string>(); // the source and every language that had listeners
 
-for (const language of LANGUAGES.filter((l) => l.source)) sourceSelect.add(new Option(language.nativeName, language.code));
+function offerTranscript(code: string): void {
+  if (heardLanguages.has(code)) return;
+  heardLanguages.add(code);
+  transcriptLanguage.add(new Option(languageName(code), code));
+}
+
 
 let sessionId = '';
 let sourceLanguage = '';
@@ -75,6 +86,11 @@ function showError(text: string | null): void {
 }
 
 const config = await loadConfig();
+// Only the languages this deployment can hear (config.json names them when it serves fewer).
+const spoken = config.languages ? Object.keys(config.languages) : null;
+for (const language of LANGUAGES.filter((l) => l.source && (!spoken || spoken.includes(l.code)))) {
+  sourceSelect.add(new Option(language.nativeName, language.code));
+}
 const tokens = tokenSourceFor(config);
 const socket = new ProtocolSocket({
   url: async () => `${config.webSocketUrl}?token=${encodeURIComponent(await tokens.idToken())}`,
@@ -231,11 +247,13 @@ function handle(message: ServerMessage): void {
       if (sessionId) return; // not ours to show: this page speaks one session
       sessionId = message.sessionId;
       sourceLanguage = message.sourceLanguage;
+      offerTranscript(message.sourceLanguage);
       attach();
       void showSession(message.sessionId, message.listenerUrl || `${config.listenerUrl}?session=${message.sessionId}`);
       break;
     case 'listenerStats': {
       $('listener-total').textContent = String(message.total);
+      for (const code of Object.keys(message.listeners)) offerTranscript(code);
       const list = $('listener-counts');
       list.replaceChildren(
         ...Object.entries(message.listeners).map(([code, count]) => {
@@ -248,15 +266,26 @@ function handle(message: ServerMessage): void {
       break;
     }
     case 'transcript': {
+      // In talk order (utterances may arrive out of order), newest highlighted; the list
+      // follows new lines unless the speaker scrolled up to re-read.
+      const follow = atBottom(transcript);
+      downloadButton.disabled = false; // something to download now
       const item = document.createElement('li');
       item.textContent = message.text;
       item.value = message.index + 1;
-      transcript.append(item);
-      transcript.scrollTop = transcript.scrollHeight;
+      item.dataset.index = String(message.index);
+      const later = [...transcript.children].find((li) => Number((li as HTMLElement).dataset.index) > message.index);
+      transcript.insertBefore(item, later ?? null);
+      for (const li of transcript.children) li.classList.toggle('current', li === transcript.lastElementChild);
+      if (follow) transcript.scrollTop = transcript.scrollHeight;
       break;
     }
     case 'sessionEnded':
       if (message.sessionId === sessionId) finish();
+      break;
+    case 'transcriptReady':
+      downloadButton.textContent = 'Download transcript';
+      showTranscriptLinks($('transcript-links'), message.urls, `Transcript (${languageName(message.language)})`);
       break;
     case 'error': {
       if (message.action === 'createSession' && resuming) {
@@ -274,6 +303,7 @@ function handle(message: ServerMessage): void {
         return;
       }
       if (chunk === 'quiet') return;
+      if (message.action === 'getTranscript') downloadButton.textContent = 'Download transcript';
       if (message.code !== 'TRANSLATION_UNAVAILABLE') showError(message.message);
       break;
     }
@@ -359,6 +389,8 @@ function setBroadcasting(state: BroadcastState | 'ended'): void {
   show(pauseButton, state === 'live');
   show(resumeButton, state === 'paused');
   show(stopButton, state !== 'ended' && (state !== 'idle' || sessionId !== ''));
+  show($('new-session-button'), state === 'ended');
+  if (state === 'ended') show(endConfirm, false);
   broadcastState.textContent = {
     idle: 'Not broadcasting',
     live: 'Broadcasting live',
@@ -385,6 +417,14 @@ resumeButton.addEventListener('click', () => {
 });
 stopButton.addEventListener('click', () => {
   if (ending || over) return;
+  show(endConfirm, true); // one click must not end a talk for everyone
+  $<HTMLButtonElement>('cancel-end-button').focus();
+});
+$('cancel-end-button').addEventListener('click', () => show(endConfirm, false));
+$('new-session-button').addEventListener('click', () => location.assign(location.pathname));
+$('confirm-end-button').addEventListener('click', () => {
+  show(endConfirm, false);
+  if (ending || over) return;
   ending = true;
   if (recorder && recorder.state !== 'inactive') {
     if (recorder.state === 'paused') afterAudio({ action: 'resumeBroadcast', sessionId });
@@ -392,6 +432,11 @@ stopButton.addEventListener('click', () => {
   } else {
     afterAudio({ action: 'endSession', sessionId });
   }
+});
+downloadButton.addEventListener('click', () => {
+  if (!sessionId) return;
+  downloadButton.textContent = 'Preparing the transcript…';
+  socket.send({ action: 'getTranscript', sessionId, language: transcriptLanguage.value });
 });
 $('copy-link-button').addEventListener('click', () => {
   void navigator.clipboard?.writeText($<HTMLInputElement>('listener-link').value);

@@ -1,0 +1,71 @@
+"""transcripts: on getTranscript (invoked by the connection handler, by name), builds a
+session's transcript in one language from the utterance records the processor keeps in
+the translation bucket, stores TXT/SRT/WebVTT next to them and posts presigned URLs."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_apigatewayv2 as apigw
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra import constants
+from infra.management_api import grant_post_to_connections
+from infra.nag import objects_under, stage_connections
+from infra.python_function import FunctionSpec, PythonFunction
+from lambdas.shared import env_names, resources
+
+
+class Transcripts(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env_name: str,
+        translation_bucket: s3.IBucket,
+        stage: apigw.WebSocketStage,
+        management_endpoint: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function = PythonFunction(
+            self,
+            "Transcripts",
+            env_name=env_name,
+            spec=FunctionSpec(
+                base_name=constants.TRANSCRIPTS,
+                package="audio_processor",  # the processor's bundle: records, stores and pysubs2
+                handler="audio_processor.transcript_handler.lambda_handler",
+                description="Builds a session's transcript (TXT, SRT, WebVTT) and posts its presigned URLs",
+                environment={
+                    env_names.API_GATEWAY_ENDPOINT: management_endpoint,
+                    env_names.S3_BUCKET_NAME: translation_bucket.bucket_name,
+                    env_names.PRESIGNED_URL_EXPIRATION: str(constants.PRESIGNED_URL_EXPIRATION_SECONDS),
+                },
+                invoked_asynchronously=True,
+            ),
+        )
+        role = self.function.role
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["s3:GetObject", "s3:PutObject"],
+            resource_arns=[translation_bucket.arn_for_objects(f"{resources.CHUNK_KEY_PREFIX}*")],
+        )
+        # Listing only under sessions/: the records of one session are one prefix.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[translation_bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{resources.CHUNK_KEY_PREFIX}*"]}},
+            )
+        )
+        grant_post_to_connections(stage, role)
+        self.function.allow_wildcards(
+            "Record and transcript keys are sessions/{sessionId}/..., created at run time.",
+            objects_under(resources.CHUNK_KEY_PREFIX),
+        )
+        self.function.allow_wildcards(
+            "The requester's connection id is created at run time: the answer is posted (POST only) to "
+            "this stage's @connections/*.",
+            stage_connections(env_name),
+        )

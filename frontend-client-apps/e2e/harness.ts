@@ -1,0 +1,94 @@
+// What the Playwright tests share: Debian's Chromium with a WAV as the microphone, and a
+// speaker page that creates a session and a phone-sized listener page that joins it.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+
+export const BASE = process.env.APP_BASE_URL ?? 'http://127.0.0.1:8080';
+export const ARTIFACTS = process.env.ARTIFACTS_DIR ?? 'test-results';
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export async function launchWithMicrophone(wav: string): Promise<Browser> {
+  if (!wav) throw new Error('a WAV file for the fake microphone is required');
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      // A listener page sits in the background of a test run: its timers must not be throttled.
+      '--disable-background-timer-throttling',
+      '--disable-renderer-backgrounding',
+      '--autoplay-policy=no-user-gesture-required',
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      `--use-file-for-fake-audio-capture=${wav}%noloop`,
+    ],
+  });
+}
+
+export async function textOf(page: Page, testId: string): Promise<string> {
+  return ((await page.getByTestId(testId).textContent()) ?? '').trim();
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
+}
+
+export interface Talk {
+  speaker: Page;
+  listener: Page;
+  code: string;
+}
+
+/** A speaker with a session and a Spanish listener (a phone) who joined it; not broadcasting yet. */
+export async function openTalk(browser: Browser, title: string, language = 'es'): Promise<Talk> {
+  const speaker = await (await browser.newContext({ viewport: { width: 1100, height: 900 } })).newPage();
+  speaker.on('pageerror', (error) => console.error('speaker page error:', error));
+  await speaker.goto(`${BASE}/speaker/`);
+  await expect.poll(() => textOf(speaker, 'connection-state'), { timeout: 15_000 }).toBe('Connected');
+  await speaker.getByTestId('title-input').fill(title);
+  await speaker.getByTestId('source-language-select').selectOption('en');
+  await speaker.getByTestId('create-session-button').click();
+  await expect.poll(() => textOf(speaker, 'session-code'), { timeout: 15_000 }).toMatch(/^[a-z]{3,12}-[a-z]{3,12}-\d{4}$/);
+  const code = await textOf(speaker, 'session-code');
+
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const listener = await phone.newPage();
+  listener.on('pageerror', (error) => console.error('listener page error:', error));
+  await listener.goto(`${BASE}/listener/?session=${code}`);
+  await listener.getByTestId('language-select').selectOption(language);
+  await listener.getByTestId('join-button').click(); // "Tap to start audio"
+  await expect.poll(() => listener.getByTestId('live-panel').isVisible(), { timeout: 15_000 }).toBe(true);
+  return { speaker, listener, code };
+}
+
+export async function endTalk(talk: Talk): Promise<void> {
+  await talk.speaker.getByTestId('stop-button').click();
+  await talk.speaker.getByTestId('confirm-end-button').click();
+  await expect.poll(() => talk.listener.getByTestId('session-banner').getAttribute('data-ended'), { timeout: 60_000 }).toBe('true');
+}
+
+export interface Played {
+  index: number;
+  language: string;
+  text: string;
+  atMs: number;
+  startMs: number | null;
+}
+export interface Received {
+  index: number;
+  language: string;
+  startMs: number;
+  atMs: number;
+}
+
+export const playLog = (page: Page): Promise<Played[]> => page.evaluate(() => (window as unknown as { __playLog: Played[] }).__playLog);
+export const receivedLog = (page: Page): Promise<Received[]> =>
+  page.evaluate(() => (window as unknown as { __received: Received[] }).__received);
+export const jumpLog = (page: Page): Promise<{ skipped: number[]; why: string }[]> =>
+  page.evaluate(() => (window as unknown as { __jumps: { skipped: number[]; why: string }[] }).__jumps);

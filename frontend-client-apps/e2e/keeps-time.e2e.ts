@@ -1,0 +1,148 @@
+// The listener keeps time with a long talk, and its states in plain words, in Debian's
+// Chromium against the local runner:
+//   LONG_MIC_WAV   a 4-minute committed capture (tests/fixtures/captures/en-talk-4min) as the microphone
+//   STATES_MIC_WAV the 79 s keynote capture: pause and resume, language switches, the end
+import type { Browser } from 'playwright-core';
+import { afterEach, expect, it } from 'vitest';
+import {
+  endTalk,
+  jumpLog,
+  launchWithMicrophone,
+  openTalk,
+  playLog,
+  receivedLog,
+  screenshot,
+  textOf,
+} from './harness';
+
+let browser: Browser | null = null;
+afterEach(async () => {
+  await browser?.close();
+  browser = null;
+});
+
+const lagMs = (p: { atMs: number; startMs: number | null }) => p.atMs - (p.startMs ?? 0);
+
+it.skipIf(!process.env.LONG_MIC_WAV)(
+  'a Spanish listener keeps time with a 4-minute talk: no clip dropped, no drift',
+  async () => {
+    browser = await launchWithMicrophone(process.env.LONG_MIC_WAV!);
+    const talk = await openTalk(browser, 'Live translation for events');
+    await talk.speaker.getByTestId('start-button').click();
+    const talkSeconds = Number(process.env.LONG_MIC_SECONDS ?? 262);
+    await expect.poll(() => talk.listener.getByTestId('listener-status').getAttribute('data-state'), { timeout: 60_000 }).toBe('live');
+    await talk.listener.waitForTimeout(talkSeconds * 1000 - 20_000);
+    await screenshot(talk.listener, 'listener-live.png');
+    await endTalk(talk);
+    // The last clips: everything received has been played, or nothing more comes.
+    await expect
+      .poll(async () => (await playLog(talk.listener)).length >= (await receivedLog(talk.listener)).length, { timeout: 60_000 })
+      .toBe(true);
+
+    const played = await playLog(talk.listener);
+    const received = await receivedLog(talk.listener);
+    const jumps = await jumpLog(talk.listener);
+    const heard = played.map((p) => p.index);
+    console.log(
+      `4-minute talk: ${received.length} clips received, ${played.length} played; lag after the first clip ` +
+        `${lagMs(played[0]!)} ms, at the end ${lagMs(played.at(-1)!)} ms; max ${Math.max(...played.map(lagMs))} ms`,
+    );
+    expect(received.length).toBeGreaterThan(30);
+    expect(jumps).toEqual([]);
+    expect([...heard].sort((a, b) => a - b)).toEqual([...new Set(received.map((r) => r.index))].sort((a, b) => a - b));
+    expect(heard).toEqual([...heard].sort((a, b) => a - b)); // in talk order
+    expect(Math.abs(lagMs(played.at(-1)!) - lagMs(played[0]!))).toBeLessThanOrEqual(1500);
+    // The caption history holds every line heard, the last one highlighted.
+    expect(await talk.listener.getByTestId('caption-line').count()).toBe(played.length);
+    await expect.poll(() => talk.listener.locator('[data-testid="caption-line"].current').count()).toBeLessThanOrEqual(1);
+  },
+  420_000,
+);
+
+it.skipIf(!process.env.STATES_MIC_WAV)(
+  'a listener is told what is happening: waiting, paused and back to live, switching, the end, the transcript',
+  async () => {
+    browser = await launchWithMicrophone(process.env.STATES_MIC_WAV!);
+    const talk = await openTalk(browser, 'Keynote');
+    const { listener, speaker } = talk;
+    expect(await listener.getByTestId('listener-status').getAttribute('data-state')).toBe('waiting');
+    expect(await textOf(listener, 'listener-status-text')).toMatch(/^Waiting for the speaker/);
+    await screenshot(listener, 'listener-waiting.png');
+
+    await speaker.getByTestId('start-button').click();
+    await expect.poll(async () => (await playLog(listener)).length, { timeout: 60_000, interval: 250 }).toBeGreaterThanOrEqual(1);
+
+    // Pause for 10 s: the captions stop with the audio, then one jump back to live.
+    await listener.getByTestId('pause-button').click();
+    const heardAtPause = (await playLog(listener)).length;
+    await screenshot(listener, 'listener-paused.png');
+    await listener.waitForTimeout(10_000);
+    expect((await playLog(listener)).length).toBe(heardAtPause);
+    expect(await listener.getByTestId('listener-status').getAttribute('data-state')).toBe('listenerPaused');
+    await listener.getByTestId('pause-button').click();
+    await expect.poll(() => listener.getByTestId('jump-notice').isVisible(), { timeout: 5_000 }).toBe(true);
+    await screenshot(listener, 'listener-jumped-to-live.png');
+    const jumps = await jumpLog(listener);
+    expect(jumps).toHaveLength(1);
+    expect(jumps[0]!.why).toBe('paused');
+
+    // Switching language is covered by the player's Vitest cases (the old queue stops at once,
+    // no caption of an unplayed clip); in Chromium on two shared cores the first clip of the new
+    // language did not come within 30 s, which is still open in #13.
+    await listener.getByTestId('live-language-select').selectOption('fr');
+    expect(await textOf(listener, 'caption')).toBe('');
+    expect(await listener.getByTestId('listener-status').getAttribute('data-state')).toBe('switching');
+    await screenshot(listener, 'listener-switching.png');
+    await listener.getByTestId('live-language-select').selectOption('es');
+    expect(await jumpLog(listener)).toHaveLength(1); // no drop anywhere else
+
+    // Ending asks first; afterwards the speaker can start again.
+    await speaker.getByTestId('stop-button').click();
+    expect(await speaker.getByTestId('end-confirm').isVisible()).toBe(true);
+    await screenshot(speaker, 'speaker-confirm-end.png');
+    await speaker.getByTestId('cancel-end-button').click();
+    expect(await textOf(speaker, 'broadcast-state')).toBe('Broadcasting live');
+    await endTalk(talk);
+    expect(await speaker.getByTestId('new-session-button').isVisible()).toBe(true);
+    expect(await listener.getByTestId('listener-status').getAttribute('data-state')).toBe('ended');
+    await screenshot(speaker, 'speaker-ended.png');
+    await screenshot(listener, 'listener-ended-state.png');
+
+    // Transcripts to take home: the listener's own language, and every language for the speaker.
+    for (const [page, language] of [[listener, 'es'], [speaker, 'es']] as const) {
+      if (page === speaker) await speaker.getByTestId('transcript-language-select').selectOption(language);
+      await page.getByTestId('download-transcript').click();
+      await expect.poll(() => page.getByTestId('transcript-links').isVisible(), { timeout: 30_000 }).toBe(true);
+      const links = page.getByTestId('transcript-links').locator('a');
+      expect(await links.evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).dataset.format))).toEqual(['txt', 'srt', 'vtt']);
+      const srt = await page.request.get((await links.nth(1).getAttribute('href'))!);
+      expect(srt.ok()).toBe(true);
+      const body = await srt.text();
+      expect(body).toMatch(/^1\r?\n\d\d:\d\d:\d\d,\d{3} --> /);
+      const heardSpanish = (await playLog(listener)).filter((p) => p.language === 'es').map((p) => p.text);
+      expect(heardSpanish.some((text) => body.includes(text))).toBe(true);
+    }
+    await screenshot(speaker, 'speaker-transcript.png');
+  },
+  240_000,
+);
+
+it('the join page: a code in capitals is taken, a wrong one gets one inline error that clears', async () => {
+  browser = await launchWithMicrophone(process.env.STATES_MIC_WAV ?? process.env.MIC_WAV ?? '/dev/null');
+  const page = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  await page.goto(`${process.env.APP_BASE_URL ?? 'http://127.0.0.1:8080'}/listener/`);
+  // Only the languages the server serves are offered (the local engines serve a few).
+  const offered = await page.getByTestId('language-select').locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+  expect(offered).toContain('es');
+  expect(offered).not.toContain('ja');
+  await page.getByTestId('session-code-input').fill('not a code');
+  await page.getByTestId('join-button').click();
+  expect(await page.getByTestId('code-error').isVisible()).toBe(true);
+  await page.getByTestId('session-code-input').fill('  QUIET-HARBOR-9999 ');
+  expect(await page.getByTestId('code-error').isVisible()).toBe(false); // cleared as the user types
+  await page.getByTestId('join-button').click();
+  await expect.poll(() => textOf(page, 'error-message'), { timeout: 15_000 }).toContain('no session with this code');
+  expect(await page.getByTestId('session-code-input').inputValue()).toBe('quiet-harbor-9999');
+  const favicon = await page.request.get(`${process.env.APP_BASE_URL ?? 'http://127.0.0.1:8080'}/favicon.ico`);
+  expect(favicon.ok()).toBe(true);
+});

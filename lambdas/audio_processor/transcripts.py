@@ -1,0 +1,127 @@
+"""Transcripts people can take home: the recorded utterances of a session in one language
+as plain text, SRT (written by `srt`) and WebVTT (written by webvtt-py), stored under the
+session's prefix in the translation bucket and handed out as presigned URLs. Knows
+nothing of Lambda."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+import srt
+from webvtt import Caption, WebVTT
+
+from audio_processor.ports import UtteranceRecords
+from shared import resources
+from shared.transcript_records import UtteranceRecord
+
+
+class FileStore(Protocol):
+    def put_file(self, key: str, body: bytes, content_type: str, download_as: str | None = None) -> str: ...
+
+
+@dataclass(frozen=True)
+class Line:
+    start_ms: int
+    end_ms: int
+    text: str
+
+
+@dataclass(frozen=True)
+class TranscriptFile:
+    extension: str
+    content_type: str
+    body: bytes
+
+
+@dataclass(frozen=True)
+class TranscriptReady:
+    session_id: str
+    language: str
+    urls: dict[str, str]  # extension -> presigned GET
+    expires_at: int
+    utterances: int
+
+
+def lines_in(records: list[UtteranceRecord], language: str) -> list[Line]:
+    """The utterances said or delivered in `language`, in talk order; a cue never
+    starts before the previous one (records come from parallel invocations)."""
+    lines: list[Line] = []
+    for record in sorted(records, key=lambda r: (r.start_ms, r.index)):
+        text = record.text_in(language)
+        if not text or not text.strip():
+            continue
+        start = max(record.start_ms, lines[-1].start_ms if lines else 0)
+        lines.append(Line(start, max(record.end_ms, start + 1), " ".join(text.split())))
+    return lines
+
+
+def _clock(ms: int) -> str:
+    seconds = ms // 1000
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def plain_text(lines: list[Line], heading: str) -> str:
+    return heading + "\n\n" + "".join(f"[{_clock(line.start_ms)}] {line.text}\n" for line in lines)
+
+
+def _vtt_time(ms: int) -> str:
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+
+
+def subtitles(lines: list[Line], fmt: str) -> str:
+    """SRT or WebVTT: one cue per utterance on the talk's timeline."""
+    if fmt == "srt":
+        return str(
+            srt.compose(
+                srt.Subtitle(
+                    n, timedelta(milliseconds=line.start_ms), timedelta(milliseconds=line.end_ms), line.text
+                )
+                for n, line in enumerate(lines, start=1)
+            )
+        )
+    if fmt == "vtt":
+        # Cue text is markup in WebVTT: &, < and > are written as character references.
+        captions = [
+            Caption(_vtt_time(line.start_ms), _vtt_time(line.end_ms), html.escape(line.text, quote=False))
+            for line in lines
+        ]
+        return str(WebVTT(captions=captions).content)
+    raise ValueError(f"no subtitle format {fmt!r}")
+
+
+def transcript_files(lines: list[Line], heading: str) -> list[TranscriptFile]:
+    return [
+        TranscriptFile("txt", "text/plain; charset=utf-8", plain_text(lines, heading).encode()),
+        TranscriptFile("srt", "application/x-subrip; charset=utf-8", subtitles(lines, "srt").encode()),
+        TranscriptFile("vtt", "text/vtt; charset=utf-8", subtitles(lines, "vtt").encode()),
+    ]
+
+
+class TranscriptService:
+    def __init__(
+        self,
+        records: UtteranceRecords,
+        files: FileStore,
+        url_seconds: int,
+        clock: Callable[[], float],
+    ) -> None:
+        self._records = records
+        self._files = files
+        self._url_seconds = url_seconds
+        self._clock = clock
+
+    def prepare(self, session_id: str, language: str) -> TranscriptReady | None:
+        """The transcript so far; None when nothing was said or delivered in `language`."""
+        lines = lines_in(self._records.all(session_id), language)
+        if not lines:
+            return None
+        urls = {}
+        for file in transcript_files(lines, f"Transcript of session {session_id} ({language})"):
+            key = resources.transcript_key(session_id, language, file.extension)
+            name = f"{session_id}-{language}.{file.extension}"
+            urls[file.extension] = self._files.put_file(key, file.body, file.content_type, download_as=name)
+        return TranscriptReady(session_id, language, urls, int(self._clock()) + self._url_seconds, len(lines))
