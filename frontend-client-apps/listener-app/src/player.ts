@@ -125,10 +125,7 @@ export class ClipPlayer {
 
   /** Seconds of speech waiting to be heard: the scheduled rest plus what is queued. */
   get queuedSeconds(): number {
-    const now = this.o.context.currentTime;
-    const scheduled = this.scheduled
-      .filter((item) => item.end > now)
-      .reduce((sum, item) => sum + item.end - Math.max(item.start, now), 0);
+    const scheduled = this.scheduledRemaining(this.o.context.currentTime);
     let waiting = 0;
     for (const [index, entry] of this.entries) {
       if (this.nextIndex !== null && index < this.nextIndex) continue;
@@ -191,9 +188,7 @@ export class ClipPlayer {
     const now = this.o.context.currentTime;
     // The clip being heard is cut, not counted as skipped: its caption was shown.
     const skipped = this.scheduled.filter((item) => item.start > now).map((item) => item.index);
-    let seconds = this.scheduled
-      .filter((item) => item.end > now)
-      .reduce((sum, item) => sum + item.end - Math.max(item.start, now), 0);
+    let seconds = this.scheduledRemaining(now);
     this.stopScheduled();
     const waiting = [...this.entries.keys()].filter((index) => this.nextIndex === null || index >= this.nextIndex);
     const latest = waiting.length ? Math.max(...waiting) : null;
@@ -212,6 +207,13 @@ export class ClipPlayer {
     // Cutting the clip being heard is a jump too: the listener is told, once.
     if (skipped.length || seconds > 0) this.o.onJump({ skipped: skipped.sort((a, b) => a - b), seconds, why });
     this.pump();
+  }
+
+  /** Seconds of scheduled audio not yet heard at `now`. */
+  private scheduledRemaining(now: number): number {
+    return this.scheduled
+      .filter((item) => item.end > now)
+      .reduce((sum, item) => sum + item.end - Math.max(item.start, now), 0);
   }
 
   /** Something to skip besides the newest clip (a jump that skips nothing changes nothing). */
