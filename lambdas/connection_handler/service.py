@@ -426,7 +426,7 @@ class SessionService:
                 raise ProtocolError(
                     ErrorCode.NOT_SESSION_SPEAKER, "only this session's speaker may have its transcripts"
                 )
-            if action.language != source and not self.served.serves(source, action.language):
+            if not self.served.serves(source, action.language):  # a source always serves itself
                 raise ProtocolError(
                     ErrorCode.UNSUPPORTED_LANGUAGE, f"this session has no {action.language!r} transcript"
                 )
