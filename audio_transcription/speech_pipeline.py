@@ -34,6 +34,7 @@ class SpeechPipeline(Construct):
         management_endpoint: str,
         translation_tuning: Mapping[str, str],
         ffmpeg_layer: lambda_.ILayerVersion,
+        fanout_function: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = PythonFunction(
@@ -53,6 +54,10 @@ class SpeechPipeline(Construct):
                     env_names.PRESIGNED_URL_EXPIRATION: str(constants.PRESIGNED_URL_EXPIRATION_SECONDS),
                     # ffmpeg trims each clip and stretches it to its source's time.
                     env_names.FFMPEG_PATH: "/opt/bin/ffmpeg",
+                    # Pages of a clip's listeners beyond the first go to the fan-out function.
+                    env_names.FANOUT_FUNCTION: fanout_function,
+                    env_names.FANOUT_PAGE_SIZE: str(constants.FANOUT_PAGE_SIZE),
+                    env_names.FANOUT_IN_FLIGHT: str(constants.FANOUT_IN_FLIGHT),
                     **translation_tuning,
                 },
                 invoked_asynchronously=True,

@@ -13,6 +13,7 @@ from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
+from audio_transcription.fanout import Fanout
 from audio_transcription.idempotency_store import IdempotencyStore
 from audio_transcription.speech_pipeline import SpeechPipeline
 from audio_transcription.transcripts import Transcripts
@@ -49,6 +50,9 @@ class AudioTranscriptionStack(Stack):
             cors_origins=app_origins,
         )
         idempotency = IdempotencyStore(self, "Idempotency", env_name=env_name)
+        fanout = Fanout(
+            self, "Fanout", env_name=env_name, stage=stage, management_endpoint=management_endpoint
+        )
         pipeline = SpeechPipeline(
             self,
             "SpeechPipeline",
@@ -61,7 +65,9 @@ class AudioTranscriptionStack(Stack):
             management_endpoint=management_endpoint,
             translation_tuning=translation_tuning or {},
             ffmpeg_layer=FfmpegLayer(self, "ClipFfmpeg", env_name=env_name, name="ffmpeg-clips").layer,
+            fanout_function=fanout.function.function.function_name,
         )
+        fanout.grant_invoke(pipeline.function.role)
         self.processor = pipeline.function
         transcripts = Transcripts(
             self,
@@ -78,6 +84,7 @@ class AudioTranscriptionStack(Stack):
             monitoring.watch_failure_queue("AudioProcessor", pipeline.function.failure_queue.queue)
         monitoring.watch_handled_failures(constants.AUDIO_PROCESSOR)
         monitoring.watch_function("Transcripts", transcripts.function.function)
+        monitoring.watch_function("Fanout", fanout.function.function)
         if transcripts.function.failure_queue:
             monitoring.watch_failure_queue("Transcripts", transcripts.function.failure_queue.queue)
 

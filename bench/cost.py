@@ -31,6 +31,9 @@ PRICES: dict[str, float] = {
     "data_transfer_out_per_gb": 0.09,
     "dynamodb_per_million_write_units": 0.625,
     "dynamodb_per_million_read_units": 0.125,
+    # CloudFront in front of the clip bucket (US/Europe, first 10 TB; S3 -> CloudFront is free).
+    "cloudfront_data_transfer_out_per_gb": 0.085,
+    "cloudfront_https_per_ten_thousand": 0.01,
 }
 
 SEED_CLAIM_USD_PER_SESSION_HOUR = 1.52
@@ -137,6 +140,13 @@ class StreamingUsage:
     chunk_writer_ms: float = 25.0  # + the lease read of the kick
     processor_ms: float = 1200.0  # no transcription any more: translate, speak, store, deliver
     worker_memory_mb: int = 1024
+    # Delivery (shared/fanout.py): pages of `page_size` listeners; the processor posts the first
+    # page of each language, a fan-out invocation (1,769 MB) each further one. CPU per post
+    # measured by bench/fanout_sim.py on this project's 2-core machine: ~0.4 ms.
+    page_size: int = 1000
+    post_cpu_ms: float = 0.4
+    fanout_memory_mb: int = 1769
+    fanout_invocation_overhead_ms: float = 20.0
     memory_mb: dict[str, int] = field(
         default_factory=lambda: {"connection_handler": 512, "chunk_writer": 256, "processor": 1024}
     )
@@ -144,6 +154,56 @@ class StreamingUsage:
     @property
     def recognition_streams(self) -> int:
         return math.ceil(3600 / self.handover_seconds) + self.idle_restarts_per_hour
+
+
+@dataclass(frozen=True)
+class DeliveryPages:
+    """Per utterance: posts the processor makes, and the fan-out invocations for the rest."""
+
+    posted_here: int
+    fanout_invocations: int
+    fanout_ms: float  # billed fan-out duration, all invocations
+
+
+def delivery_pages(usage: StreamingUsage) -> DeliveryPages:
+    per_language = math.ceil(usage.listeners / max(1, usage.target_languages))
+    first = min(per_language, usage.page_size)
+    rest = per_language - first
+    invocations = math.ceil(rest / usage.page_size) * usage.target_languages
+    return DeliveryPages(
+        posted_here=first * usage.target_languages,
+        fanout_invocations=invocations,
+        fanout_ms=rest * usage.target_languages * usage.post_cpu_ms
+        + invocations * usage.fanout_invocation_overhead_ms,
+    )
+
+
+@dataclass(frozen=True)
+class ClipDelivery:
+    """Listeners fetching clips from S3 directly (presigned URLs) vs through CloudFront."""
+
+    s3_direct: float
+    cloudfront: float
+
+    @property
+    def saving(self) -> float:
+        return round(self.s3_direct - self.cloudfront, 4)
+
+
+def clip_delivery_cost(usage: StreamingUsage, prices: dict[str, float] | None = None) -> ClipDelivery:
+    """USD per session-hour of the clip downloads alone: one GET per clip per listener."""
+    p = prices or PRICES
+    speech_seconds = 3600 * usage.speech_fraction
+    fetches = speech_seconds / usage.utterance_seconds * usage.listeners
+    gigabytes = speech_seconds * usage.listeners * usage.clip_bytes_per_second / 1e9
+    s3 = gigabytes * p["data_transfer_out_per_gb"] + fetches / 1000 * p["s3_get_per_thousand"]
+    # Every listener of a language fetches the same object: CloudFront would fetch it from
+    # S3 about once per edge (negligible), but bills every request and byte it serves.
+    cloudfront = (
+        gigabytes * p["cloudfront_data_transfer_out_per_gb"]
+        + fetches / 10_000 * p["cloudfront_https_per_ten_thousand"]
+    )
+    return ClipDelivery(s3_direct=round(s3, 4), cloudfront=round(cloudfront, 4))
 
 
 def streaming_session_hour_cost(
@@ -160,13 +220,19 @@ def streaming_session_hour_cost(
     chars = usage.chars_per_speech_minute * 60 * usage.speech_fraction
     translated_languages = usage.target_languages - (1 if usage.source_among_targets else 0)
     m = usage.memory_mb
+    pages = delivery_pages(usage)
     lambda_gb_seconds = (
         chunks * usage.connection_handler_ms / 1000 * m["connection_handler"] / 1024
         + chunks * usage.chunk_writer_ms / 1000 * m["chunk_writer"] / 1024
         + 3600 * usage.worker_memory_mb / 1024  # the worker runs the whole hour
-        + utterances * usage.processor_ms / 1000 * m["processor"] / 1024
+        + utterances
+        * (usage.processor_ms + pages.posted_here * usage.post_cpu_ms)
+        / 1000
+        * m["processor"]
+        / 1024
+        + utterances * pages.fanout_ms / 1000 * usage.fanout_memory_mb / 1024
     )
-    lambda_requests = chunks * 2 + streams + utterances
+    lambda_requests = chunks * 2 + streams + utterances * (1 + pages.fanout_invocations)
     outbound_messages = utterances * (usage.listeners + 1)
     # DynamoDB: per chunk the rate counter, lastSeq and the kick's lease read; the
     # worker's heartbeat (1/s), one cursor claim per segment and a checkpoint per utterance.
@@ -211,6 +277,7 @@ if __name__ == "__main__":
         "utterance_streaming": {
             "recognition_streams_per_session_hour": streaming.recognition_streams,
             "usd_per_session_hour": streaming_session_hour_cost(streaming),
+            "clip_downloads_s3_vs_cloudfront": asdict(clip_delivery_cost(streaming)),
         },
         "fixed_batches_before": {"usage": asdict(usage), "usd_per_session_hour": session_hour_cost(usage)},
     }

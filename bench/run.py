@@ -22,7 +22,7 @@ from typing import Any
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
-from bench import consumer, cost, e2e, engines, fanout, quality
+from bench import consumer, cost, e2e, engines, fanout, fanout_sim, quality
 from bench.stats import summary
 from local.paths import ROOT
 
@@ -79,24 +79,70 @@ def summarize_fanout(fanout_runs: list[dict[str, Any]]) -> dict[str, dict[str, A
 
 
 def rerun(parts: list[str]) -> dict[str, Any]:
-    """Measures `parts` (fanout, concurrency) again on a fresh stack and updates today's full results."""
+    """Measures `parts` (fanout, concurrency, fanout_sim) again and updates today's full results."""
+    # The newest full run; the figures measured again today are saved with today's date.
+    newest = max(p for p in RESULTS.glob("????-??-??.json"))
+    results: dict[str, Any] = json.loads(newest.read_text())
     path = RESULTS / f"{dt.date.today().isoformat()}.json"
-    results: dict[str, Any] = json.loads(path.read_text())
-    with e2e.bench_stack() as (base, log):
-        if "fanout" in parts:
-            print("fan-out ...", flush=True)
-            results["fanout"] = summarize_fanout(
-                [fanout.measure(base, log, [10, 100, 1000]) for _ in range(2)]
-            )
-            results["fanout_1000_ms"] = results["fanout"]["1000"]["first_to_last_ms_p50"]
-        if "concurrency" in parts:
-            print("concurrency ...", flush=True)
-            results["concurrency"] = e2e.concurrency(base, "en-welcome", max_sessions=8)
+    measured_on = results.get("measured_on", results["date"])
+    if "fanout_sim" in parts:
+        print("fan-out, simulated AWS ...", flush=True)
+        results.update(simulated_fanout(fanout_sim.measure()))
+    if {"fanout", "concurrency"} & set(parts):  # these two need the local stack
+        with e2e.bench_stack() as (base, log):
+            if "fanout" in parts:
+                print("fan-out ...", flush=True)
+                results["fanout"] = summarize_fanout(
+                    [fanout.measure(base, log, [10, 100, 1000]) for _ in range(2)]
+                )
+                results["fanout_1000_ms"] = results["fanout"]["1000"]["first_to_last_ms_p50"]
+            if "concurrency" in parts:
+                print("concurrency ...", flush=True)
+                results["concurrency"] = e2e.concurrency(base, "en-welcome", max_sessions=8)
+    results["costs"], results["clip_delivery_5000_listeners"] = cost_figures(), clip_delivery_5000()
+    today = dt.date.today().isoformat()
     results["concurrency_rerun_note"] = (
-        f"{' and '.join(parts)} re-measured on a fresh stack with `python -m bench.run --rerun {','.join(parts)}`"
+        f"{' and '.join(parts)} re-measured on {today} with `python -m bench.run --rerun {','.join(parts)}`; "
+        f"the other figures are those of the full run of {measured_on}"
     )
+    results["measured_on"], results["date"] = measured_on, today
     path.write_text(json.dumps(results, indent=2) + "\n")
     return results
+
+
+def simulated_fanout(measured: dict[str, Any]) -> dict[str, Any]:
+    """The headline keys of bench/fanout_sim.py's figures, and the figures."""
+    return {
+        "fanout_sim": measured,
+        "fanout_1000_simulated_ms": measured["paged_1000"]["ms_p50"],
+        "fanout_5000_simulated_ms": measured["paged_5000"]["ms_p50"],
+        "fanout_5000_simulated_peak_in_flight": measured["paged_5000"]["peak_in_flight"],
+        "fanout_page_1000_ms": measured["paged_1000"]["ms_p50"],
+    }
+
+
+def cost_figures() -> dict[str, Any]:
+    """The cost model's columns (a model: no measurement, so --rerun recomputes it)."""
+
+    def streaming(languages: int, listeners: int) -> dict[str, float]:
+        return cost.streaming_session_hour_cost(
+            cost.StreamingUsage(target_languages=languages, listeners=listeners)
+        )
+
+    return {
+        "1": streaming(1, 100),
+        "3": streaming(3, 100),
+        "3_1000_listeners": streaming(3, 1000),
+        "3_5000_listeners": streaming(3, 5000),
+        # The fixed 3 s batches this replaced, for comparison.
+        "batches_1": cost.session_hour_cost(cost.Usage(target_languages=1, listeners=100)),
+        "batches_3": cost.session_hour_cost(cost.Usage(target_languages=3, listeners=100)),
+    }
+
+
+def clip_delivery_5000() -> dict[str, float]:
+    delivery = cost.clip_delivery_cost(cost.StreamingUsage(target_languages=3, listeners=5000))
+    return {"s3_direct": delivery.s3_direct, "cloudfront": delivery.cloudfront, "saving": delivery.saving}
 
 
 def run_all(quick: bool) -> dict[str, Any]:
@@ -131,19 +177,13 @@ def run_all(quick: bool) -> dict[str, Any]:
     stages = {stage: median_p50_p95(e2e_runs, "stages_ms", stage) for stage in e2e_runs[0]["stages_ms"]}
     fanout_sizes = summarize_fanout(fanout_runs)
     streaming = cost.StreamingUsage()
-    costs = {
-        "1": cost.streaming_session_hour_cost(cost.StreamingUsage(target_languages=1, listeners=100)),
-        "3": cost.streaming_session_hour_cost(cost.StreamingUsage(target_languages=3, listeners=100)),
-        "3_1000_listeners": cost.streaming_session_hour_cost(
-            cost.StreamingUsage(target_languages=3, listeners=1000)
-        ),
-        # The fixed 3 s batches this replaced, for comparison.
-        "batches_1": cost.session_hour_cost(cost.Usage(target_languages=1, listeners=100)),
-        "batches_3": cost.session_hour_cost(cost.Usage(target_languages=3, listeners=100)),
-    }
+    costs = cost_figures()
     print("caption quality ...", flush=True)
     caption_quality = quality.run(capture)
+    print("fan-out, simulated AWS ...", flush=True)
+    simulated = simulated_fanout(fanout_sim.measure(runs=1 if quick else 3))
     return {
+        **simulated,
         "date": dt.date.today().isoformat(),
         "mode": "quick" if quick else "full",
         "machine": machine(),
@@ -173,6 +213,7 @@ def run_all(quick: bool) -> dict[str, Any]:
         "cost_usd_per_session_hour_1lang": costs["1"]["total"],
         "cost_usd_per_session_hour_3lang": costs["3"]["total"],
         "costs": costs,
+        "clip_delivery_5000_listeners": clip_delivery_5000(),
         "cost_prices_date": cost.PRICES_DATE,
         "seed_claims": {"e2e_seconds": "5-7", "usd_per_session_hour": cost.SEED_CLAIM_USD_PER_SESSION_HOUR},
         "duration_s": round(time.monotonic() - started),
@@ -284,6 +325,45 @@ def _quality_rows(r: dict[str, Any]) -> str:
     )
 
 
+def cloudfront_note(r: dict[str, Any]) -> str:
+    d = r.get("clip_delivery_5000_listeners")
+    if not d:
+        return ""
+    return (
+        f"Clip downloads at 5,000 listeners: ${d['s3_direct']:.2f} per session-hour from S3 directly, "
+        f"${d['cloudfront']:.2f} through CloudFront (its per-request price outweighs its cheaper bytes for "
+        f"~24 KB clips): CloudFront would not save money, so it is not built (COSTS.md)."
+    )
+
+
+def simulated_fanout_section(r: dict[str, Any]) -> str:
+    sim = r.get("fanout_sim")
+    if not sim:
+        return ""
+    rows = "\n".join(
+        f"| {design} | {v['listeners']:,} | {v['ms_p50']} | {v['peak_in_flight']} | {v['gone']} | {v['pages']} | {v['cpu_ms_per_post']} |"
+        for design in ("paged", "one_sender")
+        for v in (sim[k] for k in sorted(sim) if k.startswith(design + "_"))
+    )
+    return f"""## 6b. Fan-out with AWS's timing (simulated management API)
+
+`bench/fanout_sim.py`: one clip to N listeners of one language through the product's sender, against
+`local/management_sim.py` (its own process), which answers each post after {sim["delay_ms"]:.0f} ms and 410 for
+{sim["gone_percent"]:.0f} % of the connections. **paged** is what ships: the processor posts the first page of
+{sim["page_size"]:,}, and each further page is posted by a warm fan-out "invocation" (a worker process here,
+running the real `fanout_handler`), all at once; **one_sender** posts everything from the processor's one
+asyncio client. {sim["in_flight_per_sender"]} posts in flight per sender. Clip ready → last post answered, median
+of {sim["runs"]} run(s):
+
+| design | listeners | ms | peak posts in flight | answered 410 | pages | sender CPU per post, ms |
+|---|---|---|---|---|---|---|
+{rows}
+
+On this machine every sender and the endpoint share 2 cores, so the 5,000-listener figure is CPU-bound: ~0.4 ms of
+CPU per post, times 5,000 posts, on 2 cores. On AWS each fan-out invocation has a vCPU of its own (1,769 MB), so 5,000
+listeners take about one page's time (the 1,000 row) plus a synchronous invoke; see ARCHITECTURE.md §9."""
+
+
 def markdown(results: dict[str, Any]) -> str:
     r = results
     e2e_rows = "\n".join(
@@ -308,6 +388,7 @@ def markdown(results: dict[str, Any]) -> str:
     )
     cost_rows = "\n".join(
         f"| {line} | {r['costs']['1'][line]:.3f} | {r['costs']['3'][line]:.3f} | {r['costs']['3_1000_listeners'][line]:.3f} "
+        f"| {r['costs'].get('3_5000_listeners', {}).get(line, float('nan')):.3f} "
         f"| {r['costs']['batches_1'][line]:.3f} | {r['costs']['batches_3'][line]:.3f} |"
         for line in r["costs"]["1"]
     )
@@ -320,6 +401,7 @@ raw figures in `bench/results/{r["date"]}{"-quick" if r["mode"] == "quick" else 
 part of `make test`. Ratios compare figures of this one run. The live path is **utterance streaming**: one
 recognition stream per session, the utterance (cut at a pause) as the unit of translation and speech. The
 fixed 3 s batch figures of 2026-11-22 are kept in `bench/results/2026-11-22.json` for comparison.
+{("_" + r["concurrency_rerun_note"] + "._") if r.get("concurrency_rerun_note") else ""}
 
 ## Headlines
 
@@ -332,6 +414,7 @@ fixed 3 s batch figures of 2026-11-22 are kept in `bench/results/2026-11-22.json
 | cost per session-hour, 1 / 3 languages (100 listeners) | ${r["cost_usd_per_session_hour_1lang"]:.2f} / ${r["cost_usd_per_session_hour_3lang"]:.2f} | $8.47 / $11.50 |
 | clip length / source length as delivered (median / p95 / max) | {r["clip_fit_ratio_p50"]} / {r["clip_fit_ratio_p95"]} / {r["clip_fit_ratio_max"]} | not fitted |
 | fan-out to 1000 listeners (first → last listener) | {r["fanout_1000_ms"]} ms | 1185.7 ms |
+| fan-out to 1,000 / 5,000 listeners, AWS timing simulated (40 ms a post), clip ready → last post answered | {r.get("fanout_1000_simulated_ms", "—")} / {r.get("fanout_5000_simulated_ms", "—")} ms (peak {r.get("fanout_5000_simulated_peak_in_flight", "—")} posts in flight) | 5,000: not possible (500 listeners at most) |
 
 ## 1. Ingestion (`s3_audio_consumer`'s exact decoder)
 
@@ -396,13 +479,16 @@ sacrebleu on the whole talk (`python -m bench.quality --capture {r["capture"]}`)
 ## 6. Fan-out
 
 N listeners in one language on the local gateway (each a WebSocket client of this machine); the audio_processor
-sends with 32 threads through boto3's `apigatewaymanagementapi` client.
+posts through the product's sender (`shared/fanout.py`: asyncio, SigV4-signed, 250 posts in flight; pages of
+1,000 beyond the first go to the fan-out function).
 
 | listeners | first → last listener, ms | processor send time, ms | messages/s | clips to all |
 |---|---|---|---|---|
 {fan_rows}
 
 ![fan-out](images/bench-fanout.png)
+
+{simulated_fanout_section(r)}
 
 ## 7. Concurrency
 
@@ -420,11 +506,13 @@ latency to message doubles. Every session's Whisper shares the same two cores: t
 `bench/cost.py` (tested in `tests/unit/test_cost_model.py`); prices and assumptions in [COSTS.md](COSTS.md).
 USD per session-hour, 100 listeners unless said:
 
-| line | 1 language | 3 languages | 3 languages, 1000 listeners | 1 language, 3 s batches | 3 languages, 3 s batches |
-|---|---|---|---|---|---|
+| line | 1 language | 3 languages | 3 languages, 1000 listeners | 3 languages, 5000 listeners | 1 language, 3 s batches | 3 languages, 3 s batches |
+|---|---|---|---|---|---|---|
 {cost_rows}
 
 ![cost](images/bench-cost.png)
+
+{cloudfront_note(r)}
 
 One Transcribe stream per session (handed over every 12 minutes: 5 per hour) bills the audio once; the 3 s
 batches billed 15 s per 3 s. The seed claimed $1.52 per session-hour.
@@ -435,7 +523,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--render", type=Path, help="rewrite the docs from a saved results JSON")
-    parser.add_argument("--rerun", help="comma-separated parts to measure again: fanout, concurrency")
+    parser.add_argument(
+        "--rerun", help="comma-separated parts to measure again: fanout, concurrency, fanout_sim"
+    )
     args = parser.parse_args()
     if args.rerun:
         results = rerun(args.rerun.split(","))

@@ -45,6 +45,7 @@ FUNCTIONS = (
     ("s3-audio-consumer", "s3_audio_consumer.handler:lambda_handler", 900, 1024, 0),
     ("audio-processor", "audio_processor.handler:lambda_handler", 60, 1024, 1),
     ("transcripts", "audio_processor.transcript_handler:lambda_handler", 60, 512, 1),
+    ("fanout", "audio_processor.fanout_handler:lambda_handler", 30, 512, 0),
 )
 APPS = {
     "speaker": ROOT / "frontend-client-apps" / "speaker-app" / "dist",
@@ -93,6 +94,9 @@ class LocalStack:
             env_names.AUDIO_PROCESSOR_FUNCTION: fn("audio-processor"),
             env_names.AUDIO_CONSUMER_FUNCTION: fn("s3-audio-consumer"),
             env_names.TRANSCRIPTS_FUNCTION: fn("transcripts"),
+            env_names.FANOUT_FUNCTION: fn("fanout"),
+            # Tests set small pages, so that tens of listeners go through the fan-out function.
+            env_names.FANOUT_PAGE_SIZE: os.environ.get(env_names.FANOUT_PAGE_SIZE, "1000"),
             "RECOGNIZER": "local.engines.streaming:build"
             if self.engines.startswith("local.engines")
             else "aws",

@@ -125,6 +125,17 @@ class SessionManagementStack(Stack):
         # The timer re-schedules itself when it fires before the grace period is over
         # (clock skew), through the same runtime as the handler.
         timers.allow_scheduling(timers.function)
+        # A broadcast to a session's listeners (pause, resume, end) is posted in pages by the
+        # fan-out function, which lives in AudioTranscription (deployed after this stack): by name.
+        for broadcaster in (handling.handler, timers.function):
+            broadcaster.function.add_environment(
+                env_names.FANOUT_FUNCTION, function_name(constants.FANOUT, env_name)
+            )
+            iam.Grant.add_to_principal(
+                grantee=broadcaster.role,
+                actions=["lambda:InvokeFunction"],
+                resource_arns=[function_arn(self, constants.FANOUT, env_name)],
+            )
 
         monitoring = Monitoring(self, "Monitoring", alarm_email=alarm_email)
         for name, function in (

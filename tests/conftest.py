@@ -36,7 +36,8 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory):
     """`python -m local` on a free port, started once for the tests that ask for it."""
     from local.process import running_local_stack
 
-    # A short handover interval, so that a test talk crosses handovers (the default is 12 minutes).
-    settings = {"WORKER_HANDOVER_SECONDS": "4"}
+    # A short handover interval, so that a test talk crosses handovers (the default is 12 minutes),
+    # and pages of 20 listeners, so that tens of listeners go through the fan-out function.
+    settings = {"WORKER_HANDOVER_SECONDS": "4", "FANOUT_PAGE_SIZE": "20"}
     with running_local_stack(tmp_path_factory.mktemp("local") / "local.log", settings=settings) as base:
         yield base

@@ -2,6 +2,7 @@
 // fake microphone (an espeak-ng WAV); a listener in another browser context joins in
 // Spanish, taps to start audio, and receives, schedules and captions the clips.
 //   APP_BASE_URL=http://127.0.0.1:8080 MIC_WAV=/tmp/mic.wav ARTIFACTS_DIR=... npm run test:e2e
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -61,6 +62,25 @@ it('a speaker broadcasts and a listener hears Spanish clips with captions', asyn
   await speaker.getByTestId('confirm-end-button').click(); // ending asks first
   await expect.poll(() => listener.getByTestId('session-banner').getAttribute('data-ended'), { timeout: 30_000 }).toBe('true');
   await listener.screenshot({ path: join(ARTIFACTS, 'listener-ended.png'), fullPage: true });
+
+  // Transcripts to take home: the listener's own language; for the speaker, the source and each
+  // language that had listeners. Each SRT is downloaded as a user would, by clicking its link.
+  const heard = ((await listener.evaluate(() => (window as unknown as { __playLog?: { text: string }[] }).__playLog)) ?? []).map((p) => p.text);
+  const said = await speaker.locator('[data-testid="transcript"] li').allTextContents();
+  for (const [page, language, lines] of [[listener, 'es', heard], [speaker, 'en', said], [speaker, 'es', heard]] as const) {
+    if (page === speaker) await speaker.getByTestId('transcript-language-select').selectOption(language);
+    await page.getByTestId('download-transcript').click();
+    const links = page.getByTestId('transcript-links').locator('a');
+    await expect
+      .poll(async () => ((await links.count()) ? await links.first().getAttribute('href') : ''), { timeout: 30_000 })
+      .toContain(`/transcripts/${language}.txt`);
+    expect(await links.evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).dataset.format))).toEqual(['txt', 'srt', 'vtt']);
+    const [download] = await Promise.all([page.waitForEvent('download'), links.nth(1).click()]);
+    const srt = await readFile((await download.path())!, 'utf8');
+    expect(srt).toMatch(/^1\r?\n\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}/);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.some((line) => srt.includes(line.trim()))).toBe(true);
+  }
 });
 
 it('a listener with an unknown code gets a clear message', async () => {

@@ -79,6 +79,7 @@ export interface Played {
   text: string;
   atMs: number;
   startMs: number | null;
+  durationMs: number | null;
 }
 export interface Received {
   index: number;

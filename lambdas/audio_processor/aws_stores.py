@@ -85,8 +85,8 @@ class DynamoListenerDirectory:
     def listeners(self, session_id: str) -> list[tuple[str, str]]:
         return session_listeners(self._table, session_id)
 
-    def remove(self, connection_id: str) -> bool:
-        return self._audience.remove_stale(connection_id) is not None
+    def remove_gone(self, connection_ids: list[str]) -> list[str]:
+        return sorted(self._audience.remove_stale_many(connection_ids))
 
     def counts(self, session_id: str) -> dict[str, int]:
         return self._audience.counts(session_id)

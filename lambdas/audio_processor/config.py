@@ -24,7 +24,9 @@ class ProcessorConfig:
     partial_results_stability: str | None
     terminology_names: tuple[str, ...]
     silence_dbfs: float
-    delivery_workers: int
+    fanout_in_flight: int
+    fanout_page_size: int
+    fanout_function: str | None
     deadline_margin_seconds: float
     ffmpeg_path: str = "/opt/bin/ffmpeg"  # the layer's static build
 
@@ -52,7 +54,10 @@ class ProcessorConfig:
             partial_results_stability=stability or None,
             terminology_names=tuple(n.strip() for n in terminologies.split(",") if n.strip()),
             silence_dbfs=env_float("SILENCE_THRESHOLD_DBFS", -55.0),
-            delivery_workers=env_int("DELIVERY_WORKERS", 32),
+            # 5,000 listeners x 40 ms: 250 in flight per page of 1,000 posts a page in ~0.2 s.
+            fanout_in_flight=env_int(env_names.FANOUT_IN_FLIGHT, 250),
+            fanout_page_size=env_int(env_names.FANOUT_PAGE_SIZE, 1000),
+            fanout_function=env_str(env_names.FANOUT_FUNCTION, "") or None,
             deadline_margin_seconds=env_float("DEADLINE_MARGIN_SECONDS", 2.0),
             ffmpeg_path=env_str(env_names.FFMPEG_PATH, "/opt/bin/ffmpeg"),
         )

@@ -35,9 +35,10 @@ from audio_processor.config import ProcessorConfig
 from audio_processor.engines import build_engines
 from audio_processor.model import PcmBatch
 from audio_processor.pipeline import Engines, PipelineSettings, SpeechPipeline, Stores
+from audio_processor.ports import Sender
 from audio_processor.retry import Deadline, RetryPolicy
 from shared.audience import Audience
-from shared.notifier import Notifier
+from shared.fanout import LambdaPageInvoker, PagedFanout, SignedPoster
 
 logger = Logger()
 metrics = Metrics()
@@ -71,23 +72,34 @@ class Runtime:
     deadline_margin_seconds: float
 
 
+def build_sender(config: ProcessorConfig) -> PagedFanout:
+    """Posts the first page of a clip's listeners from here, further pages from parallel
+    invocations of the fan-out function (shared.fanout)."""
+    poster = SignedPoster(
+        config.management_endpoint,
+        config.region,
+        boto3.Session().get_credentials,
+        in_flight=config.fanout_in_flight,
+    )
+    invoker = None
+    if config.fanout_function:
+        # A page is ~0.2 s of posts: the default pool of 10 would make pages wait.
+        lambda_client = boto3.client("lambda", config=Config(max_pool_connections=32))
+        invoker = LambdaPageInvoker(lambda_client, config.fanout_function)
+    return PagedFanout(poster, invoker, page_size=config.fanout_page_size)
+
+
 def build_pipeline(
     config: ProcessorConfig,
     *,
     engines: Engines | None = None,
-    management: Any = None,
+    sender: Sender | None = None,
     retry: RetryPolicy | None = None,
     settings: PipelineSettings | None = None,
 ) -> SpeechPipeline:
     """The AWS wiring; tests and the local runner replace what talks to the network."""
     dynamodb = boto3.resource("dynamodb")
     s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
-    if management is None:
-        management = boto3.client(
-            "apigatewaymanagementapi",
-            endpoint_url=config.management_endpoint,
-            config=Config(max_pool_connections=config.delivery_workers),
-        )
     connections = dynamodb.Table(config.connections_table)
     sessions = dynamodb.Table(config.sessions_table)
     stores = Stores(
@@ -95,7 +107,7 @@ def build_pipeline(
         listeners=DynamoListenerDirectory(connections, Audience(sessions, connections, time.time)),
         sessions=DynamoSessionDirectory(sessions),
         ledger=DynamoDeliveryLedger(dynamodb.Table(config.idempotency_table), clock=time.time),
-        sender=Notifier(management, max_workers=config.delivery_workers),
+        sender=sender or build_sender(config),
         records=S3UtteranceRecords(s3, config.bucket),
     )
     return SpeechPipeline(

@@ -299,7 +299,7 @@ class SpeechPipeline:
         """Listeners that vanished (410) are removed; the speaker sees the new counts."""
         if not work.gone:
             return
-        removed = [cid for cid in sorted(work.gone) if self._stores.listeners.remove(cid)]
+        removed = self._stores.listeners.remove_gone(sorted(work.gone))
         work.report.listeners_removed = len(removed)
         speaker = work.speaker or self._stores.sessions.speaker_connection(work.batch.session_id)
         if not removed or not speaker:

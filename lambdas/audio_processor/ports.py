@@ -44,9 +44,9 @@ class ListenerDirectory(Protocol):
         """(connectionId, targetLanguage) of every listener of the session."""
         ...
 
-    def remove(self, connection_id: str) -> bool:
-        """Forgets a listener answered 410; False if it was kept (a listener still
-        inside $connect is answered 410 too)."""
+    def remove_gone(self, connection_ids: list[str]) -> list[str]:
+        """Forgets listeners answered 410 and returns those removed; a listener still
+        inside $connect is answered 410 too, and is kept."""
         ...
 
     def counts(self, session_id: str) -> dict[str, int]:

@@ -62,11 +62,10 @@ def _caller(event: dict[str, Any], service: SessionService) -> Caller:
 def send(runtime: wiring.Runtime, outgoing: list[tuple[str, dict[str, Any]]]) -> None:
     """Sends; a connection that is gone (410) is forgotten, and whoever must know is told."""
     while outgoing:
-        follow_up: list[tuple[str, dict[str, Any]]] = []
-        for gone in runtime.notifier.send_many(outgoing):
-            metrics.add_metric(name="GoneConnections", unit=MetricUnit.Count, value=1)
-            follow_up.extend(runtime.service.forget(gone))
-        outgoing = follow_up
+        gone = runtime.notifier.send_many(outgoing)
+        if gone:
+            metrics.add_metric(name="GoneConnections", unit=MetricUnit.Count, value=len(gone))
+        outgoing = runtime.service.forget(gone) if gone else []
 
 
 def _connect(runtime: wiring.Runtime, caller: Caller, event: dict[str, Any]) -> dict[str, Any]:

@@ -61,6 +61,9 @@ class AudioChunk(Action):
 class SessionControl(Action):
     action: Literal["pauseBroadcast", "resumeBroadcast", "endSession"]
     sessionId: SessionId
+    # endSession: the last chunk seq the speaker sent (-1: none). On AWS the end may overtake
+    # the last chunks; with it, those chunks are still taken after the end.
+    lastSeq: Annotated[int, Field(ge=-1, le=10_000_000)] | None = None
 
 
 class Heartbeat(Action):

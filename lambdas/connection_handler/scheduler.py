@@ -11,13 +11,14 @@ from typing import Any
 
 MAX_DELAY_SECONDS = 900  # SQS DelaySeconds limit
 SPEAKER_GRACE = "speakerGrace"
+LISTENER_STATS = "listenerStats"  # the speaker's counts after a burst of joins
 
 
 @dataclass(frozen=True)
 class TimerMessage:
     kind: str
     session_id: str
-    suspended_at_ms: int
+    suspended_at_ms: int = 0
 
     def body(self) -> str:
         return json.dumps(
@@ -27,8 +28,12 @@ class TimerMessage:
     @classmethod
     def parse(cls, body: str) -> TimerMessage:
         raw = json.loads(body)
-        if not isinstance(raw, dict) or raw.get("kind") != SPEAKER_GRACE:
+        if not isinstance(raw, dict) or raw.get("kind") not in (SPEAKER_GRACE, LISTENER_STATS):
             raise ValueError(f"not a session timer: {body[:80]!r}")
+        if raw["kind"] == LISTENER_STATS:
+            if not isinstance(raw.get("sessionId"), str):
+                raise ValueError(f"not a session timer: {body[:80]!r}")
+            return cls(LISTENER_STATS, raw["sessionId"])
         suspended_at = raw.get("suspendedAt")
         if not isinstance(raw.get("sessionId"), str) or not isinstance(suspended_at, int):
             raise ValueError(f"not a session timer: {body[:80]!r}")
@@ -45,5 +50,12 @@ class SqsSessionTimers:
         self.sqs.send_message(
             QueueUrl=self.queue_url,
             MessageBody=TimerMessage(SPEAKER_GRACE, session_id, suspended_at_ms).body(),
+            DelaySeconds=max(0, min(delay_seconds, MAX_DELAY_SECONDS)),
+        )
+
+    def listener_stats(self, session_id: str, delay_seconds: int) -> None:
+        self.sqs.send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=json.dumps({"kind": LISTENER_STATS, "sessionId": session_id}),
             DelaySeconds=max(0, min(delay_seconds, MAX_DELAY_SECONDS)),
         )

@@ -28,6 +28,7 @@ from shared.session_ids import is_session_id, new_session_id
 _ENDED_WHILE_AWAY = "the session ended while the speaker was away"
 LIVE = ("active", "paused")  # a speaker is connected and may act
 OPEN = (*LIVE, "suspended")  # listeners may join; the talk is not over
+STATS_TRAILING_SECONDS = 1  # a burst of joins is summed up for the speaker this much later
 
 Outgoing = tuple[str, dict[str, Any]]
 
@@ -42,11 +43,12 @@ class Caller:
 
 @dataclass(frozen=True)
 class Limits:
-    max_listeners: int = 500
-    # A venue puts hundreds of listeners behind one public address: the per-address
-    # ceiling only stops floods; the per-session rate paces a join storm.
-    joins_per_ip_per_minute: int = 3000
-    joins_per_session_per_second: int = 200
+    max_listeners: int = 5000
+    # A venue puts thousands of listeners behind one public address: the per-address
+    # ceiling only stops floods; the per-session rate paces a join storm (API Gateway
+    # opens ~500 connections a second by default: a storm that size passes).
+    joins_per_ip_per_minute: int = 6000
+    joins_per_session_per_second: int = 1000
     # Unknown session codes per address per minute: guessing codes is what this stops.
     failed_joins_per_ip_per_minute: int = 30
     chunks_per_second: int = 20  # MediaRecorder sends ~4/s; the rest is catch-up after a reconnect
@@ -54,6 +56,7 @@ class Limits:
     max_seq_jump: int = 200
     connection_ttl_seconds: int = 3 * 3600
     speaker_grace_seconds: int = 120
+    transcripts_per_connection_per_minute: int = 6  # a speaker asks once per language
 
 
 class ChunkForwarder(Protocol):
@@ -70,6 +73,10 @@ class TranscriptRequests(Protocol):
 class SessionTimers(Protocol):
     def speaker_grace(self, session_id: str, suspended_at_ms: int, delay_seconds: int) -> None:
         """Calls SessionService.expire_suspension(session_id, suspended_at_ms) after the delay."""
+        ...
+
+    def listener_stats(self, session_id: str, delay_seconds: int) -> None:
+        """Calls SessionService.stats_due(session_id) after the delay."""
         ...
 
 
@@ -235,8 +242,10 @@ class SessionService:
         """Any seq within the window is taken, in any order: on AWS each message is its
         own invocation, so chunk N+1 can overtake N. Storing is by key and idempotent,
         so a resend of a stored chunk (after a reconnect, or an error reply) changes
-        nothing; the pipeline reads chunks in seq order and waits for missing ones."""
-        session = self._own_session(caller, action.sessionId)
+        nothing; the pipeline reads chunks in seq order and waits for missing ones. A
+        chunk the speaker sent before endSession (seq <= the end's finalSeq) is still taken
+        when the end overtook it."""
+        session = self._chunk_session(caller, action)
         if session.get("status") == "paused":
             raise ProtocolError(
                 ErrorCode.BROADCAST_PAUSED, "the broadcast is paused; resume it to send audio"
@@ -268,9 +277,24 @@ class SessionService:
     def resume(self, caller: Caller, action: m.SessionControl) -> list[Outgoing]:
         return self._set_status(caller, action.sessionId, "active", "sessionResumed")
 
+    def _chunk_session(self, caller: Caller, action: m.AudioChunk) -> dict[str, Any]:
+        """The speaker's live session; or the ended one, when this chunk is one the speaker
+        sent before ending it. One read decides both, so an end that lands between two
+        reads cannot refuse a chunk it announced."""
+        session = self.sessions.get(action.sessionId) if is_session_id(action.sessionId) else None
+        if (
+            session
+            and session.get("status") == "ended"
+            and caller.role == "speaker"
+            and session.get("speakerConnectionId") == caller.connection_id
+            and action.seq <= max(as_int(session.get("finalSeq"), -1), as_int(session.get("lastSeq"), -1))
+        ):
+            return session
+        return self._own_session(caller, action.sessionId, read=session)
+
     def end(self, caller: Caller, action: m.SessionControl) -> list[Outgoing]:
         session = self._own_session(caller, action.sessionId, allow_expired=True)
-        return self._end(session, reason="endedBySpeaker", when=Condition(OPEN))
+        return self._end(session, reason="endedBySpeaker", when=Condition(OPEN), last_sent=action.lastSeq)
 
     def _set_status(self, caller: Caller, session_id: str, status: str, message: str) -> list[Outgoing]:
         self._own_session(caller, session_id)
@@ -317,17 +341,22 @@ class SessionService:
         deadline = as_int(session.get("suspendedAt")) / 1000 + self.limits.speaker_grace_seconds
         return self.clock() >= deadline
 
-    def _end(self, session: dict[str, Any], reason: str, when: Condition) -> list[Outgoing]:
+    def _end(
+        self, session: dict[str, Any], reason: str, when: Condition, last_sent: int | None = None
+    ) -> list[Outgoing]:
         session_id = str(session["sessionId"])
+        stored = as_int(session.get("lastSeq"), -1)
+        # What the speaker says it sent, within the window a chunk may jump ahead.
+        claimed = -1 if last_sent is None else min(last_sent, stored + self.limits.max_seq_jump)
         ended = self.sessions.transition(
-            session_id, when, {"status": "ended", "endedAt": int(self.clock() * 1000)}
+            session_id, when, {"status": "ended", "endedAt": int(self.clock() * 1000), "finalSeq": claimed}
         )
         if ended is None:
             return []  # ended by someone else, or the speaker came back first
-        # The marker makes the pipeline flush the last words of the stream.
-        self.forward(
-            {"sessionId": session_id, "endOfStream": True, "finalSeq": as_int(ended.get("lastSeq"), -1)}
-        )
+        # The marker makes the pipeline flush the last words of the stream; it waits for
+        # every chunk up to finalSeq, also those that arrive after the end.
+        final_seq = max(as_int(ended.get("lastSeq"), -1), claimed)
+        self.forward({"sessionId": session_id, "endOfStream": True, "finalSeq": final_seq})
         note = {"type": "sessionEnded", "sessionId": session_id, "reason": reason}
         out = self._to_listeners(session_id, note)
         speaker = ended.get("speakerConnectionId")
@@ -357,8 +386,11 @@ class SessionService:
         renewal = bool(action.rejoinToken) and self.sessions.redeem_rejoin(
             str(action.rejoinToken), action.sessionId, now
         )
+        # Reconnects after a venue's Wi-Fi drops come all at once: they are counted (for
+        # the speaker's stats below) but never refused.
+        joins_this_second = self.sessions.count(f"join-session#{action.sessionId}#{now}", now + 60)
         if not renewal:
-            self._admit_rate(caller, action.sessionId, now)
+            self._admit_rate(caller, joins_this_second)
         try:
             counts = self.audience.admit(
                 caller.connection_id,
@@ -376,19 +408,34 @@ class SessionService:
         self.sessions.issue_rejoin(token, action.sessionId, now + self.limits.connection_ttl_seconds)
         return [
             (caller.connection_id, {**self._joined(session, action.targetLanguage), "rejoinToken": token}),
-            *self._stats_for_speaker(session, counts),
+            *self._stats_after_join(session, counts, joins_this_second),
         ]
 
-    def _admit_rate(self, caller: Caller, session_id: str, now: int) -> None:
+    def _stats_after_join(
+        self, session: dict[str, Any], counts: dict[str, int], joins_this_second: int
+    ) -> list[Outgoing]:
+        """At most one listenerStats a second from joins: the first join of each second
+        sends it, the second schedules a trailing one (the counts after the burst). A
+        storm of 500 joins a second costs the speaker two messages, not 500."""
+        if joins_this_second == 1:
+            return self._stats_for_speaker(session, counts)
+        if joins_this_second == 2:
+            self.timers.listener_stats(str(session["sessionId"]), STATS_TRAILING_SECONDS)
+        return []
+
+    def stats_due(self, session_id: str) -> list[Outgoing]:
+        """The trailing listenerStats timer: the session's counts now."""
+        session = self.sessions.get(session_id)
+        return self._stats_for_speaker(session) if session else []
+
+    def _admit_rate(self, caller: Caller, joins_this_second: int) -> None:
+        now = int(self.clock())
         if (
             self.sessions.count(f"join-ip#{caller.source_ip}#{now // 60}", now + 120)
             > self.limits.joins_per_ip_per_minute
         ):
             raise ProtocolError(ErrorCode.RATE_LIMITED, "too many joins from this address; wait a minute")
-        if (
-            self.sessions.count(f"join-session#{session_id}#{now}", now + 60)
-            > self.limits.joins_per_session_per_second
-        ):
+        if joins_this_second > self.limits.joins_per_session_per_second:
             raise ProtocolError(
                 ErrorCode.RATE_LIMITED, "many listeners are joining right now; try again in a second"
             )
@@ -440,6 +487,14 @@ class SessionService:
                 )
         if self.transcripts is None:
             raise ProtocolError(ErrorCode.INTERNAL_ERROR, "transcripts are not available on this server")
+        # Each request reads every record of the session: 5,000 listeners pressing the button
+        # again and again must not turn into a storm of S3 reads.
+        minute = int(self.clock()) // 60
+        if (
+            self.sessions.count(f"transcript#{caller.connection_id}#{minute}", minute * 60 + 120)
+            > self.limits.transcripts_per_connection_per_minute
+        ):
+            raise ProtocolError(ErrorCode.RATE_LIMITED, "a transcript was just asked for; wait a minute")
         self.transcripts(
             {"sessionId": action.sessionId, "language": action.language, "connectionId": caller.connection_id}
         )
@@ -448,14 +503,16 @@ class SessionService:
     def heartbeat(self, caller: Caller, action: m.Heartbeat) -> list[Outgoing]:
         return [(caller.connection_id, {"type": "heartbeat", "serverTime": int(self.clock() * 1000)})]
 
-    def forget(self, connection_id: str) -> list[Outgoing]:
-        """API Gateway answered 410 for this connection: a listener whose $disconnect was
-        lost is removed and its speaker told; a joining listener or a speaker is kept."""
-        seat = self.audience.remove_stale(connection_id)
-        if seat is None:
-            return []
-        session = self.sessions.get(seat.session_id)
-        return self._stats_for_speaker(session) if session else []
+    def forget(self, connection_ids: list[str]) -> list[Outgoing]:
+        """API Gateway answered 410 for these connections: listeners whose $disconnect was
+        lost are removed (each session's counters in one write) and their speakers told;
+        a joining listener or a speaker is kept."""
+        seats = self.audience.remove_stale_many(connection_ids)
+        out: list[Outgoing] = []
+        for session_id in sorted({seat.session_id for seat in seats.values()}):
+            session = self.sessions.get(session_id)
+            out.extend(self._stats_for_speaker(session) if session else [])
+        return out
 
     # -- helpers --------------------------------------------------------------
     def _joined(self, session: dict[str, Any], language: str) -> dict[str, Any]:
@@ -502,8 +559,12 @@ class SessionService:
                 f"choose one of {', '.join(self.served.targets(source))}",
             )
 
-    def _live_session(self, session_id: str, allow_expired: bool = False) -> dict[str, Any]:
-        session = self.sessions.get(session_id) if is_session_id(session_id) else None
+    def _live_session(
+        self, session_id: str, allow_expired: bool = False, read: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The session, unless it is unknown, ended or expired. `read`: the item if the
+        caller has just read it."""
+        session = read or (self.sessions.get(session_id) if is_session_id(session_id) else None)
         if not session:
             raise ProtocolError(ErrorCode.SESSION_NOT_FOUND, f"no session {session_id!r}; check the code")
         if session.get("status") == "ended":
@@ -512,9 +573,11 @@ class SessionService:
             raise ProtocolError(ErrorCode.SESSION_EXPIRED, "this session reached its maximum duration")
         return session
 
-    def _own_session(self, caller: Caller, session_id: str, allow_expired: bool = False) -> dict[str, Any]:
+    def _own_session(
+        self, caller: Caller, session_id: str, allow_expired: bool = False, read: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         self._require_role(caller, "speaker")
-        session = self._live_session(session_id, allow_expired)
+        session = self._live_session(session_id, allow_expired, read)
         if session.get("speakerConnectionId") != caller.connection_id:
             raise ProtocolError(ErrorCode.NOT_SESSION_SPEAKER, "this connection is not the session's speaker")
         return session

@@ -1,7 +1,8 @@
 """session-timer: the SQS delay queue's messages -> SessionService timers.
 
 A speaker's grace period ends here: if the speaker has not resumed, the session ends
-and its listeners are told. Each record is answered on its own (partial batch
+and its listeners are told. After a burst of joins, the speaker's trailing
+`listenerStats` is sent from here. Each record is answered on its own (partial batch
 failures), so one failing session never replays the others."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from connection_handler import wiring
 from connection_handler.handler import send
-from connection_handler.scheduler import TimerMessage
+from connection_handler.scheduler import LISTENER_STATS, TimerMessage
 
 logger = Logger()
 metrics = Metrics()
@@ -34,6 +35,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             metrics.add_metric(name="MalformedTimers", unit=MetricUnit.Count, value=1)
             continue  # retrying cannot fix it
         try:
+            if timer.kind == LISTENER_STATS:
+                send(runtime, runtime.service.stats_due(timer.session_id))
+                continue
             outgoing = runtime.service.expire_suspension(timer.session_id, timer.suspended_at_ms)
             if outgoing:
                 metrics.add_metric(name="SessionsEndedAfterGrace", unit=MetricUnit.Count, value=1)

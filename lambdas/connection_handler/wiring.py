@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 
@@ -18,6 +18,7 @@ from connection_handler.store import ConnectionRepository, SessionRepository
 from shared import env_names
 from shared.audience import Audience
 from shared.config import env_int, env_str
+from shared.fanout import FewOrMany, LambdaPageInvoker, PagedFanout, SignedPoster
 from shared.languages import ServedPairs
 from shared.notifier import Notifier
 
@@ -29,6 +30,8 @@ class HandlerConfig:
     management_endpoint: str
     chunk_writer_function: str
     transcripts_function: str
+    fanout_function: str
+    region: str
     timer_queue_url: str
     listener_base_url: str
     limits: Limits
@@ -43,6 +46,8 @@ class HandlerConfig:
             management_endpoint=env_str(env_names.API_GATEWAY_ENDPOINT),
             chunk_writer_function=env_str(env_names.CHUNK_WRITER_FUNCTION),
             transcripts_function=env_str(env_names.TRANSCRIPTS_FUNCTION, ""),
+            fanout_function=env_str(env_names.FANOUT_FUNCTION, ""),
+            region=env_str("AWS_REGION"),
             timer_queue_url=env_str(env_names.SESSION_TIMER_QUEUE_URL),
             listener_base_url=env_str(env_names.LISTENER_BASE_URL, ""),
             limits=Limits(
@@ -67,7 +72,22 @@ class HandlerConfig:
 @dataclass(frozen=True)
 class Runtime:
     service: SessionService
-    notifier: Notifier
+    notifier: Sender
+
+
+class Sender(Protocol):
+    def send_many(self, messages: list[tuple[str, dict[str, Any]]], /) -> list[str]:
+        """Sends; returns the connection ids that are gone (410)."""
+        ...
+
+
+def build_sender(config: HandlerConfig, lambda_client: Any) -> Sender:
+    """Replies one boto3 call each; a broadcast to the listeners through the paged fan-out
+    (shared/fanout.py): the fan-out function lives in AudioTranscription, called by name."""
+    few = Notifier(boto3.client("apigatewaymanagementapi", endpoint_url=config.management_endpoint))
+    poster = SignedPoster(config.management_endpoint, config.region, boto3.Session().get_credentials)
+    pages = LambdaPageInvoker(lambda_client, config.fanout_function) if config.fanout_function else None
+    return FewOrMany(few, PagedFanout(poster, pages))
 
 
 @cache
@@ -99,5 +119,4 @@ def runtime() -> Runtime:
         served=config.served,
         transcripts=invoker(config.transcripts_function) if config.transcripts_function else None,
     )
-    notifier = Notifier(boto3.client("apigatewaymanagementapi", endpoint_url=config.management_endpoint))
-    return Runtime(service=service, notifier=notifier)
+    return Runtime(service=service, notifier=build_sender(config, lambda_client))

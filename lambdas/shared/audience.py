@@ -9,7 +9,9 @@ values (ReturnValues=ALL_OLD), which only one writer can see."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -109,6 +111,33 @@ class Audience:
             raise
         return counts_of(result.get("Attributes"))
 
+    def _subtract_many(self, session_id: str, leaving: Counter[str]) -> None:
+        """One update of the session item for a whole clip's stale listeners: the hot item
+        gets one write, not one per connection."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":total": sum(leaving.values())}
+        sets, checks = ["listenerTotal = listenerTotal - :total"], ["listenerTotal >= :total"]
+        for n, language in enumerate(sorted(leaving)):
+            names[f"#l{n}"], values[f":n{n}"] = language, leaving[language]
+            sets.append(f"listenerCounts.#l{n} = listenerCounts.#l{n} - :n{n}")
+            checks.append(f"listenerCounts.#l{n} >= :n{n}")
+        try:
+            self._sessions.update_item(
+                Key={resources.SESSIONS_PARTITION_KEY: session_id},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=" AND ".join(checks),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if not _conditional_failed(error):
+                raise
+            # The session is gone, or a count is lower than expected: seat by seat, each
+            # with its own guard, so that no counter goes below zero.
+            for language, n in leaving.items():
+                for _ in range(n):
+                    self._subtract(Seat(session_id, language))
+
     def _move(self, session_id: str, old: str, new: str) -> dict[str, int]:
         result = self._sessions.update_item(
             Key={resources.SESSIONS_PARTITION_KEY: session_id},
@@ -181,10 +210,33 @@ class Audience:
         seat = Seat.of(gone)
         return self._subtract(seat) if seat else None
 
+    def remove_stale_many(self, connection_ids: Iterable[str], workers: int = 8) -> dict[str, Seat]:
+        """remove_stale for every connection a fan-out found gone (410): each record is
+        deleted under the same conditions (its own partition, so no hot key), and each
+        session's counters move in one write. Returns the removed connections' seats."""
+        ids = sorted(set(connection_ids))
+        if not ids:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(workers, len(ids))) as pool:
+            seats = list(pool.map(self._delete_stale, ids))
+        leaving: dict[str, Counter[str]] = {}
+        for seat in seats:
+            if seat is not None:
+                leaving.setdefault(seat.session_id, Counter())[seat.language] += 1
+        for session_id, languages in leaving.items():
+            self._subtract_many(session_id, languages)
+        return {cid: seat for cid, seat in zip(ids, seats, strict=True) if seat is not None}
+
     def remove_stale(self, connection_id: str) -> Seat | None:
         """Removes a listener that API Gateway answered 410 for, unless its record is young
         enough to be a listener still inside $connect, or it is a speaker (whose
         $disconnect decides what happens to its session). Returns the seat it left."""
+        seat = self._delete_stale(connection_id)
+        if seat is not None:
+            self._subtract(seat)
+        return seat
+
+    def _delete_stale(self, connection_id: str) -> Seat | None:
         cutoff = int(self._clock() * 1000) - CONNECT_GRACE_MS
         try:
             result = self._connections.delete_item(
@@ -199,8 +251,4 @@ class Audience:
             if _conditional_failed(error):
                 return None
             raise
-        gone = result.get("Attributes")
-        seat = Seat.of(gone)
-        if seat is not None:
-            self._subtract(seat)
-        return seat
+        return Seat.of(result.get("Attributes"))

@@ -19,3 +19,6 @@ SESSION_TIMER_QUEUE_URL = "SESSION_TIMER_QUEUE_URL"
 SPEAKER_GRACE_SECONDS = "SPEAKER_GRACE_SECONDS"
 AUDIO_CONSUMER_FUNCTION = "AUDIO_CONSUMER_FUNCTION"  # the session worker the chunk writer starts
 TRANSCRIPTS_FUNCTION = "TRANSCRIPTS_FUNCTION"  # builds transcript files on getTranscript
+FANOUT_FUNCTION = "FANOUT_FUNCTION"  # posts a page of listeners for the processor
+FANOUT_PAGE_SIZE = "FANOUT_PAGE_SIZE"  # listeners posted by one invocation
+FANOUT_IN_FLIGHT = "FANOUT_IN_FLIGHT"  # posts in flight per invocation

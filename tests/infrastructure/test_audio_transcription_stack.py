@@ -80,10 +80,16 @@ def test_processor_permissions_are_exactly_the_pipelines(synth):
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "execute-api:ManageConnections",
+        "lambda:InvokeFunction",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         *FAILURE_DESTINATION,
     }
+    # Invoke: only the fan-out function (a page of listeners each).
+    fanout_id, _ = function_by_name(synth.transcription, "fanout-dev")
+    assert allowed["lambda:InvokeFunction"] and all(
+        fanout_id in text(r) for r in allowed["lambda:InvokeFunction"]
+    )
     translation_bucket = next(
         iter(k for k in resources(synth.transcription, "AWS::S3::Bucket") if "Translation" in k)
     )
@@ -98,6 +104,20 @@ def test_processor_permissions_are_exactly_the_pipelines(synth):
     assert allowed["execute-api:ManageConnections"] and all(
         post_to_connections("dev") in text(r) for r in allowed["execute-api:ManageConnections"]
     )
+
+
+def test_fanout_posts_to_connections_only_and_the_processor_knows_its_name(synth):
+    fanout_id, fanout = function_by_name(synth.transcription, "fanout-dev")
+    assert (
+        fanout["MemorySize"] == 1769 and fanout["Handler"] == "audio_processor.fanout_handler.lambda_handler"
+    )
+    allowed = actions_on(role_statements(synth.transcription, "fanout-dev"))
+    assert set(allowed) == {"execute-api:ManageConnections", "logs:CreateLogStream", "logs:PutLogEvents"}
+    assert all(post_to_connections("dev") in text(r) for r in allowed["execute-api:ManageConnections"])
+    _, processor = function_by_name(synth.transcription, "audio-processor-dev")
+    variables = processor["Environment"]["Variables"]
+    assert variables["FANOUT_FUNCTION"] == {"Ref": fanout_id}
+    assert (variables["FANOUT_PAGE_SIZE"], variables["FANOUT_IN_FLIGHT"]) == ("1000", "250")
 
 
 def test_processor_does_not_transcribe(synth):

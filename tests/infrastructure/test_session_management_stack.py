@@ -348,12 +348,15 @@ def test_connection_handler_permissions(synth):
     timer_queue = resource_id(synth.sessions, "AWS::SQS::Queue", "SessionTimersQueue")
     assert allowed["sqs:SendMessage"] == [{"Fn::GetAtt": [timer_queue, "Arn"]}]
     writer_id, _ = function_by_name(synth.sessions, "chunk-writer-dev")
-    # The chunk writer by reference; transcripts (in the later stack) by its deterministic name.
+    # The chunk writer by reference; transcripts and fanout (in the later stack) by their
+    # deterministic names.
     invoked = allowed["lambda:InvokeFunction"]
     assert {"Fn::GetAtt": [writer_id, "Arn"]} in invoked
-    assert len(invoked) == 2
+    assert len(invoked) == 3
     assert any(":function:transcripts-dev" in text(r) for r in invoked)
+    assert any(":function:fanout-dev" in text(r) for r in invoked)
     _, handler = function_by_name(synth.sessions, "connection-handler-dev")
+    assert handler["Environment"]["Variables"]["FANOUT_FUNCTION"] == "fanout-dev"
     endpoint = text(handler["Environment"]["Variables"]["API_GATEWAY_ENDPOINT"])
     assert endpoint.startswith('{"Fn::Join": ["", ["https://"') and "wss" not in endpoint
 

@@ -142,7 +142,11 @@ def test_timer_permissions_are_least_privilege(synth):
     assert allowed["dynamodb:UpdateItem"] == [sessions_arn]
     assert len(allowed["dynamodb:Query"]) == 1
     assert text(allowed["dynamodb:Query"][0]).endswith('"/index/sessionId-targetLanguage-index"]]}')
-    assert allowed["lambda:InvokeFunction"] == [{"Fn::GetAtt": [writer_id, "Arn"]}]
+    # The chunk writer (the end-of-stream marker), and the fan-out function by its name
+    # (the end's broadcast to thousands of listeners).
+    invoked = allowed["lambda:InvokeFunction"]
+    assert {"Fn::GetAtt": [writer_id, "Arn"]} in invoked and len(invoked) == 2
+    assert any(":function:fanout-dev" in text(r) for r in invoked)
     assert len(allowed["execute-api:ManageConnections"]) == 1
     assert post_to_connections("dev") in text(allowed["execute-api:ManageConnections"])
     for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:SendMessage"):

@@ -28,6 +28,7 @@ from local.paths import ffmpeg_path
 from local.resources import create_idempotency_table
 from shared import resources
 from shared.audience import Audience, initial_counters
+from shared.notifier import Notifier
 from tests.unit.ws_harness import FakeManagementApi, create_tables
 
 BUCKET = "translations-test"
@@ -165,7 +166,9 @@ def config() -> ProcessorConfig:
         partial_results_stability=None,
         terminology_names=(),
         silence_dbfs=-55.0,
-        delivery_workers=8,
+        fanout_in_flight=8,
+        fanout_page_size=1000,
+        fanout_function=None,
         deadline_margin_seconds=2.0,
     )
 
@@ -212,7 +215,7 @@ class Processor:
         pipeline = handler.build_pipeline(
             cfg,
             engines=engines,
-            management=self.api,
+            sender=Notifier(self.api, max_workers=8),
             retry=RetryPolicy(sleep=self.sleeps.append, rand=lambda: 0.5),
             settings=PipelineSettings(url_seconds=cfg.url_seconds, language_workers=self.language_workers),
         )

@@ -48,6 +48,8 @@ def test_listener_joins_by_query_string_and_speaker_gets_counts(gw):
     assert gw.last("spk")["listeners"] == {"es": 1}
     gw.connect("l2")
     gw.send("l2", {"action": "joinSession", "sessionId": session_id, "targetLanguage": "fr"})
+    assert gw.last("spk")["total"] == 1  # a second join in the same second waits for the timer
+    gw.fire_timers()
     assert gw.last("spk") == {
         "type": "listenerStats",
         "sessionId": session_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench import cost
 from bench.cost import PRICES, Usage, session_hour_cost
 
 
@@ -75,3 +76,26 @@ def test_streaming_total_is_the_sum_of_its_lines_and_grows_with_languages():
     assert one["total"] == pytest.approx(sum(v for k, v in one.items() if k != "total"), abs=1e-3)
     assert three["translate"] == pytest.approx(3 * one["translate"], rel=1e-3)
     assert three["transcribe"] == one["transcribe"]  # one stream whatever the audience
+
+
+def test_five_thousand_listeners_need_fanout_pages_beyond_the_first_of_each_language():
+    pages = cost.delivery_pages(cost.StreamingUsage(target_languages=1, listeners=5000))
+    assert (pages.posted_here, pages.fanout_invocations) == (1000, 4)
+    three = cost.delivery_pages(cost.StreamingUsage(target_languages=3, listeners=5000))
+    assert (three.posted_here, three.fanout_invocations) == (3000, 3)  # 1,667 each: one extra page
+    assert cost.delivery_pages(cost.StreamingUsage(listeners=100)).fanout_invocations == 0
+    small = cost.streaming_session_hour_cost(cost.StreamingUsage(listeners=1000))
+    large = cost.streaming_session_hour_cost(cost.StreamingUsage(listeners=5000))
+    assert large["lambda"] > small["lambda"]  # the fan-out invocations are billed
+    assert large["transcribe"] == small["transcribe"] and large["polly"] == small["polly"]
+
+
+def test_cloudfront_costs_more_than_direct_s3_for_small_clips_at_5000_listeners():
+    usage = cost.StreamingUsage(target_languages=3, listeners=5000)
+    delivery = cost.clip_delivery_cost(usage)
+    # The S3 side is exactly the model's own data transfer and clip GETs.
+    line = cost.streaming_session_hour_cost(usage)["data_transfer"]
+    assert delivery.s3_direct > line and delivery.saving < 0
+    # With clips ten times larger the cheaper bytes would win.
+    big = cost.clip_delivery_cost(cost.StreamingUsage(listeners=5000, clip_bytes_per_second=60_000))
+    assert big.saving > 0

@@ -144,6 +144,31 @@ def test_chunk_zero_arriving_last_is_taken_like_every_other(gw):
     assert gw.forwarded[-1]["finalSeq"] == 4  # the highest seq, whatever the order
 
 
+def test_chunks_overtaken_by_the_end_are_still_taken_and_nothing_after_them(gw):
+    session_id = gw.start_session()
+    for seq in (0, 1, 2):
+        gw.send("spk", chunk(session_id, seq))
+    # On AWS endSession may be handled before the last chunks the app sent ahead of it.
+    gw.send("spk", {"action": "endSession", "sessionId": session_id, "lastSeq": 5})
+    assert gw.forwarded[-1] == {"sessionId": session_id, "endOfStream": True, "finalSeq": 5}
+    for seq in (4, 3, 5):
+        gw.send("spk", chunk(session_id, seq))
+    assert errors(gw, "spk") == []
+    assert [p["seq"] for p in gw.forwarded if "seq" in p] == [0, 1, 2, 4, 3, 5]
+    gw.send("spk", chunk(session_id, 6))  # never announced: after the end
+    assert errors(gw, "spk") == ["SESSION_ENDED"]
+    gw.connect("other", role="speaker")
+    gw.send("other", chunk(session_id, 4))  # only the session's own speaker
+    assert errors(gw, "other") == ["SESSION_ENDED"]
+
+
+def test_an_end_claiming_far_more_chunks_than_were_sent_is_held_to_the_window(gw):
+    session_id = gw.start_session()
+    gw.send("spk", chunk(session_id, 0))
+    gw.send("spk", {"action": "endSession", "sessionId": session_id, "lastSeq": 9_000_000})
+    assert gw.forwarded[-1]["finalSeq"] == 0 + gw.limits.max_seq_jump
+
+
 def test_a_chunk_answered_with_internal_error_can_be_resent(gw):
     session_id = gw.start_session()
     gw.send("spk", chunk(session_id, 0))
@@ -178,10 +203,30 @@ def test_a_whole_venue_behind_one_address_gets_in_within_a_minute(gw):
         )
         gw.now += 0.1  # 500 joins in 50 s
     assert sum(errors(gw, f"l{n}") != [] for n in range(500)) == 0
+    gw.fire_timers()  # the trailing count after the last second's joins
     assert gw.last("spk") == {
         "type": "listenerStats",
         "sessionId": session_id,
         "listeners": {"es": 250, "fr": 250},
+        "total": 500,
+    }
+
+
+def test_a_storm_of_500_joins_in_one_second_is_refused_nothing_and_costs_the_speaker_two_messages(gw):
+    session_id = gw.start_session()
+    before = len(gw.api.to("spk"))
+    for n in range(500):  # API Gateway's default rate of new connections, all in one second
+        gw.connect(f"l{n}", ip=f"203.0.113.{n % 200}")
+        gw.send(f"l{n}", {"action": "joinSession", "sessionId": session_id, "targetLanguage": "es"})
+    assert [n for n in range(500) if errors(gw, f"l{n}")] == []
+    stats = gw.api.to("spk")[before:]
+    assert [m["total"] for m in stats] == [1]  # the first join of the second, at once
+    assert gw.timers.stats == [(session_id, 1)]  # one trailing count for the other 499
+    gw.fire_timers()
+    assert gw.last("spk") == {
+        "type": "listenerStats",
+        "sessionId": session_id,
+        "listeners": {"es": 500},
         "total": 500,
     }
 

@@ -186,3 +186,15 @@ def test_another_speaker_cannot_have_a_sessions_transcript(gateway):
     refused = ask(gateway, "spk-1", session, "en")
     assert refused["code"] == "NOT_SESSION_SPEAKER"
     assert gateway.transcript_requests == []
+
+
+def test_asking_again_and_again_is_rate_limited_per_connection_and_clears_after_a_minute(gateway):
+    session = gateway.start_session("spk-1")
+    join(gateway, "lis-1", session, "es")
+    answers = [ask(gateway, "lis-1", session, "es") for _ in range(8)]
+    assert answers[:6] == [None] * 6  # passed on to the transcripts function
+    assert [a["code"] for a in answers[6:]] == ["RATE_LIMITED", "RATE_LIMITED"]
+    assert len(gateway.transcript_requests) == 6
+    assert ask(gateway, "spk-1", session, "es") is None  # another connection is not held back
+    gateway.now += 60
+    assert ask(gateway, "lis-1", session, "es") is None

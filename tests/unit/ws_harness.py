@@ -58,9 +58,13 @@ class FakeTimers:
     """Records the grace timers the service schedules; tests fire them by hand."""
 
     scheduled: list[tuple[str, int, int]] = field(default_factory=list)
+    stats: list[tuple[str, int]] = field(default_factory=list)
 
     def speaker_grace(self, session_id: str, suspended_at_ms: int, delay_seconds: int) -> None:
         self.scheduled.append((session_id, suspended_at_ms, delay_seconds))
+
+    def listener_stats(self, session_id: str, delay_seconds: int) -> None:
+        self.stats.append((session_id, delay_seconds))
 
 
 @dataclass
@@ -131,6 +135,12 @@ class Gateway:
             }
             for n, (s, at, _) in enumerate(due)
         ]
+        # Trailing listenerStats timers are a second long: every one is due.
+        records += [
+            {"messageId": f"s{n}", "body": json.dumps({"kind": "listenerStats", "sessionId": s})}
+            for n, (s, _) in enumerate(self.timers.stats)
+        ]
+        self.timers.stats = []
         original = timers._runtime
         timers._runtime = lambda: self.runtime  # type: ignore[assignment]
         try:

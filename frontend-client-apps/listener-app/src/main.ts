@@ -82,8 +82,15 @@ let player: ClipPlayer | null = null;
 let gain: GainNode | null = null;
 let noticeTimer: number | undefined;
 // Each played clip: when it started and where its speech was in the talk (the e2e test
-// reads the lag behind the speaker from this).
-const playLog: { index: number; language: string; text: string; atMs: number; startMs: number | null }[] = [];
+// reads the lag behind the speaker from this: from the end of a sentence to hearing it).
+const playLog: {
+  index: number;
+  language: string;
+  text: string;
+  atMs: number;
+  startMs: number | null;
+  durationMs: number | null;
+}[] = [];
 const received: { index: number; language: string; startMs: number; atMs: number }[] = [];
 const jumps: Jump[] = [];
 Object.assign(window as object, { __playLog: playLog, __received: received, __jumps: jumps });
@@ -164,7 +171,14 @@ function startAudio(): void {
       caption.textContent = clip.text;
       original.textContent = clip.sourceText;
       history.add({ index: clip.index, text: clip.text, sourceText: clip.sourceText });
-      playLog.push({ index: clip.index, language: membership.language, text: clip.text, atMs: Date.now(), startMs: clip.startMs ?? null });
+      playLog.push({
+        index: clip.index,
+        language: membership.language,
+        text: clip.text,
+        atMs: Date.now(),
+        startMs: clip.startMs ?? null,
+        durationMs: clip.durationMs ?? null,
+      });
       refresh();
     },
     onJump: notice,

@@ -48,7 +48,7 @@ export type ClientAction =
   | { action: 'audioChunk'; sessionId: string; seq: number; data: string }
   | { action: 'pauseBroadcast'; sessionId: string }
   | { action: 'resumeBroadcast'; sessionId: string }
-  | { action: 'endSession'; sessionId: string }
+  | { action: 'endSession'; sessionId: string; lastSeq?: number }
   | { action: 'heartbeat' }
   | { action: 'getTranscript'; sessionId: string; language: string };
 

@@ -156,7 +156,10 @@ function afterAudio(message: ClientAction): void {
         await converting;
         await queue.whenEmpty();
         if (over) return;
-        if (sendToSession(message)) {
+        // The end says which chunk was the last: if it overtakes that chunk on the way
+        // (each message is its own invocation), the server still takes the chunk.
+        const outgoing: ClientAction = message.action === 'endSession' ? { ...message, lastSeq: seq - 1 } : message;
+        if (sendToSession(outgoing)) {
           if (message.action === 'endSession') endSent = true;
           return;
         }

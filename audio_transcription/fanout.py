@@ -1,0 +1,58 @@
+"""fanout: posts one page of a clip's listeners for the processor (shared/fanout.py), so
+that a 5,000-listener language is posted by five invocations at once, each with its own
+CPU, instead of one processor posting 5,000 in a row."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_apigatewayv2 as apigw
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from infra import constants
+from infra.management_api import grant_post_to_connections
+from infra.nag import stage_connections
+from infra.python_function import FunctionSpec, PythonFunction
+from lambdas.shared import env_names
+
+
+class Fanout(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env_name: str,
+        stage: apigw.WebSocketStage,
+        management_endpoint: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function = PythonFunction(
+            self,
+            "Fanout",
+            env_name=env_name,
+            spec=FunctionSpec(
+                base_name=constants.FANOUT,
+                package="audio_processor",  # the processor's bundle: the same sender code
+                handler="audio_processor.fanout_handler.lambda_handler",
+                description="Posts one page of a clip's listeners, hundreds of posts in flight",
+                environment={
+                    env_names.API_GATEWAY_ENDPOINT: management_endpoint,
+                    env_names.FANOUT_IN_FLIGHT: str(constants.FANOUT_IN_FLIGHT),
+                },
+            ),
+        )
+        grant_post_to_connections(stage, self.function.role)
+        self.function.allow_wildcards(
+            "Listener connection ids are created at run time: clips are posted (POST only) to this "
+            "stage's @connections/*.",
+            stage_connections(env_name),
+        )
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> None:
+        # The function itself (no versions or aliases: the processor calls it by name).
+        # Function.grant_invoke would add "<arn>:*" as well.
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["lambda:InvokeFunction"],
+            resource_arns=[self.function.function.function_arn],
+        )
