@@ -33,7 +33,6 @@ class Fanout(Construct):
             spec=FunctionSpec(
                 base_name=constants.FANOUT,
                 package="audio_processor",  # the processor's bundle: the same sender code
-                handler="audio_processor.fanout_handler.lambda_handler",
                 description="Posts one page of a clip's listeners, hundreds of posts in flight",
                 environment={
                     env_names.API_GATEWAY_ENDPOINT: management_endpoint,

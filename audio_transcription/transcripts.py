@@ -35,7 +35,6 @@ class Transcripts(Construct):
             spec=FunctionSpec(
                 base_name=constants.TRANSCRIPTS,
                 package="audio_processor",  # the processor's bundle: records, stores and pysubs2
-                handler="audio_processor.transcript_handler.lambda_handler",
                 description="Builds a session's transcript (TXT, SRT, WebVTT) and posts its presigned URLs",
                 environment={
                     env_names.API_GATEWAY_ENDPOINT: management_endpoint,

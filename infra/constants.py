@@ -9,6 +9,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
+from lambdas.shared import functions, protocol, resources
+
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = ROOT / "lambdas"
 SHARED_CODE_DIR = LAMBDAS_DIR / "shared"
@@ -24,15 +26,16 @@ ARCHITECTURE = lambda_.Architecture.X86_64
 PIP_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
 FFMPEG_ARCH = "x86_64"
 
-# Function base names; deployed as "<base>-<env>" (see lambdas/shared/resources.py).
-CONNECTION_HANDLER = "connection-handler"
-AUTHORIZER = "connect-authorizer"
-CHUNK_WRITER = "chunk-writer"
-S3_AUDIO_CONSUMER = "s3-audio-consumer"
-AUDIO_PROCESSOR = "audio-processor"
-SESSION_TIMER = "session-timer"
-TRANSCRIPTS = "transcripts"
-FANOUT = "fanout"
+# Function base names; deployed as "<base>-<env>" (see lambdas/shared/resources.py). Names,
+# handlers, sizes and retries are in lambdas/shared/functions.py, shared with the local runner.
+CONNECTION_HANDLER = functions.CONNECTION_HANDLER.base_name
+AUTHORIZER = functions.AUTHORIZER.base_name
+CHUNK_WRITER = functions.CHUNK_WRITER.base_name
+S3_AUDIO_CONSUMER = functions.S3_AUDIO_CONSUMER.base_name
+AUDIO_PROCESSOR = functions.AUDIO_PROCESSOR.base_name
+SESSION_TIMER = functions.SESSION_TIMER.base_name
+TRANSCRIPTS = functions.TRANSCRIPTS.base_name
+FANOUT = functions.FANOUT.base_name
 
 
 @dataclass(frozen=True)
@@ -43,21 +46,8 @@ class FunctionSize:
 
 
 SIZES = {
-    CONNECTION_HANDLER: FunctionSize(memory_mb=512, timeout=Duration.seconds(10)),
-    AUTHORIZER: FunctionSize(memory_mb=256, timeout=Duration.seconds(5)),
-    CHUNK_WRITER: FunctionSize(memory_mb=256, timeout=Duration.seconds(10)),
-    # The session's streaming worker: one Transcribe stream held for up to
-    # WORKER_HANDOVER_MAX_SECONDS plus the handover, and an ffmpeg run (~0.1 s of CPU)
-    # per SEGMENT_MS of audio. Lambda's limit, 900 s: it hands over before that.
-    S3_AUDIO_CONSUMER: FunctionSize(memory_mb=1024, timeout=Duration.seconds(900), ephemeral_mb=2048),
-    AUDIO_PROCESSOR: FunctionSize(memory_mb=1024, timeout=Duration.seconds(60)),
-    # A few DynamoDB calls and notifications per expired timer, up to 10 timers a batch.
-    SESSION_TIMER: FunctionSize(memory_mb=256, timeout=Duration.seconds(30)),
-    # Reads ~1,200 records per talk-hour in parallel and writes three small files.
-    TRANSCRIPTS: FunctionSize(memory_mb=512, timeout=Duration.seconds(60)),
-    # One page of a clip's listeners (FANOUT_PAGE_SIZE posts, FANOUT_IN_FLIGHT at a time):
-    # ~0.2 ms of CPU a post, so a full vCPU (1,769 MB) posts 1,000 in ~0.2-0.3 s.
-    FANOUT: FunctionSize(memory_mb=1769, timeout=Duration.seconds(30)),
+    f.base_name: FunctionSize(f.memory_mb, Duration.seconds(f.timeout_seconds), f.ephemeral_mb)
+    for f in functions.ALL
 }
 
 # Delivery of one clip to every listener of its language (shared/fanout.py): the
@@ -83,7 +73,7 @@ RESERVED_CONCURRENCY = {
 # A session worker is never retried: a retry of the same generation can never claim the
 # lease, and a crashed worker is replaced from its checkpoint by the chunk writer's next
 # kick. A worker event older than a minute is stale for the same reason.
-ASYNC_RETRIES = {CHUNK_WRITER: 2, S3_AUDIO_CONSUMER: 0, AUDIO_PROCESSOR: 1, TRANSCRIPTS: 1}
+ASYNC_RETRIES = {f.base_name: f.async_retries for f in functions.ALL if f.async_retries is not None}
 ASYNC_MAX_EVENT_AGE = {
     CHUNK_WRITER: Duration.minutes(5),
     S3_AUDIO_CONSUMER: Duration.seconds(60),
@@ -100,23 +90,11 @@ PRESIGNED_URL_EXPIRATION_SECONDS = 600
 
 # WebSocket API
 ROUTE_SELECTION_EXPRESSION = "$request.body.action"
-CLIENT_ACTIONS = (
-    "createSession",
-    "joinSession",
-    "switchLanguage",
-    "audioChunk",
-    "pauseBroadcast",
-    "resumeBroadcast",
-    "endSession",
-    "heartbeat",
-    "getTranscript",
-)
+CLIENT_ACTIONS = protocol.CLIENT_ACTIONS
 # A speaker sends ~4 chunks/s; 500 listeners join within a minute at most.
 STAGE_THROTTLE_RATE = {"dev": 200, "prod": 2000}
 STAGE_THROTTLE_BURST = {"dev": 400, "prod": 4000}
 
-SESSION_TTL_HOURS = 4
-CONNECTION_TTL_HOURS = 3  # API Gateway closes connections after 2 h
 
 # Apps that may fetch translated clips (CORS) unless overridden by context "appOrigins".
 DEFAULT_APP_ORIGINS = {
@@ -130,15 +108,13 @@ DEFAULT_APP_ORIGINS = {
 SPEAKER_GRACE_SECONDS = 120
 SQS_MAX_DELAY_SECONDS = 900  # the longest DelaySeconds SQS accepts
 # Environment variables not yet in lambdas/shared/env_names.py.
-SESSION_TIMER_QUEUE_URL_ENV = "SESSION_TIMER_QUEUE_URL"
-SPEAKER_GRACE_SECONDS_ENV = "SPEAKER_GRACE_SECONDS"
 SESSION_TIMER_QUEUE_PATTERN = "session-timers-{env}"
 SESSION_TIMER_BATCH_SIZE = 10
 SESSION_TIMER_MAX_RECEIVES = 5  # then the dead-letter queue (AWS suggests >= 5 behind a Lambda trigger)
 # AWS's advice for SQS event sources: visibility timeout at least 6x the function timeout.
 SESSION_TIMER_VISIBILITY_FACTOR = 6
-# A session item expires after SESSION_TTL_HOURS anyway; older timers are moot.
-SESSION_TIMER_RETENTION = Duration.hours(SESSION_TTL_HOURS)
+# A session lasts at most SESSION_MAX_SECONDS; older timers are moot.
+SESSION_TIMER_RETENTION = Duration.seconds(resources.SESSION_MAX_SECONDS)
 
 ALARM_EVALUATION_PERIOD = Duration.minutes(5)
 
@@ -238,8 +214,3 @@ WORKER_HANDOVER_SECONDS = 720
 WORKER_HANDOVER_MIN_SECONDS = 60
 WORKER_HANDOVER_MAX_SECONDS = 800
 # Environment variables not yet in lambdas/shared/env_names.py.
-RECOGNIZER_ENV = "RECOGNIZER"
-TRANSCRIBE_VOCABULARY_ENV = "TRANSCRIBE_VOCABULARY"
-TRANSCRIBE_PARTIAL_STABILITY_ENV = "TRANSCRIBE_PARTIAL_STABILITY"
-SEGMENT_MS_ENV = "SEGMENT_MS"
-WORKER_HANDOVER_SECONDS_ENV = "WORKER_HANDOVER_SECONDS"

@@ -19,6 +19,7 @@ from infra import constants
 from infra.bundling import function_code
 from infra.failure_queue import FailureQueue
 from infra.nag import AppliesTo, suppress
+from lambdas.shared import functions
 from lambdas.shared.resources import function_name
 
 
@@ -45,8 +46,9 @@ class FunctionSpec:
     environment: Mapping[str, str] = field(default_factory=dict)
     layers: Sequence[lambda_.ILayerVersion] = ()
     invoked_asynchronously: bool = False
-    # "<module>.<function>" inside the bundle; default "<package>.handler.lambda_handler".
-    # Several functions may share one package (and so one bundle) with different handlers.
+    # "<module>.<function>" inside the bundle; default: the function's handler in
+    # lambdas/shared/functions.py (else "<package>.handler.lambda_handler"). Several
+    # functions share one package (one bundle).
     handler: str | None = None
     # None: no reservation (the function shares the account's unreserved pool).
     reserved_concurrency: int | None = None
@@ -58,7 +60,8 @@ class FunctionSpec:
 
     @property
     def handler_path(self) -> str:
-        return self.handler or f"{self.package}.handler.lambda_handler"
+        known = functions.BY_NAME.get(self.base_name)
+        return self.handler or (known.handler if known else f"{self.package}.handler.lambda_handler")
 
 
 class PythonFunction(Construct):

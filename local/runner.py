@@ -27,25 +27,23 @@ from local.lambda_host import FunctionDef, LambdaHost
 from local.paths import ROOT, ffmpeg_path
 from local.process import free_port
 from local.resources import LocalNames, LocalQueues, create_all, sqs_records
-from shared import env_names, resources
+from shared import env_names, functions, resources
 
 logger = logging.getLogger("local")
 
 ENV = "local"
 STAGE = "local"
 API_ID = "localapi01"
-# Base names, sizes and retries as in infra/constants.py (not imported: it loads the CDK).
-FUNCTIONS = (
-    ("authorizer", "authorizer.handler:lambda_handler", 5, 256, 0),
-    ("connection-handler", "connection_handler.handler:lambda_handler", 10, 512, 0),
-    ("session-timer", "connection_handler.timers:lambda_handler", 30, 256, 0),
-    ("chunk-writer", "chunk_writer.handler:lambda_handler", 10, 256, 2),
-    # The session's streaming worker: held up to Lambda's 15 minutes, never retried (a
-    # replacement is started by the next chunk, from the checkpoint).
-    ("s3-audio-consumer", "s3_audio_consumer.handler:lambda_handler", 900, 1024, 0),
-    ("audio-processor", "audio_processor.handler:lambda_handler", 60, 1024, 1),
-    ("transcripts", "audio_processor.transcript_handler:lambda_handler", 60, 512, 1),
-    ("fanout", "audio_processor.fanout_handler:lambda_handler", 30, 512, 0),
+# The same functions, handlers, sizes and retries as the stacks (lambdas/shared/functions.py).
+FUNCTION_DEFS = tuple(
+    FunctionDef(
+        name=resources.function_name(f.base_name, ENV),
+        handler=f"{f.module}:{f.entry}",
+        timeout_seconds=f.timeout_seconds,
+        memory_mb=f.memory_mb,
+        async_retries=f.async_retries or 0,
+    )
+    for f in functions.ALL
 )
 APPS = {
     "speaker": ROOT / "frontend-client-apps" / "speaker-app" / "dist",
@@ -79,7 +77,7 @@ class LocalStack:
             "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_SESSION_TOKEN": "local",
             "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_REGION": "us-east-1",
+            env_names.AWS_REGION: "us-east-1",
             "AWS_ENDPOINT_URL": self.moto_url,
             "AWS_ENDPOINT_URL_S3": f"{base}/s3",
             "AWS_ENDPOINT_URL_LAMBDA": base,
@@ -90,26 +88,26 @@ class LocalStack:
             env_names.CHUNK_BUCKET: self.names.chunk_bucket,
             env_names.S3_BUCKET_NAME: self.names.translation_bucket,
             env_names.API_GATEWAY_ENDPOINT: f"{base}/{STAGE}",
-            env_names.CHUNK_WRITER_FUNCTION: fn("chunk-writer"),
-            env_names.AUDIO_PROCESSOR_FUNCTION: fn("audio-processor"),
-            env_names.AUDIO_CONSUMER_FUNCTION: fn("s3-audio-consumer"),
-            env_names.TRANSCRIPTS_FUNCTION: fn("transcripts"),
-            env_names.FANOUT_FUNCTION: fn("fanout"),
+            env_names.CHUNK_WRITER_FUNCTION: fn(functions.CHUNK_WRITER.base_name),
+            env_names.AUDIO_PROCESSOR_FUNCTION: fn(functions.AUDIO_PROCESSOR.base_name),
+            env_names.AUDIO_CONSUMER_FUNCTION: fn(functions.S3_AUDIO_CONSUMER.base_name),
+            env_names.TRANSCRIPTS_FUNCTION: fn(functions.TRANSCRIPTS.base_name),
+            env_names.FANOUT_FUNCTION: fn(functions.FANOUT.base_name),
             # Tests set small pages, so that tens of listeners go through the fan-out function.
             env_names.FANOUT_PAGE_SIZE: os.environ.get(env_names.FANOUT_PAGE_SIZE, "1000"),
-            "RECOGNIZER": "local.engines.streaming:build"
+            env_names.RECOGNIZER: "local.engines.streaming:build"
             if self.engines.startswith("local.engines")
             else "aws",
-            "WORKER_HANDOVER_SECONDS": os.environ.get("WORKER_HANDOVER_SECONDS", "720"),
+            env_names.WORKER_HANDOVER_SECONDS: os.environ.get(env_names.WORKER_HANDOVER_SECONDS, "720"),
             # Whisper, Piper, ffmpeg and moto share two cores here: a worker may miss a few
             # beats without being dead (on AWS each worker has its own CPU: 3 s).
-            "WORKER_LEASE_MS": os.environ.get("WORKER_LEASE_MS", "10000"),
+            env_names.WORKER_LEASE_MS: os.environ.get(env_names.WORKER_LEASE_MS, "10000"),
             env_names.PRESIGNED_URL_EXPIRATION: "600",
             env_names.FFMPEG_PATH: ffmpeg_path(),
             env_names.LISTENER_BASE_URL: f"{base}/listener/",
             env_names.SPEAKER_GRACE_SECONDS: os.environ.get(env_names.SPEAKER_GRACE_SECONDS, "120"),
-            "SPEECH_ENGINES": self.engines,
-            "LANGUAGE_PAIRS": self._language_pairs(),
+            env_names.SPEECH_ENGINES: self.engines,
+            env_names.LANGUAGE_PAIRS: self._language_pairs(),
             "POWERTOOLS_SERVICE_NAME": "low-latency-translate-local",
             "POWERTOOLS_METRICS_NAMESPACE": "LowLatencyTranslateLocal",
             "POWERTOOLS_METRICS_DISABLED": "true",
@@ -139,13 +137,13 @@ class LocalStack:
 
     def lambda_host(self) -> LambdaHost:
         return LambdaHost(
-            [
-                FunctionDef(fn(base), handler, timeout, memory, retries)
-                for base, handler, timeout, memory, retries in FUNCTIONS
-            ],
+            list(FUNCTION_DEFS),
             # Whisper uses both cores: more than two batches at once only slows each one.
             # One worker thread per live session (and a successor during a handover).
-            concurrency={fn("audio-processor"): 2, fn("s3-audio-consumer"): 16},
+            concurrency={
+                fn(functions.AUDIO_PROCESSOR.base_name): 2,
+                fn(functions.S3_AUDIO_CONSUMER.base_name): 16,
+            },
         )
 
     def drain(
@@ -174,7 +172,9 @@ class LocalStack:
         """The delay queue's due messages invoke session-timer, as its SQS event source does."""
 
         def deliver(messages: list[dict[str, Any]]) -> None:
-            host.invoke_async(fn("session-timer"), json.dumps({"Records": sqs_records(messages)}).encode())
+            host.invoke_async(
+                fn(functions.SESSION_TIMER.base_name), json.dumps({"Records": sqs_records(messages)}).encode()
+            )
 
         return deliver
 
@@ -201,8 +201,8 @@ class LocalStack:
                 port=self.port,
                 stage=STAGE,
                 api_id=API_ID,
-                authorizer=fn("authorizer"),
-                connection_handler=fn("connection-handler"),
+                authorizer=fn(functions.AUTHORIZER.base_name),
+                connection_handler=fn(functions.CONNECTION_HANDLER.base_name),
                 routes=tuple(ACTIONS),  # the routes the stack declares, one per action
                 moto_url=self.moto_url,
                 served_pairs=self._language_pairs(),
@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     parser.add_argument(
         "--engines",
-        default=os.environ.get("SPEECH_ENGINES", "local.engines:build"),
+        default=os.environ.get(env_names.SPEECH_ENGINES, "local.engines:build"),
         help="'module:factory' returning the audio_processor's Engines (default: the offline engines)",
     )
     parser.add_argument("--verbose", action="store_true", help="show the handlers' own logs")

@@ -55,11 +55,11 @@ class StreamingSettings:
 
     def environment(self) -> dict[str, str]:
         return {
-            constants.RECOGNIZER_ENV: constants.RECOGNIZER,
-            constants.TRANSCRIBE_VOCABULARY_ENV: self.vocabulary,
-            constants.TRANSCRIBE_PARTIAL_STABILITY_ENV: self.partial_stability,
-            constants.SEGMENT_MS_ENV: str(constants.SEGMENT_MS),
-            constants.WORKER_HANDOVER_SECONDS_ENV: str(self.handover_seconds),
+            env_names.RECOGNIZER: constants.RECOGNIZER,
+            env_names.TRANSCRIBE_VOCABULARY: self.vocabulary,
+            env_names.TRANSCRIBE_PARTIAL_STABILITY: self.partial_stability,
+            env_names.SEGMENT_MS: str(constants.SEGMENT_MS),
+            env_names.WORKER_HANDOVER_SECONDS: str(self.handover_seconds),
         }
 
 

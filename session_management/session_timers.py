@@ -22,8 +22,6 @@ from infra.nag import stage_connections
 from infra.python_function import FunctionSpec, PythonFunction
 from lambdas.shared import env_names, resources
 
-TIMER_HANDLER = "connection_handler.timers.lambda_handler"
-
 
 class SessionTimers(Construct):
     def __init__(
@@ -80,14 +78,13 @@ class SessionTimers(Construct):
             spec=FunctionSpec(
                 base_name=constants.SESSION_TIMER,
                 package="connection_handler",
-                handler=TIMER_HANDLER,
                 description="Ends sessions whose speaker did not reconnect within the grace period",
                 environment={
                     env_names.SESSIONS_TABLE: sessions.table_name,
                     env_names.CONNECTIONS_TABLE: connections.table_name,
                     env_names.API_GATEWAY_ENDPOINT: management_endpoint,
                     env_names.CHUNK_WRITER_FUNCTION: chunk_writer.function_name,
-                    constants.SPEAKER_GRACE_SECONDS_ENV: str(grace_seconds),
+                    env_names.SPEAKER_GRACE_SECONDS: str(grace_seconds),
                 },
             ),
         )
@@ -125,6 +122,6 @@ class SessionTimers(Construct):
 
     def allow_scheduling(self, scheduler: PythonFunction) -> None:
         """Lets a function start timers: queue URL, grace period and sqs:SendMessage."""
-        scheduler.function.add_environment(constants.SESSION_TIMER_QUEUE_URL_ENV, self.queue.queue_url)
-        scheduler.function.add_environment(constants.SPEAKER_GRACE_SECONDS_ENV, str(self.grace_seconds))
+        scheduler.function.add_environment(env_names.SESSION_TIMER_QUEUE_URL, self.queue.queue_url)
+        scheduler.function.add_environment(env_names.SPEAKER_GRACE_SECONDS, str(self.grace_seconds))
         self.queue.grant_send_messages(scheduler.role)

@@ -35,7 +35,7 @@ def _poster() -> SignedPoster:
     session = boto3.Session()
     return SignedPoster(
         env_str(env_names.API_GATEWAY_ENDPOINT),
-        env_str("AWS_REGION"),
+        env_str(env_names.AWS_REGION),
         session.get_credentials,
         in_flight=env_int(env_names.FANOUT_IN_FLIGHT, 250),
     )

@@ -30,7 +30,7 @@ from audio_processor.ports import (
     UtteranceRecords,
 )
 from audio_processor.retry import Deadline, RetryPolicy
-from shared import resources
+from shared import protocol, resources
 from shared.languages import LANGUAGES, Language
 from shared.protocol import ErrorCode, error_message, listener_stats
 from shared.transcript_records import UtteranceRecord
@@ -241,19 +241,20 @@ class SpeechPipeline:
             with work.lock:
                 report.already_delivered.append(target.code)
             return
-        message = {
-            "type": "translatedAudio",
-            "sessionId": batch.session_id,
-            "language": target.code,
-            "index": batch.index,
-            "url": url,
-            "expiresAt": int(self._clock()) + self._settings.url_seconds,
-            "text": text,
-            "sourceText": report.source_text,
-            "startMs": batch.start_ms,
-            "durationMs": batch.duration_ms,
-            "clipMs": clip.clip_ms,
-        }
+        message = protocol.translated_audio(
+            batch.session_id,
+            protocol.Clip(
+                language=target.code,
+                index=batch.index,
+                url=url,
+                expires_at=int(self._clock()) + self._settings.url_seconds,
+                text=text,
+                source_text=report.source_text,
+                start_ms=batch.start_ms,
+                duration_ms=batch.duration_ms,
+                clip_ms=clip.clip_ms,
+            ),
+        )
         with work.lock:
             report.clips += 1
             report.fits[target.code] = _fit_of(clip)
@@ -264,14 +265,9 @@ class SpeechPipeline:
         work.speaker = speaker = self._stores.sessions.speaker_connection(batch.session_id)
         if not speaker or not self._stores.ledger.claim(batch.session_id, batch.index, SPEAKER_TRANSCRIPT):
             return
-        message = {
-            "type": "transcript",
-            "sessionId": batch.session_id,
-            "index": batch.index,
-            "text": transcript.text,
-            "startMs": batch.start_ms,
-            "durationMs": batch.duration_ms,
-        }
+        message = protocol.transcript(
+            batch.session_id, batch.index, transcript.text, batch.start_ms, batch.duration_ms
+        )
         self._stores.sender.send_many([(speaker, message)])  # a vanished speaker is not removed here
 
     def _unavailable(

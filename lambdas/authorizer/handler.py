@@ -17,12 +17,12 @@ logger = Logger()
 
 @cache
 def _verifier() -> TokenVerifier:
-    dev_key = os.environ.get("AUTH_PUBLIC_KEY_PEM")
+    dev_key = os.environ.get(env_names.AUTH_PUBLIC_KEY_PEM)
     if dev_key:  # local runner and tests only; the stacks never set it
         return TokenVerifier(
             keys=StaticKeySource(dev_key),
-            issuer=env_str("AUTH_ISSUER"),
-            audience=env_str("AUTH_AUDIENCE"),
+            issuer=env_str(env_names.AUTH_ISSUER),
+            audience=env_str(env_names.AUTH_AUDIENCE),
         )
     issuer = cognito_issuer(env_str(env_names.COGNITO_REGION), env_str(env_names.COGNITO_USER_POOL_ID))
     return TokenVerifier(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
@@ -20,6 +20,8 @@ from connection_handler.store import (
     SessionTaken,
     as_int,
 )
+from shared import protocol as p
+from shared import resources
 from shared.audience import Audience, NotConnected, SessionFull, initial_counters
 from shared.languages import LANGUAGES, ServedPairs, is_target_language
 from shared.protocol import ErrorCode, ProtocolError, error_message, listener_stats
@@ -52,9 +54,9 @@ class Limits:
     # Unknown session codes per address per minute: guessing codes is what this stops.
     failed_joins_per_ip_per_minute: int = 30
     chunks_per_second: int = 20  # MediaRecorder sends ~4/s; the rest is catch-up after a reconnect
-    session_max_seconds: int = 4 * 3600
+    session_max_seconds: int = resources.SESSION_MAX_SECONDS
     max_seq_jump: int = 200
-    connection_ttl_seconds: int = 3 * 3600
+    connection_ttl_seconds: int = resources.CONNECTION_TTL_SECONDS
     speaker_grace_seconds: int = 120
     transcripts_per_connection_per_minute: int = 6  # a speaker asks once per language
 
@@ -195,8 +197,10 @@ class SessionService:
             return [*ended, (caller.connection_id, refusal)]
         if session.get("status") == "suspended":
             session = self._wake(session, caller.connection_id)
-            kind = "sessionResumed" if session["status"] == "active" else "sessionPaused"
-            notes = self._to_listeners(session_id, {"type": kind, "sessionId": session_id})
+            kind: Literal["sessionPaused", "sessionResumed"] = (
+                "sessionResumed" if session["status"] == "active" else "sessionPaused"
+            )
+            notes = self._to_listeners(session_id, p.session_status(kind, session_id))
         else:
             resumed = self.sessions.transition(
                 session_id, Condition(LIVE), {"speakerConnectionId": caller.connection_id}
@@ -205,14 +209,12 @@ class SessionService:
                 return self._resume(caller, session_id)
             session = resumed
         self.connections.update(caller.connection_id, sessionId=session_id)
-        message = {
-            **self._created_message(
-                session_id, str(session["sourceLanguage"]), str(session.get("title", ""))
-            ),
-            "resumed": True,
-            "status": str(session["status"]),
-            "lastSeq": as_int(session.get("lastSeq"), -1),
-        }
+        message = self._created_message(
+            session_id,
+            str(session["sourceLanguage"]),
+            str(session.get("title", "")),
+            p.Resumed(status=str(session["status"]), last_seq=as_int(session.get("lastSeq"), -1)),
+        )
         return [(caller.connection_id, message), *self._stats_for_speaker(session), *notes]
 
     def _wake(self, session: dict[str, Any], connection_id: str) -> dict[str, Any]:
@@ -228,15 +230,17 @@ class SessionService:
             raise ProtocolError(ErrorCode.SESSION_ENDED, _ENDED_WHILE_AWAY)
         return woken
 
-    def _created_message(self, session_id: str, source: str, title: str) -> dict[str, Any]:
-        return {
-            "type": "sessionCreated",
-            "sessionId": session_id,
-            "sourceLanguage": source,
-            "title": title,
-            "listenerUrl": f"{self.listener_base_url}?session={session_id}" if self.listener_base_url else "",
-            "expiresAt": int(self.clock()) + self.limits.session_max_seconds,
-        }
+    def _created_message(
+        self, session_id: str, source: str, title: str, resumed: p.Resumed | None = None
+    ) -> dict[str, Any]:
+        return p.session_created(
+            session_id,
+            source,
+            title,
+            listener_url=f"{self.listener_base_url}?session={session_id}" if self.listener_base_url else "",
+            expires_at=int(self.clock()) + self.limits.session_max_seconds,
+            resumed=resumed,
+        )
 
     def audio_chunk(self, caller: Caller, action: m.AudioChunk) -> list[Outgoing]:
         """Any seq within the window is taken, in any order: on AWS each message is its
@@ -296,11 +300,17 @@ class SessionService:
         session = self._own_session(caller, action.sessionId, allow_expired=True)
         return self._end(session, reason="endedBySpeaker", when=Condition(OPEN), last_sent=action.lastSeq)
 
-    def _set_status(self, caller: Caller, session_id: str, status: str, message: str) -> list[Outgoing]:
+    def _set_status(
+        self,
+        caller: Caller,
+        session_id: str,
+        status: str,
+        message: Literal["sessionPaused", "sessionResumed"],
+    ) -> list[Outgoing]:
         self._own_session(caller, session_id)
         if self.sessions.transition(session_id, Condition(LIVE), {"status": status}) is None:
             raise ProtocolError(ErrorCode.SESSION_ENDED, "this session has ended")
-        note = {"type": message, "sessionId": session_id}
+        note = p.session_status(message, session_id)
         return [(caller.connection_id, note), *self._to_listeners(session_id, note)]
 
     def _suspend(self, session: dict[str, Any], connection_id: str) -> list[Outgoing]:
@@ -316,13 +326,7 @@ class SessionService:
             return []  # ended, or already taken over by a new connection
         grace = self.limits.speaker_grace_seconds
         self.timers.speaker_grace(session_id, now_ms, grace)
-        note = {
-            "type": "sessionSuspended",
-            "sessionId": session_id,
-            "reason": "speakerDisconnected",
-            "resumeBy": now_ms // 1000 + grace,
-        }
-        return self._to_listeners(session_id, note)
+        return self._to_listeners(session_id, p.session_suspended(session_id, now_ms // 1000 + grace))
 
     def expire_suspension(self, session_id: str, suspended_at_ms: int) -> list[Outgoing]:
         """The grace timer: ends the session if its speaker has not come back since."""
@@ -357,7 +361,7 @@ class SessionService:
         # every chunk up to finalSeq, also those that arrive after the end.
         final_seq = max(as_int(ended.get("lastSeq"), -1), claimed)
         self.forward({"sessionId": session_id, "endOfStream": True, "finalSeq": final_seq})
-        note = {"type": "sessionEnded", "sessionId": session_id, "reason": reason}
+        note = p.session_ended(session_id, reason)
         out = self._to_listeners(session_id, note)
         speaker = ended.get("speakerConnectionId")
         if speaker and reason != "speakerDisconnected":
@@ -407,7 +411,7 @@ class SessionService:
         token = secrets.token_urlsafe(18)
         self.sessions.issue_rejoin(token, action.sessionId, now + self.limits.connection_ttl_seconds)
         return [
-            (caller.connection_id, {**self._joined(session, action.targetLanguage), "rejoinToken": token}),
+            (caller.connection_id, self._joined(session, action.targetLanguage, rejoin_token=token)),
             *self._stats_after_join(session, counts, joins_this_second),
         ]
 
@@ -501,7 +505,7 @@ class SessionService:
         return []
 
     def heartbeat(self, caller: Caller, action: m.Heartbeat) -> list[Outgoing]:
-        return [(caller.connection_id, {"type": "heartbeat", "serverTime": int(self.clock() * 1000)})]
+        return [(caller.connection_id, p.heartbeat(int(self.clock() * 1000)))]
 
     def forget(self, connection_ids: list[str]) -> list[Outgoing]:
         """API Gateway answered 410 for these connections: listeners whose $disconnect was
@@ -515,17 +519,19 @@ class SessionService:
         return out
 
     # -- helpers --------------------------------------------------------------
-    def _joined(self, session: dict[str, Any], language: str) -> dict[str, Any]:
-        return {
-            "type": "sessionJoined",
-            "sessionId": session["sessionId"],
-            "targetLanguage": language,
-            "sourceLanguage": session["sourceLanguage"],
-            "title": session.get("title", ""),
-            "status": session.get("status", "active"),
-            # What this session can be heard in: the app's language picker offers only these.
-            "languages": self.served.targets(str(session["sourceLanguage"])),
-        }
+    def _joined(
+        self, session: dict[str, Any], language: str, rejoin_token: str | None = None
+    ) -> dict[str, Any]:
+        source = str(session["sourceLanguage"])
+        return p.session_joined(
+            str(session["sessionId"]),
+            language,
+            source,
+            str(session.get("title", "")),
+            str(session.get("status", "active")),
+            languages=self.served.targets(source),
+            rejoin_token=rejoin_token,
+        )
 
     def _to_listeners(self, session_id: str, note: dict[str, Any]) -> list[Outgoing]:
         return [(c, note) for c, _ in self.connections.listeners(session_id)]

@@ -47,25 +47,27 @@ class HandlerConfig:
             chunk_writer_function=env_str(env_names.CHUNK_WRITER_FUNCTION),
             transcripts_function=env_str(env_names.TRANSCRIPTS_FUNCTION, ""),
             fanout_function=env_str(env_names.FANOUT_FUNCTION, ""),
-            region=env_str("AWS_REGION"),
+            region=env_str(env_names.AWS_REGION),
             timer_queue_url=env_str(env_names.SESSION_TIMER_QUEUE_URL),
             listener_base_url=env_str(env_names.LISTENER_BASE_URL, ""),
             limits=Limits(
-                max_listeners=env_int("MAX_LISTENERS_PER_SESSION", defaults.max_listeners),
-                joins_per_ip_per_minute=env_int("JOINS_PER_IP_PER_MINUTE", defaults.joins_per_ip_per_minute),
+                max_listeners=env_int(env_names.MAX_LISTENERS_PER_SESSION, defaults.max_listeners),
+                joins_per_ip_per_minute=env_int(
+                    env_names.JOINS_PER_IP_PER_MINUTE, defaults.joins_per_ip_per_minute
+                ),
                 joins_per_session_per_second=env_int(
-                    "JOINS_PER_SESSION_PER_SECOND", defaults.joins_per_session_per_second
+                    env_names.JOINS_PER_SESSION_PER_SECOND, defaults.joins_per_session_per_second
                 ),
                 failed_joins_per_ip_per_minute=env_int(
-                    "FAILED_JOINS_PER_IP_PER_MINUTE", defaults.failed_joins_per_ip_per_minute
+                    env_names.FAILED_JOINS_PER_IP_PER_MINUTE, defaults.failed_joins_per_ip_per_minute
                 ),
-                chunks_per_second=env_int("CHUNKS_PER_SECOND", defaults.chunks_per_second),
-                session_max_seconds=env_int("SESSION_MAX_SECONDS", defaults.session_max_seconds),
+                chunks_per_second=env_int(env_names.CHUNKS_PER_SECOND, defaults.chunks_per_second),
+                session_max_seconds=env_int(env_names.SESSION_MAX_SECONDS, defaults.session_max_seconds),
                 speaker_grace_seconds=env_int(
                     env_names.SPEAKER_GRACE_SECONDS, defaults.speaker_grace_seconds
                 ),
             ),
-            served=ServedPairs.parse(env_str("LANGUAGE_PAIRS", "")),
+            served=ServedPairs.parse(env_str(env_names.LANGUAGE_PAIRS, "")),
         )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from decimal import Decimal
@@ -13,18 +12,6 @@ from botocore.exceptions import ClientError
 
 from s3_audio_consumer.batcher import Cursor, Listing, SessionState
 from shared import resources
-
-_CHUNK = re.compile(r"^sessions/(?P<session>[^/]+)/chunks/(?P<name>\d{10}|end)\.webm$")
-END_MARKER = "end"
-
-
-def parse_chunk_key(key: str) -> tuple[str, int | None] | None:
-    """(session id, seq) of a chunk key, seq None for the end-of-stream marker."""
-    match = _CHUNK.match(key)
-    if not match:
-        return None
-    name = match["name"]
-    return match["session"], None if name == END_MARKER else int(name)
 
 
 class S3ChunkStore:
@@ -42,10 +29,10 @@ class S3ChunkStore:
         final_at: float | None = None
         for page in self._s3.get_paginator("list_objects_v2").paginate(**kwargs):
             for item in page.get("Contents", []):
-                parsed = parse_chunk_key(item["Key"])
+                parsed = resources.parse_chunk_key(item["Key"])
                 if parsed is None:
                     continue
-                seq = parsed[1]
+                seq = parsed.seq
                 modified = item["LastModified"].timestamp()
                 if seq is None:
                     body = self._s3.get_object(Bucket=self._bucket, Key=item["Key"])["Body"].read()

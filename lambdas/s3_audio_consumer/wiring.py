@@ -44,7 +44,7 @@ class WorkerConfig:
 
     @classmethod
     def from_env(cls) -> WorkerConfig:
-        recognizer = env_str("RECOGNIZER", AWS_RECOGNIZER)
+        recognizer = env_str(env_names.RECOGNIZER, AWS_RECOGNIZER)
         if recognizer != AWS_RECOGNIZER and ":" not in recognizer:
             raise ConfigError(f"RECOGNIZER must be 'aws' or 'module:factory', got {recognizer!r}")
         return cls(
@@ -53,15 +53,15 @@ class WorkerConfig:
             processor_function=env_str(env_names.AUDIO_PROCESSOR_FUNCTION),
             ffmpeg_path=env_str(env_names.FFMPEG_PATH, "/opt/bin/ffmpeg"),
             recognizer=recognizer,
-            region=env_str("AWS_REGION", "us-east-1"),
-            vocabulary=env_str("TRANSCRIBE_VOCABULARY", "") or None,
-            stability=env_str("TRANSCRIBE_PARTIAL_STABILITY", "high"),
+            region=env_str(env_names.AWS_REGION, "us-east-1"),
+            vocabulary=env_str(env_names.TRANSCRIBE_VOCABULARY, "") or None,
+            stability=env_str(env_names.TRANSCRIBE_PARTIAL_STABILITY, "high"),
             # Short segments keep the recognizer close behind the speaker; each costs one
             # ffmpeg run (~0.1 s of CPU), so ~600 ms is the balance.
-            segment_ms=env_int("SEGMENT_MS", 600),
-            gap_wait_seconds=env_float("GAP_WAIT_SECONDS", 2.0),
-            init_wait_seconds=env_float("INIT_WAIT_SECONDS", 30.0),
-            handover_after_seconds=env_float("WORKER_HANDOVER_SECONDS", 720.0),
+            segment_ms=env_int(env_names.SEGMENT_MS, 600),
+            gap_wait_seconds=env_float(env_names.GAP_WAIT_SECONDS, 2.0),
+            init_wait_seconds=env_float(env_names.INIT_WAIT_SECONDS, 30.0),
+            handover_after_seconds=env_float(env_names.WORKER_HANDOVER_SECONDS, 720.0),
         )
 
 

@@ -1,11 +1,30 @@
-"""Server messages and error codes of the WebSocket protocol (docs/PROTOCOL.md)."""
+"""Server messages and error codes of the WebSocket protocol (docs/PROTOCOL.md).
+
+Every message a function sends is built here, one builder per type (SERVER_MESSAGE_TYPES),
+so that its fields are written once; tests/unit/test_protocol_doc.py holds the builders to
+the document and the rest of lambdas/ to the builders."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 MAX_MESSAGE_BYTES = 32 * 1024  # one API Gateway WebSocket frame
+
+# The client actions: each is a WebSocket route of the stage (infra) and a validated model
+# of the connection handler (connection_handler/messages.py, keyed by these names).
+CLIENT_ACTIONS = (
+    "createSession",
+    "joinSession",
+    "switchLanguage",
+    "audioChunk",
+    "pauseBroadcast",
+    "resumeBroadcast",
+    "endSession",
+    "heartbeat",
+    "getTranscript",
+)
 
 
 class ErrorCode(StrEnum):
@@ -48,6 +67,123 @@ def error_message(code: ErrorCode, message: str, action: str | None = None, **ex
     return body
 
 
+@dataclass(frozen=True)
+class Resumed:
+    """A speaker's new connection took its session over: where the session stands."""
+
+    status: str
+    last_seq: int  # the highest chunk seq stored: resend what came after it
+
+
+def session_created(
+    session_id: str,
+    source_language: str,
+    title: str,
+    listener_url: str,
+    expires_at: int,
+    resumed: Resumed | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": "sessionCreated",
+        "sessionId": session_id,
+        "sourceLanguage": source_language,
+        "title": title,
+        "listenerUrl": listener_url,
+        "expiresAt": expires_at,
+    }
+    if resumed is not None:
+        body.update({"resumed": True, "status": resumed.status, "lastSeq": resumed.last_seq})
+    return body
+
+
+def session_joined(
+    session_id: str,
+    target_language: str,
+    source_language: str,
+    title: str,
+    status: str,
+    languages: list[str],
+    rejoin_token: str | None = None,
+) -> dict[str, Any]:
+    """`languages`: what the session can be heard in (the app's picker offers only these)."""
+    body: dict[str, Any] = {
+        "type": "sessionJoined",
+        "sessionId": session_id,
+        "targetLanguage": target_language,
+        "sourceLanguage": source_language,
+        "title": title,
+        "status": status,
+        "languages": languages,
+    }
+    if rejoin_token is not None:
+        body["rejoinToken"] = rejoin_token
+    return body
+
+
+def session_status(kind: Literal["sessionPaused", "sessionResumed"], session_id: str) -> dict[str, Any]:
+    return {"type": kind, "sessionId": session_id}
+
+
+def session_suspended(session_id: str, resume_by: int) -> dict[str, Any]:
+    return {
+        "type": "sessionSuspended",
+        "sessionId": session_id,
+        "reason": "speakerDisconnected",
+        "resumeBy": resume_by,
+    }
+
+
+def session_ended(session_id: str, reason: str) -> dict[str, Any]:
+    return {"type": "sessionEnded", "sessionId": session_id, "reason": reason}
+
+
+def heartbeat(server_time_ms: int) -> dict[str, Any]:
+    return {"type": "heartbeat", "serverTime": server_time_ms}
+
+
+def transcript(session_id: str, index: int, text: str, start_ms: int, duration_ms: int) -> dict[str, Any]:
+    """What the service heard of one utterance, for the speaker."""
+    return {
+        "type": "transcript",
+        "sessionId": session_id,
+        "index": index,
+        "text": text,
+        "startMs": start_ms,
+        "durationMs": duration_ms,
+    }
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One utterance's translated speech in one language, as stored."""
+
+    language: str
+    index: int
+    url: str
+    expires_at: int
+    text: str
+    source_text: str
+    start_ms: int
+    duration_ms: int
+    clip_ms: int
+
+
+def translated_audio(session_id: str, clip: Clip) -> dict[str, Any]:
+    return {
+        "type": "translatedAudio",
+        "sessionId": session_id,
+        "language": clip.language,
+        "index": clip.index,
+        "url": clip.url,
+        "expiresAt": clip.expires_at,
+        "text": clip.text,
+        "sourceText": clip.source_text,
+        "startMs": clip.start_ms,
+        "durationMs": clip.duration_ms,
+        "clipMs": clip.clip_ms,
+    }
+
+
 def listener_stats(session_id: str, counts: dict[str, int]) -> dict[str, Any]:
     """What the speaker sees of its audience: listeners per language and in all."""
     return {
@@ -70,3 +206,19 @@ def transcript_ready(
         "expiresAt": expires_at,
         "utterances": utterances,
     }
+
+
+SERVER_MESSAGE_TYPES = (
+    "sessionCreated",
+    "sessionJoined",
+    "sessionPaused",
+    "sessionResumed",
+    "sessionSuspended",
+    "sessionEnded",
+    "heartbeat",
+    "transcript",
+    "translatedAudio",
+    "listenerStats",
+    "transcriptReady",
+    "error",
+)

@@ -6,6 +6,9 @@ the handlers read and write them, and the local runner recreates them in moto.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 SESSIONS_TABLE_PATTERN = "Sessions-{env}"
 CONNECTIONS_TABLE_PATTERN = "Connections-{env}"
 
@@ -20,22 +23,50 @@ TTL_ATTRIBUTE = "ttl"
 IDEMPOTENCY_PARTITION_KEY = "id"
 IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"
 
+# A session lasts at most this long (its item expires then); a connection record expires
+# after CONNECTION_TTL_SECONDS (API Gateway closes a connection after 2 h).
+SESSION_MAX_SECONDS = 4 * 3600
+CONNECTION_TTL_SECONDS = 3 * 3600
+
 CHUNK_KEY_PREFIX = "sessions/"
 CHUNK_KEY_SUFFIX = ".webm"
 
 
-def chunk_key(session_id: str, seq: int) -> str:
-    """S3 key of one MediaRecorder chunk; zero-padded so keys sort in seq order."""
-    return f"sessions/{session_id}/chunks/{seq:010d}.webm"
+END_MARKER_NAME = "end"
+_CHUNK_KEY = re.compile(
+    rf"^{re.escape(CHUNK_KEY_PREFIX)}(?P<session>[^/]+)/chunks/(?P<name>\d{{10}}|{END_MARKER_NAME})"
+    rf"{re.escape(CHUNK_KEY_SUFFIX)}$"
+)
 
 
 def chunk_prefix(session_id: str) -> str:
-    return f"sessions/{session_id}/chunks/"
+    return f"{CHUNK_KEY_PREFIX}{session_id}/chunks/"
+
+
+def chunk_key(session_id: str, seq: int) -> str:
+    """S3 key of one MediaRecorder chunk; zero-padded so keys sort in seq order."""
+    return f"{chunk_prefix(session_id)}{seq:010d}{CHUNK_KEY_SUFFIX}"
 
 
 def end_marker_key(session_id: str) -> str:
-    """The end-of-stream marker ({"finalSeq": N}) written when a session ends."""
-    return f"sessions/{session_id}/chunks/end.webm"
+    """The end-of-stream marker ({"finalSeq": N}) written when a session ends; it sorts after
+    every chunk key."""
+    return f"{chunk_prefix(session_id)}{END_MARKER_NAME}{CHUNK_KEY_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class ChunkKey:
+    session_id: str
+    seq: int | None  # None: the end-of-stream marker
+
+
+def parse_chunk_key(key: str) -> ChunkKey | None:
+    """What chunk_key or end_marker_key made this key of; None for any other key."""
+    match = _CHUNK_KEY.match(key)
+    if not match:
+        return None
+    name = match["name"]
+    return ChunkKey(match["session"], None if name == END_MARKER_NAME else int(name))
 
 
 def translated_clip_key(session_id: str, language: str, index: int) -> str:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from shared import resources
+from shared import env_names, resources
 
 # A worker heartbeats every second; three missed beats and it is replaced. A busy
 # machine running every engine at once (`make local` on two cores) sets a longer one.
-LEASE_MS = int(os.environ.get("WORKER_LEASE_MS") or 3000)
+LEASE_MS = int(os.environ.get(env_names.WORKER_LEASE_MS) or 3000)
 
 
 def generation_to_start(worker: dict[str, Any] | None, now_ms: int, lease_ms: int = LEASE_MS) -> int | None:

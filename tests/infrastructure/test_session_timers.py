@@ -7,6 +7,7 @@ import pytest
 
 from app import build_app
 from infra import constants
+from lambdas.shared import env_names
 from tests.infrastructure.helpers import (
     actions_on,
     function_by_name,
@@ -106,8 +107,8 @@ def test_connection_handler_schedules_timers(synth):
     timer_queue, _, _, _ = _queues(synth)
     _, handler = function_by_name(synth.sessions, "connection-handler-dev")
     variables = handler["Environment"]["Variables"]
-    assert variables[constants.SESSION_TIMER_QUEUE_URL_ENV] == {"Ref": timer_queue}
-    assert variables[constants.SPEAKER_GRACE_SECONDS_ENV] == str(constants.SPEAKER_GRACE_SECONDS)
+    assert variables[env_names.SESSION_TIMER_QUEUE_URL] == {"Ref": timer_queue}
+    assert variables[env_names.SPEAKER_GRACE_SECONDS] == str(constants.SPEAKER_GRACE_SECONDS)
 
 
 def test_timer_permissions_are_least_privilege(synth):

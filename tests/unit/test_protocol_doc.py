@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from connection_handler.messages import ACTIONS
 from infra import constants
+from shared import protocol
 from shared.languages import LANGUAGES, is_source_language
-from shared.protocol import ErrorCode
+from shared.protocol import SERVER_MESSAGE_TYPES, ErrorCode
 
 DOC = (Path(__file__).parents[2] / "docs" / "PROTOCOL.md").read_text()
 
@@ -15,7 +17,7 @@ DOC = (Path(__file__).parents[2] / "docs" / "PROTOCOL.md").read_text()
 def test_every_action_is_documented_and_routed():
     for action in ACTIONS:
         assert f"| `{action}` |" in DOC, action
-    assert set(ACTIONS) == set(constants.CLIENT_ACTIONS)
+    assert tuple(ACTIONS) == protocol.CLIENT_ACTIONS == constants.CLIENT_ACTIONS
 
 
 def test_every_error_code_is_documented():
@@ -31,12 +33,39 @@ def test_language_lists_match_the_table():
 
 
 def test_every_server_message_type_is_documented():
-    import re
-
-    sent_types: set[str] = set()
-    for path in (Path(__file__).parents[2] / "lambdas").rglob("*.py"):
-        sent_types.update(re.findall(r'"type": "(\w+)"', path.read_text()))
-    assert sent_types >= {"transcript", "translatedAudio", "listenerStats", "error"}
     server_messages = DOC.split("## Server messages")[1].split("## Languages")[0]
-    for message_type in sent_types:
-        assert f"`{message_type}`" in server_messages, message_type
+    first_cells = [line.split("|")[1] for line in server_messages.splitlines() if line.startswith("| `")]
+    for message_type in SERVER_MESSAGE_TYPES:
+        assert any(f"`{message_type}`" in cell for cell in first_cells), message_type
+
+
+def test_each_builder_makes_a_message_of_a_listed_type():
+    built = [
+        protocol.session_created("s", "en", "t", "https://x/listener?session=s", 1),
+        protocol.session_created("s", "en", "t", "", 1, protocol.Resumed(status="paused", last_seq=4)),
+        protocol.session_joined("s", "es", "en", "t", "active", ["es"], rejoin_token="tok"),
+        protocol.session_status("sessionPaused", "s"),
+        protocol.session_status("sessionResumed", "s"),
+        protocol.session_suspended("s", 1),
+        protocol.session_ended("s", "endedBySpeaker"),
+        protocol.heartbeat(1),
+        protocol.transcript("s", 0, "hello", 0, 1000),
+        protocol.translated_audio("s", protocol.Clip("es", 0, "https://x", 1, "hola", "hello", 0, 1000, 900)),
+        protocol.listener_stats("s", {"es": 1}),
+        protocol.transcript_ready("s", "es", {"txt": "https://x"}, 1, 1),
+        protocol.error_message(protocol.ErrorCode.INTERNAL_ERROR, "x"),
+    ]
+    assert {message["type"] for message in built} == set(SERVER_MESSAGE_TYPES)
+    resumed = built[1]
+    assert (resumed["resumed"], resumed["status"], resumed["lastSeq"]) == (True, "paused", 4)
+
+
+def test_messages_are_built_by_the_protocol_module_only():
+    """A message written inline elsewhere would be a second definition of its fields."""
+    lambdas = Path(__file__).parents[2] / "lambdas"
+    inline = [
+        str(path.relative_to(lambdas))
+        for path in lambdas.rglob("*.py")
+        if path.name != "protocol.py" and re.search(r'"type":\s*"', path.read_text())
+    ]
+    assert inline == []
