@@ -9,10 +9,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.audio_unit import PCM_SAMPLE_RATE
 from shared.languages import is_source_language
 from shared.session_ids import is_session_id
 
-PCM_SAMPLE_RATE = 16_000
 MAX_BATCH_SECONDS = 30  # the consumer cuts ~3 s; anything far larger is not ours
 
 

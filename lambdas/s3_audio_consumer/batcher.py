@@ -26,7 +26,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from s3_audio_consumer import webm
-from s3_audio_consumer.decoder import PCM_RATE, DecodeError
+from s3_audio_consumer.decoder import DecodeError
+from shared.audio_unit import PCM_SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class Batch:
             "startMs": self.start_ms,
             "durationMs": self.duration_ms,
             "sourceLanguage": self.source_language,
-            "sampleRate": PCM_RATE,
+            "sampleRate": PCM_SAMPLE_RATE,
             "firstSeq": self.first_seq,
             "lastSeq": self.last_seq,
             "pcm": base64.b64encode(self.pcm).decode(),

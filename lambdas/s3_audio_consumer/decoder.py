@@ -5,9 +5,9 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 
-PCM_RATE = 16000
-BYTES_PER_SAMPLE = 2
-DECIMATION = 48000 // PCM_RATE
+from shared.audio_unit import BYTES_PER_SAMPLE, PCM_SAMPLE_RATE
+
+DECIMATION = 48000 // PCM_SAMPLE_RATE
 
 
 class DecodeError(RuntimeError):
@@ -40,7 +40,7 @@ class FfmpegDecoder:
                     "-ac",
                     "1",
                     "-ar",
-                    str(PCM_RATE),
+                    str(PCM_SAMPLE_RATE),
                     "-f",
                     "s16le",
                     "pipe:1",

@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Protocol
 
 from s3_audio_consumer.utterances import StreamResult
+from shared.audio_unit import BYTES_PER_SAMPLE, PCM_SAMPLE_RATE
 from shared.languages import Language
 
-PCM_BYTES_PER_SECOND = 16_000 * 2
+PCM_BYTES_PER_SECOND = PCM_SAMPLE_RATE * BYTES_PER_SAMPLE
 # AWS's streaming best practice: uniform audio events of 50-200 ms.
 AUDIO_EVENT_MS = 100
 AUDIO_EVENT_BYTES = PCM_BYTES_PER_SECOND * AUDIO_EVENT_MS // 1000

@@ -37,11 +37,10 @@ from s3_audio_consumer.keyed_chunks import Hints
 from s3_audio_consumer.lease import Checkpoint, Claim, DynamoLease, SessionView
 from s3_audio_consumer.recognition import RecognitionStream, Recognizer, StreamFailed
 from s3_audio_consumer.utterances import StreamResult, Utterance, UtteranceCutter
+from shared.audio_unit import PCM_SAMPLE_RATE
 from shared.languages import LANGUAGES
 
 logger = logging.getLogger(__name__)
-
-PCM_RATE = 16_000
 
 
 @dataclass(frozen=True)
@@ -251,7 +250,7 @@ class SessionWorker:
         language = LANGUAGES[run.view.source_language]
         for attempt in range(self._settings.start_retries + 1):
             try:
-                stream = self._recognizer.start(language, PCM_RATE)
+                stream = self._recognizer.start(language, PCM_SAMPLE_RATE)
                 break
             except StreamFailed as error:
                 if not error.retryable or attempt == self._settings.start_retries:

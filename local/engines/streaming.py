@@ -19,10 +19,10 @@ from local.engines import shared_engines
 from local.engines.vad_stream import Segment, StreamingVad, VadSettings
 from s3_audio_consumer.recognition import StreamFailed
 from s3_audio_consumer.utterances import StreamResult, Word
+from shared.audio_unit import BYTES_PER_SAMPLE, PCM_SAMPLE_RATE
 from shared.languages import Language
 
-BYTES_PER_SAMPLE = 2
-RATE = 16_000
+RATE = PCM_SAMPLE_RATE
 PAUSE_MS = 200  # this much silence at the end of the fed audio: a handover here splits no word
 
 

@@ -38,7 +38,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from shared.audio_unit import PCM_SAMPLE_RATE
+
+SAMPLE_RATE = PCM_SAMPLE_RATE
 FRAME = 512  # samples the model scores at once: 32 ms
 _CONTEXT = 64  # samples of the previous frame the model sees before each frame
 _SAMPLES_PER_MS = SAMPLE_RATE // 1000
