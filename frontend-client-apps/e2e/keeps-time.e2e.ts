@@ -72,8 +72,9 @@ it.skipIf(!process.env.LONG_MIC_WAV)(
     expect(jumps).toEqual([]);
     expect([...heard].sort((a, b) => a - b)).toEqual([...new Set(received.map((r) => r.index))].sort((a, b) => a - b));
     expect(heard).toEqual([...heard].sort((a, b) => a - b)); // in talk order
-    // No drift: over the whole talk the lag grows by at most 1.5 s.
-    expect(Math.abs(grew)).toBeLessThanOrEqual(1500);
+    // No drift: over the whole talk the lag grows by at most 1.5 s. It may shrink: a backlog of the
+    // first minute (cold engines on a shared machine) is caught up, which is the player doing its job.
+    expect(grew).toBeLessThanOrEqual(1500);
     // The caption history holds every line heard, the last one highlighted.
     expect(await talk.listener.getByTestId('caption-line').count()).toBe(played.length);
     await expect.poll(() => talk.listener.locator('[data-testid="caption-line"].current').count()).toBeLessThanOrEqual(1);
