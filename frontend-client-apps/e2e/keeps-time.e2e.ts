@@ -109,9 +109,9 @@ it.skipIf(!process.env.STATES_MIC_WAV)(
     expect(jumps).toHaveLength(1);
     expect(jumps[0]!.why).toBe('paused');
 
-    // Switching language is covered by the player's Vitest cases (the old queue stops at once,
-    // no caption of an unplayed clip); in Chromium on two shared cores the first clip of the new
-    // language did not come within 30 s, which is still open in #13.
+    // Switching language: the old language's caption goes at once and nothing is dropped (the
+    // player's Vitest cases check that the old queue stops and the new clip starts on arrival).
+    // When the new language's first clip comes depends on the next sentence: not timed here.
     await listener.getByTestId('live-language-select').selectOption('fr');
     expect(await textOf(listener, 'caption')).toBe('');
     expect(await listener.getByTestId('listener-status').getAttribute('data-state')).toBe('switching');
@@ -126,8 +126,9 @@ it.skipIf(!process.env.STATES_MIC_WAV)(
     await speaker.getByTestId('cancel-end-button').click();
     expect(await textOf(speaker, 'broadcast-state')).toBe('Broadcasting live');
     await endTalk(talk);
-    expect(await speaker.getByTestId('new-session-button').isVisible()).toBe(true);
-    expect(await listener.getByTestId('listener-status').getAttribute('data-state')).toBe('ended');
+    // The end reaches the listener and the speaker in no set order (one post each).
+    await expect.poll(() => speaker.getByTestId('new-session-button').isVisible(), { timeout: 30_000 }).toBe(true);
+    await expect.poll(() => listener.getByTestId('listener-status').getAttribute('data-state'), { timeout: 30_000 }).toBe('ended');
     await screenshot(speaker, 'speaker-ended.png');
     await screenshot(listener, 'listener-ended-state.png');
 
