@@ -394,7 +394,7 @@ class SessionService:
         # the speaker's stats below) but never refused.
         joins_this_second = self.sessions.count(f"join-session#{action.sessionId}#{now}", now + 60)
         if not renewal:
-            self._admit_rate(caller, joins_this_second)
+            self._admit_rate(caller, now, joins_this_second)
         try:
             counts = self.audience.admit(
                 caller.connection_id,
@@ -432,8 +432,7 @@ class SessionService:
         session = self.sessions.get(session_id)
         return self._stats_for_speaker(session) if session else []
 
-    def _admit_rate(self, caller: Caller, joins_this_second: int) -> None:
-        now = int(self.clock())
+    def _admit_rate(self, caller: Caller, now: int, joins_this_second: int) -> None:
         if (
             self.sessions.count(f"join-ip#{caller.source_ip}#{now // 60}", now + 120)
             > self.limits.joins_per_ip_per_minute
@@ -514,8 +513,7 @@ class SessionService:
         seats = self.audience.remove_stale_many(connection_ids)
         out: list[Outgoing] = []
         for session_id in sorted({seat.session_id for seat in seats.values()}):
-            session = self.sessions.get(session_id)
-            out.extend(self._stats_for_speaker(session) if session else [])
+            out.extend(self.stats_due(session_id))
         return out
 
     # -- helpers --------------------------------------------------------------

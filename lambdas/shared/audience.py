@@ -211,8 +211,8 @@ class Audience:
         return self._subtract(seat) if seat else None
 
     def remove_stale_many(self, connection_ids: Iterable[str], workers: int = 8) -> dict[str, Seat]:
-        """remove_stale for every connection a fan-out found gone (410): each record is
-        deleted under the same conditions (its own partition, so no hot key), and each
+        """Removes every connection a fan-out found gone (410): each record is
+        deleted under _delete_stale's conditions (its own partition, so no hot key), and each
         session's counters move in one write. Returns the removed connections' seats."""
         ids = sorted(set(connection_ids))
         if not ids:
@@ -227,16 +227,10 @@ class Audience:
             self._subtract_many(session_id, languages)
         return {cid: seat for cid, seat in zip(ids, seats, strict=True) if seat is not None}
 
-    def remove_stale(self, connection_id: str) -> Seat | None:
-        """Removes a listener that API Gateway answered 410 for, unless its record is young
+    def _delete_stale(self, connection_id: str) -> Seat | None:
+        """Deletes a listener that API Gateway answered 410 for, unless its record is young
         enough to be a listener still inside $connect, or it is a speaker (whose
         $disconnect decides what happens to its session). Returns the seat it left."""
-        seat = self._delete_stale(connection_id)
-        if seat is not None:
-            self._subtract(seat)
-        return seat
-
-    def _delete_stale(self, connection_id: str) -> Seat | None:
         cutoff = int(self._clock() * 1000) - CONNECT_GRACE_MS
         try:
             result = self._connections.delete_item(
