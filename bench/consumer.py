@@ -19,9 +19,9 @@ import boto3
 from moto import mock_aws
 
 from bench.stats import percentile
+from local.kit.captures import CAPTURES
 from local.replay import Replay, create_resources, load_chunks
 from s3_audio_consumer.batcher import BatchSettings
-from tests.conftest import CAPTURES
 
 
 def run(sessions: int) -> dict[str, object]:

@@ -23,9 +23,9 @@ from typing import Any
 import aiohttp
 
 from bench.stats import summary
+from local.kit.captures import CAPTURES
+from local.kit.client import ProtocolClient, speaker_session
 from local.process import running_local_stack
-from tests.conftest import CAPTURES
-from tests.integration.client import ProtocolClient, speaker_session
 
 TARGETS = ["es", "fr", "it", "pt"]
 

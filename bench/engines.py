@@ -13,10 +13,10 @@ from typing import Any
 
 import local  # noqa: F401 - puts the Lambda packages on the import path
 from bench.stats import summary
-from local.engines import shared_engines, warm_up
+from local.engines import shared_engines, warm_up, whisper
+from local.kit.captures import CAPTURES
 from local.replay import load_chunks, replay_in_order
 from shared.languages import LANGUAGES
-from tests.conftest import CAPTURES
 
 
 def timed(fn: Any, *args: Any) -> tuple[Any, float]:
@@ -34,15 +34,15 @@ def run(capture: str, languages: list[str]) -> dict[str, Any]:
     speak: dict[str, list[float]] = {code: [] for code in languages}
     engines.synthesizer.synthesize("Warm up.", english)
     for batch in replay_in_order(load_chunks(CAPTURES / capture)):
-        transcript, ms = timed(engines.transcriber.transcribe, batch.pcm, 16000, english)
+        heard, ms = timed(whisper().transcribe, batch.pcm, 16000, english)
         asr.append(ms)
-        if not transcript.text:
+        if not heard:
             continue
         for code in languages:
             target = LANGUAGES[code]
-            text = transcript.text
+            text = heard
             if code != "en":
-                text, ms = timed(engines.translator.translate, transcript.text, english, target)
+                text, ms = timed(engines.translator.translate, heard, english, target)
                 translate[code].append(ms)
             _, ms = timed(engines.synthesizer.synthesize, text, target)
             speak[code].append(ms)

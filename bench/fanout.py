@@ -18,8 +18,8 @@ from typing import Any
 import aiohttp
 
 from bench.e2e import bench_stack, processor_reports
-from tests.conftest import CAPTURES
-from tests.integration.client import ProtocolClient
+from local.kit.captures import CAPTURES
+from local.kit.client import ProtocolClient
 
 
 async def one_size(base: str, listeners: int) -> dict[str, Any]:

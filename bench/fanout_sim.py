@@ -39,10 +39,10 @@ IN_FLIGHT = 250
 
 
 def _close_poster() -> None:
-    from audio_processor import fanout_handler
+    from shared.fanout import poster_from_env
 
-    if fanout_handler._poster.cache_info().currsize:
-        fanout_handler._poster().close()
+    if poster_from_env.cache_info().currsize:
+        poster_from_env().close()
 
 
 def _worker_init(endpoint: str) -> None:

@@ -1,4 +1,4 @@
-"""audio_processor's own time per batch, by stage, with the AI services faked at the SDK
+"""audio_processor's own time per utterance, by stage, with the AI services faked at the SDK
 boundary (instant answers) over moto S3/DynamoDB in process.
 
     .venv/bin/python -m bench.processor [--batches 60] [--languages 2] [--listeners 10]
@@ -25,10 +25,11 @@ import boto3
 from moto import mock_aws
 
 from bench.stats import percentile
+from local.kit.captures import CAPTURES
+from local.kit.processor import SESSION, Processor, encode_mp3
 from local.paths import ffmpeg_path
 from local.replay import load_chunks, replay_in_order
-from tests.conftest import CAPTURES
-from tests.unit.processor_harness import Processor, encode_mp3, events_for
+from shared.audio_unit import UtteranceUnit
 
 LANGUAGE_ORDER = ["es", "fr", "de", "it", "pt", "ja", "ko", "zh", "nl", "ca"]
 
@@ -52,11 +53,18 @@ def run(batches: int, languages: int, listeners: int) -> dict[str, Any]:
                 processor.listen(f"{language}-{n}", language)
         for index in range(batches + 3):  # three warm-up batches are not counted
             batch = speech[index % len(speech)]
-            processor.transcribe.script.append(events_for("Good morning everyone.", "Welcome."))
-            report = processor.invoke({**batch.payload(), "index": index})
+            unit = UtteranceUnit(
+                session_id=SESSION,
+                index=index,
+                start_ms=batch.start_ms,
+                duration_ms=batch.duration_ms,
+                source_language="en",
+                text="Good morning everyone. Welcome.",
+            )
+            report = processor.invoke(unit.payload())
             if index >= 3:
                 reports.append(report)
-    stages = ["transcribe", "translate", "synthesize", "store", "deliver", "total"]
+    stages = ["translate", "synthesize", "store", "deliver", "total"]
     return {
         "batches": len(reports),
         "languages": languages,

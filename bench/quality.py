@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 import sacrebleu
 
-from local.engines import shared_engines
+from local.engines import shared_engines, whisper
 from local.engines.vad_stream import StreamingVad, VadSettings
+from local.kit.wer import word_error_rate
 from local.paths import ROOT, ffmpeg_path
 from local.replay import load_chunks, replay_in_order
 from s3_audio_consumer.decoder import FfmpegDecoder
 from shared.languages import LANGUAGES
-from tests.integration.wer import word_error_rate
 
 TARGETS = ("es", "fr")
 CAPTURES = ROOT / "tests" / "fixtures" / "captures"
@@ -52,7 +52,7 @@ def utterances(capture: str) -> Cut:
 def score(capture: str, cut: Cut) -> dict[str, object]:
     engines = shared_engines()
     english = LANGUAGES["en"]
-    heard = [engines.transcriber.transcribe(piece, 16_000, english).text for piece in cut.pieces]
+    heard = [whisper().transcribe(piece, 16_000, english) for piece in cut.pieces]
     heard = [text for text in heard if text.strip()]
     folder = CAPTURES / capture
     result: dict[str, object] = {

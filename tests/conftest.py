@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -19,9 +18,6 @@ os.environ.update(
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
 )
-
-FIXTURES = Path(__file__).parent / "fixtures"
-CAPTURES = FIXTURES / "captures"
 
 
 @pytest.fixture(scope="session")

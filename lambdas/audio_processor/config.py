@@ -20,10 +20,7 @@ class ProcessorConfig:
     region: str
     url_seconds: int
     engines: str
-    transcribe_vocabulary: str | None
-    partial_results_stability: str | None
     terminology_names: tuple[str, ...]
-    silence_dbfs: float
     fanout_in_flight: int
     fanout_page_size: int
     fanout_function: str | None
@@ -37,9 +34,6 @@ class ProcessorConfig:
         engines = env_str(env_names.SPEECH_ENGINES, AWS_ENGINES)
         if engines != AWS_ENGINES and ":" not in engines:
             raise ConfigError(f"SPEECH_ENGINES must be 'aws' or 'module:factory', got {engines!r}")
-        stability = env_str(env_names.TRANSCRIBE_PARTIAL_STABILITY, "")
-        if stability not in ("", "low", "medium", "high"):
-            raise ConfigError("TRANSCRIBE_PARTIAL_STABILITY must be low, medium or high")
         terminologies = env_str(env_names.TRANSLATE_TERMINOLOGY_NAMES, "")
         return cls(
             sessions_table=env_str(env_names.SESSIONS_TABLE),
@@ -50,10 +44,7 @@ class ProcessorConfig:
             region=env_str(env_names.AWS_REGION),
             url_seconds=env_int(env_names.PRESIGNED_URL_EXPIRATION, 600),
             engines=engines,
-            transcribe_vocabulary=env_str(env_names.TRANSCRIBE_VOCABULARY_NAME, "") or None,
-            partial_results_stability=stability or None,
             terminology_names=tuple(n.strip() for n in terminologies.split(",") if n.strip()),
-            silence_dbfs=env_float(env_names.SILENCE_THRESHOLD_DBFS, -55.0),
             # 5,000 listeners x 40 ms: 250 in flight per page of 1,000 posts a page in ~0.2 s.
             fanout_in_flight=env_int(env_names.FANOUT_IN_FLIGHT, 250),
             fanout_page_size=env_int(env_names.FANOUT_PAGE_SIZE, 1000),

@@ -8,17 +8,10 @@ import boto3
 from botocore.config import Config
 
 from audio_processor.aws_synthesizer import AwsSynthesizer
-from audio_processor.aws_transcriber import AwsStreamingTranscriber, TranscribeSettings
 from audio_processor.aws_translator import AwsTranslator
 from audio_processor.config import AWS_ENGINES, ProcessorConfig
 from audio_processor.ffmpeg_audio import FfmpegAudio
 from audio_processor.pipeline import Engines
-
-
-def _transcribe_client(region: str) -> object:
-    from amazon_transcribe.client import TranscribeStreamingClient  # loads awscrt: only when used
-
-    return TranscribeStreamingClient(region=region)
 
 
 def build_engines(config: ProcessorConfig, sdk_config: Config) -> Engines:
@@ -27,13 +20,6 @@ def build_engines(config: ProcessorConfig, sdk_config: Config) -> Engines:
         built: Engines = getattr(importlib.import_module(module_name), factory)(config)
         return built
     return Engines(
-        transcriber=AwsStreamingTranscriber(
-            client_factory=lambda: _transcribe_client(config.region),
-            settings=TranscribeSettings(
-                vocabulary_name=config.transcribe_vocabulary,
-                partial_results_stability=config.partial_results_stability,
-            ),
-        ),
         translator=AwsTranslator(
             boto3.client("translate", region_name=config.region, config=sdk_config),
             terminology_names=config.terminology_names,

@@ -1,14 +1,13 @@
-"""One PCM batch -> transcript -> a clip per listener language -> listeners.
+"""One recognized utterance -> a clip per listener language -> listeners; the speaker
+sees the utterance's text.
 
 Knows nothing of Lambda: the handler parses the event and maps the report to metrics."""
 
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
-from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audio_processor.clip_fit import AudioTool, ClipFitter, FitSettings, FittedClip
-from audio_processor.model import BatchReport, ClipFit, PcmBatch, StageTimes, Transcript
+from audio_processor.model import ClipFit, StageTimes, UtteranceReport
 from audio_processor.ports import (
     ClipStore,
     DeliveryLedger,
@@ -25,12 +24,12 @@ from audio_processor.ports import (
     Sender,
     SessionDirectory,
     Synthesizer,
-    Transcriber,
     Translator,
     UtteranceRecords,
 )
 from audio_processor.retry import Deadline, RetryPolicy
 from shared import protocol, resources
+from shared.audio_unit import UtteranceUnit
 from shared.languages import LANGUAGES, Language
 from shared.protocol import ErrorCode, error_message, listener_stats
 from shared.transcript_records import UtteranceRecord
@@ -40,27 +39,15 @@ logger = logging.getLogger(__name__)
 SPEAKER_TRANSCRIPT = "_transcript"  # ledger slot of the speaker's transcript message
 
 
-def rms_dbfs(pcm: bytes) -> float:
-    """Loudness of s16le PCM relative to full scale; -inf for digital silence."""
-    samples = array("h", pcm)
-    if not samples:
-        return -math.inf
-    mean_square = sum(s * s for s in samples) / len(samples)
-    return -math.inf if mean_square == 0 else 10 * math.log10(mean_square / 32768**2)
-
-
 @dataclass(frozen=True)
 class PipelineSettings:
     url_seconds: int = 600
-    # Quieter than a room's noise floor: no speech, so no Transcribe request to pay for.
-    silence_dbfs: float = -55.0
     language_workers: int = 8
     fit: FitSettings = field(default_factory=FitSettings)
 
 
 @dataclass(frozen=True)
 class Engines:
-    transcriber: Transcriber
     translator: Translator
     synthesizer: Synthesizer
     audio: AudioTool  # decodes and re-encodes clips to fit them to their time
@@ -76,13 +63,13 @@ class Stores:
     records: UtteranceRecords  # what was said and delivered: the transcripts' source
 
 
-class _Batch:
+class _Work:
     """Per-invocation state: the report, with a lock for the language threads."""
 
-    def __init__(self, batch: PcmBatch, deadline: Deadline) -> None:
-        self.batch = batch
+    def __init__(self, unit: UtteranceUnit, deadline: Deadline) -> None:
+        self.unit = unit
         self.deadline = deadline
-        self.report = BatchReport(session_id=batch.session_id, index=batch.index)
+        self.report = UtteranceReport(session_id=unit.session_id, index=unit.index)
         self.lock = threading.Lock()
         self.gone: set[str] = set()
         self.audience: dict[str, list[str]] = {}
@@ -127,9 +114,9 @@ class SpeechPipeline:
         # One per warm container: it learns each voice's pace across invocations.
         self._fitter = ClipFitter(engines.synthesizer, engines.audio, self._settings.fit)
 
-    def process(self, batch: PcmBatch, deadline: Deadline) -> BatchReport:
+    def process(self, unit: UtteranceUnit, deadline: Deadline) -> UtteranceReport:
         started = time.perf_counter()
-        work = _Batch(batch, deadline)
+        work = _Work(unit, deadline)
         try:
             self._process(work)
             self._forget_gone(work)
@@ -137,29 +124,17 @@ class SpeechPipeline:
             work.report.times.total = (time.perf_counter() - started) * 1000
         return work.report
 
-    def _process(self, work: _Batch) -> None:
-        batch, report = work.batch, work.report
-        if batch.text is None and rms_dbfs(batch.pcm) < self._settings.silence_dbfs:
-            report.outcome = "silent"
-            return
-        source = LANGUAGES[batch.source_language]
-        audience_future = self._pool.submit(self._audience, batch.session_id)
-        try:
-            transcript = self._transcript(work, source)
-        except Exception:
-            logger.exception("transcription failed; the batch is skipped")
-            report.outcome = "transcribe_failed"
-            work.audience = audience = audience_future.result()
-            report.failed_languages = sorted(audience)
-            self._send(work, [m for lang in audience for m in self._unavailable(work, lang, audience[lang])])
-            return
-        work.audience = audience = audience_future.result()
-        report.languages = sorted(audience)
-        report.source_text = transcript.text
-        if not transcript.text:
+    def _process(self, work: _Work) -> None:
+        unit, report = work.unit, work.report
+        report.source_text = unit.text.strip()
+        if not report.source_text:
             report.outcome = "empty"
             return
-        self._send_transcript(work, transcript)
+        source = LANGUAGES[unit.source_language]
+        audience_future = self._pool.submit(self._audience, unit.session_id)
+        self._send_transcript(work)
+        work.audience = audience = audience_future.result()
+        report.languages = sorted(audience)
         if not audience:
             report.outcome = "no_listeners"
             self._record(work)
@@ -172,15 +147,15 @@ class SpeechPipeline:
             future.result()
         self._record(work)
 
-    def _record(self, work: _Batch) -> None:
+    def _record(self, work: _Work) -> None:
         """Keeps the utterance for the transcripts; a failure here costs no listener a clip."""
-        batch = work.batch
+        unit = work.unit
         record = UtteranceRecord(
-            session_id=batch.session_id,
-            index=batch.index,
-            start_ms=batch.start_ms,
-            duration_ms=batch.duration_ms,
-            source_language=batch.source_language,
+            session_id=unit.session_id,
+            index=unit.index,
+            start_ms=unit.start_ms,
+            duration_ms=unit.duration_ms,
+            source_language=unit.source_language,
             source_text=work.report.source_text,
             translations=dict(work.translations),
         )
@@ -189,17 +164,6 @@ class SpeechPipeline:
         except Exception:
             logger.exception("utterance not recorded for the transcript")
 
-    def _transcript(self, work: _Batch, source: Language) -> Transcript:
-        batch = work.batch
-        if batch.text is not None:  # recognized by the session's streaming worker
-            return Transcript(segments=(batch.text,))
-        with work.timed("transcribe"):
-            return self._retry.call(
-                lambda: self._engines.transcriber.transcribe(batch.pcm, batch.sample_rate, source),
-                work.deadline,
-                work.count_retry,
-            )
-
     def _audience(self, session_id: str) -> dict[str, list[str]]:
         by_language: dict[str, list[str]] = defaultdict(list)
         for connection_id, language in self._stores.listeners.listeners(session_id):
@@ -207,8 +171,8 @@ class SpeechPipeline:
                 by_language[language].append(connection_id)
         return dict(by_language)
 
-    def _serve_language(self, work: _Batch, source: Language, target: Language, listeners: list[str]) -> None:
-        batch, report = work.batch, work.report
+    def _serve_language(self, work: _Work, source: Language, target: Language, listeners: list[str]) -> None:
+        unit, report = work.unit, work.report
         text = work.report.source_text
         try:
             if target.code != source.code:
@@ -222,12 +186,12 @@ class SpeechPipeline:
                 return
             with work.timed("synthesize"):
                 clip = self._retry.call(
-                    lambda: self._fitter.speak(text, target, batch.duration_ms),
+                    lambda: self._fitter.speak(text, target, unit.duration_ms),
                     work.deadline,
                     work.count_retry,
                 )
             with work.timed("store"):
-                key = resources.translated_clip_key(batch.session_id, target.code, batch.index)
+                key = resources.translated_clip_key(unit.session_id, target.code, unit.index)
                 url = self._stores.clips.put(key, clip.mp3)
         except Exception:
             logger.exception("no clip for this language", extra={"language": target.code})
@@ -237,21 +201,21 @@ class SpeechPipeline:
             return
         with work.lock:  # made: in the transcript, whether delivered now or by an earlier attempt
             work.translations[target.code] = text
-        if not self._stores.ledger.claim(batch.session_id, batch.index, target.code):
+        if not self._stores.ledger.claim(unit.session_id, unit.index, target.code):
             with work.lock:
                 report.already_delivered.append(target.code)
             return
         message = protocol.translated_audio(
-            batch.session_id,
+            unit.session_id,
             protocol.Clip(
                 language=target.code,
-                index=batch.index,
+                index=unit.index,
                 url=url,
                 expires_at=int(self._clock()) + self._settings.url_seconds,
                 text=text,
                 source_text=report.source_text,
-                start_ms=batch.start_ms,
-                duration_ms=batch.duration_ms,
+                start_ms=unit.start_ms,
+                duration_ms=unit.duration_ms,
                 clip_ms=clip.clip_ms,
             ),
         )
@@ -260,29 +224,29 @@ class SpeechPipeline:
             report.fits[target.code] = _fit_of(clip)
         self._send(work, [(connection_id, message) for connection_id in listeners])
 
-    def _send_transcript(self, work: _Batch, transcript: Transcript) -> None:
-        batch = work.batch
-        work.speaker = speaker = self._stores.sessions.speaker_connection(batch.session_id)
-        if not speaker or not self._stores.ledger.claim(batch.session_id, batch.index, SPEAKER_TRANSCRIPT):
+    def _send_transcript(self, work: _Work) -> None:
+        unit = work.unit
+        work.speaker = speaker = self._stores.sessions.speaker_connection(unit.session_id)
+        if not speaker or not self._stores.ledger.claim(unit.session_id, unit.index, SPEAKER_TRANSCRIPT):
             return
         message = protocol.transcript(
-            batch.session_id, batch.index, transcript.text, batch.start_ms, batch.duration_ms
+            unit.session_id, unit.index, work.report.source_text, unit.start_ms, unit.duration_ms
         )
         self._stores.sender.send_many([(speaker, message)])  # a vanished speaker is not removed here
 
     def _unavailable(
-        self, work: _Batch, language: str, listeners: list[str]
+        self, work: _Work, language: str, listeners: list[str]
     ) -> list[tuple[str, dict[str, Any]]]:
         message = error_message(
             ErrorCode.TRANSLATION_UNAVAILABLE,
             f"no {language} audio for this part of the talk; it will resume with the next part",
-            sessionId=work.batch.session_id,
+            sessionId=work.unit.session_id,
             language=language,
-            index=work.batch.index,
+            index=work.unit.index,
         )
         return [(connection_id, message) for connection_id in listeners]
 
-    def _send(self, work: _Batch, messages: list[tuple[str, dict[str, Any]]]) -> None:
+    def _send(self, work: _Work, messages: list[tuple[str, dict[str, Any]]]) -> None:
         if not messages:
             return
         with work.timed("deliver"):
@@ -291,14 +255,14 @@ class SpeechPipeline:
             work.report.messages_sent += len(messages) - len(gone)
             work.gone.update(gone)
 
-    def _forget_gone(self, work: _Batch) -> None:
+    def _forget_gone(self, work: _Work) -> None:
         """Listeners that vanished (410) are removed; the speaker sees the new counts."""
         if not work.gone:
             return
         removed = self._stores.listeners.remove_gone(sorted(work.gone))
         work.report.listeners_removed = len(removed)
-        speaker = work.speaker or self._stores.sessions.speaker_connection(work.batch.session_id)
+        speaker = work.speaker or self._stores.sessions.speaker_connection(work.unit.session_id)
         if not removed or not speaker:
             return
-        counts = self._stores.listeners.counts(work.batch.session_id)
-        self._stores.sender.send_many([(speaker, listener_stats(work.batch.session_id, counts))])
+        counts = self._stores.listeners.counts(work.unit.session_id)
+        self._stores.sender.send_many([(speaker, listener_stats(work.unit.session_id, counts))])

@@ -8,13 +8,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from audio_processor.model import Transcript
 from shared.languages import Language
 from shared.transcript_records import UtteranceRecord
-
-
-class Transcriber(Protocol):
-    def transcribe(self, pcm: bytes, sample_rate: int, language: Language) -> Transcript: ...
 
 
 class Translator(Protocol):

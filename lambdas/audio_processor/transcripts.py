@@ -9,13 +9,15 @@ import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import srt
+from pydantic import BaseModel, ConfigDict, Field
 from webvtt import Caption, WebVTT
 
 from audio_processor.ports import UtteranceRecords
 from shared import resources
+from shared.protocol import ErrorCode, error_message, transcript_ready
 from shared.transcript_records import UtteranceRecord
 
 
@@ -125,3 +127,27 @@ class TranscriptService:
             name = f"{session_id}-{language}.{file.extension}"
             urls[file.extension] = self._files.put_file(key, file.body, file.content_type, download_as=name)
         return TranscriptReady(session_id, language, urls, int(self._clock()) + self._url_seconds, len(lines))
+
+
+class TranscriptRequest(BaseModel):
+    """The transcripts function's event, sent by the connection handler."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    session_id: str = Field(alias="sessionId", min_length=1, max_length=64)
+    language: str = Field(min_length=2, max_length=8)
+    connection_id: str = Field(alias="connectionId", min_length=1, max_length=128)
+
+
+def answer(service: TranscriptService, request: TranscriptRequest) -> dict[str, Any]:
+    """The message for the connection that asked: the files, or why there are none."""
+    ready = service.prepare(request.session_id, request.language)
+    if ready is None:
+        return error_message(
+            ErrorCode.NO_TRANSCRIPT,
+            f"nothing has been said in {request.language} in this session yet",
+            action="getTranscript",
+            sessionId=request.session_id,
+            language=request.language,
+        )
+    return transcript_ready(ready.session_id, ready.language, ready.urls, ready.expires_at, ready.utterances)

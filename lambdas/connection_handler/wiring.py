@@ -18,7 +18,7 @@ from connection_handler.store import ConnectionRepository, SessionRepository
 from shared import env_names
 from shared.audience import Audience
 from shared.config import env_int, env_str
-from shared.fanout import FewOrMany, LambdaPageInvoker, PagedFanout, SignedPoster
+from shared.fanout import FewOrMany, build_paged_fanout
 from shared.languages import ServedPairs
 from shared.notifier import Notifier
 
@@ -87,9 +87,14 @@ def build_sender(config: HandlerConfig, lambda_client: Any) -> Sender:
     """Replies one boto3 call each; a broadcast to the listeners through the paged fan-out
     (shared/fanout.py): the fan-out function lives in AudioTranscription, called by name."""
     few = Notifier(boto3.client("apigatewaymanagementapi", endpoint_url=config.management_endpoint))
-    poster = SignedPoster(config.management_endpoint, config.region, boto3.Session().get_credentials)
-    pages = LambdaPageInvoker(lambda_client, config.fanout_function) if config.fanout_function else None
-    return FewOrMany(few, PagedFanout(poster, pages))
+    many = build_paged_fanout(
+        config.management_endpoint,
+        config.region,
+        boto3.Session().get_credentials,
+        lambda_client,
+        config.fanout_function or None,
+    )
+    return FewOrMany(few, many)
 
 
 @cache

@@ -18,16 +18,14 @@ further S3 event may come to end it (a chunk lost just before the end marker).""
 
 from __future__ import annotations
 
-import base64
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Protocol
 
 from s3_audio_consumer import webm
 from s3_audio_consumer.decoder import DecodeError
-from shared.audio_unit import PCM_SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +70,9 @@ class Listing:
 
 @dataclass(frozen=True)
 class Batch:
+    """A run of decoded audio on the talk's timeline: what the worker streams to the
+    recognizer. It stays inside the worker; the processor receives utterances."""
+
     session_id: str
     index: int
     start_ms: int
@@ -80,19 +81,6 @@ class Batch:
     last_seq: int
     pcm: bytes
     source_language: str
-
-    def payload(self) -> dict[str, Any]:
-        return {
-            "sessionId": self.session_id,
-            "index": self.index,
-            "startMs": self.start_ms,
-            "durationMs": self.duration_ms,
-            "sourceLanguage": self.source_language,
-            "sampleRate": PCM_SAMPLE_RATE,
-            "firstSeq": self.first_seq,
-            "lastSeq": self.last_seq,
-            "pcm": base64.b64encode(self.pcm).decode(),
-        }
 
 
 @dataclass(frozen=True)

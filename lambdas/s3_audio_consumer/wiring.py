@@ -21,6 +21,7 @@ from s3_audio_consumer.recognition import Recognizer
 from s3_audio_consumer.utterances import Utterance
 from s3_audio_consumer.worker import SessionWorker, TrackedCursors, WorkerSettings
 from shared import env_names
+from shared.audio_unit import UtteranceUnit
 from shared.config import ConfigError, env_float, env_int, env_str
 from shared.worker_kick import LEASE_MS
 
@@ -88,15 +89,17 @@ class LambdaUtteranceSink:
         self._function = function_name
 
     def __call__(self, session_id: str, source_language: str, utterance: Utterance) -> None:
-        payload = {
-            "sessionId": session_id,
-            "index": utterance.index,
-            "startMs": utterance.start_ms,
-            "durationMs": utterance.duration_ms,
-            "sourceLanguage": source_language,
-            "text": utterance.text,
-        }
-        self._client.invoke(FunctionName=self._function, InvocationType="Event", Payload=json.dumps(payload))
+        unit = UtteranceUnit(
+            session_id=session_id,
+            index=utterance.index,
+            start_ms=utterance.start_ms,
+            duration_ms=utterance.duration_ms,
+            source_language=source_language,
+            text=utterance.text,
+        )
+        self._client.invoke(
+            FunctionName=self._function, InvocationType="Event", Payload=json.dumps(unit.payload())
+        )
 
 
 class LambdaSuccessor:

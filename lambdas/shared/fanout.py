@@ -19,12 +19,18 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared import env_names
+from shared.config import env_int, env_str
 
 logger = logging.getLogger(__name__)
 
@@ -234,12 +240,10 @@ class PagedFanout:
         self._invoke_page = invoke_page
         self._page_size = page_size
         self._pool = ThreadPoolExecutor(max_workers=invokers, thread_name_prefix="fanout-page")
-        self.last = FanoutResult()
 
     def send_many(self, messages: list[tuple[str, dict[str, Any]]]) -> list[str]:
         """Sends every message; returns the connection ids that are gone (410)."""
-        result = self.deliver(messages)
-        return result.gone
+        return self.deliver(messages).gone
 
     def deliver(self, messages: list[tuple[str, dict[str, Any]]]) -> FanoutResult:
         pages = pages_of(messages, self._page_size)
@@ -253,7 +257,6 @@ class PagedFanout:
         result.merge(self._poster.post(here))
         for future in futures:
             result.merge(future.result())
-        self.last = result
         return result
 
     def _remote(self, page: Page) -> FanoutResult:
@@ -285,6 +288,25 @@ def page_event(page: Page) -> dict[str, Any]:
     return {"message": page.data.decode(), "connectionIds": list(page.connection_ids)}
 
 
+MAX_PAGE = 5000  # an invocation's payload stays far below Lambda's 6 MB
+
+
+class PageRequest(BaseModel):
+    """The fan-out function's event, as `page_event` writes it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    message: str = Field(min_length=2, max_length=128 * 1024)  # API Gateway's frame limit
+    connection_ids: list[str] = Field(alias="connectionIds", min_length=1, max_length=MAX_PAGE)
+
+
+def post_page(poster: SignedPoster, request: PageRequest) -> dict[str, Any]:
+    """What the fan-out function does with its event: {delivered, gone, failed, ...}."""
+    json.loads(request.message)  # a page is one JSON message; a broken one is refused whole
+    result = poster.post(Page(request.message.encode(), tuple(request.connection_ids)))
+    return result.as_dict()
+
+
 class LambdaPageInvoker:
     """Posts a page through a synchronous invocation of the fan-out function."""
 
@@ -302,3 +324,31 @@ class LambdaPageInvoker:
         if response.get("FunctionError") or not isinstance(body, dict) or "delivered" not in body:
             raise RuntimeError(f"fan-out function failed: {str(body)[:200]}")
         return FanoutResult.from_dict(body)
+
+
+def build_paged_fanout(
+    endpoint: str,
+    region: str,
+    credentials: Callable[[], Any],
+    lambda_client: Any | None,
+    fanout_function: str | None,
+    *,
+    in_flight: int = 250,
+    page_size: int = 1000,
+) -> PagedFanout:
+    """The one way a function builds its broadcast sender: pages posted here, and through
+    the fan-out function when one is named (the processor, the connection handler)."""
+    poster = SignedPoster(endpoint, region, credentials, in_flight=in_flight)
+    pages = LambdaPageInvoker(lambda_client, fanout_function) if fanout_function and lambda_client else None
+    return PagedFanout(poster, pages, page_size=page_size)
+
+
+@cache
+def poster_from_env() -> SignedPoster:
+    """The fan-out function's poster: one event loop and HTTP session per container."""
+    return SignedPoster(
+        env_str(env_names.API_GATEWAY_ENDPOINT),
+        env_str(env_names.AWS_REGION),
+        boto3.Session().get_credentials,
+        in_flight=env_int(env_names.FANOUT_IN_FLIGHT, 250),
+    )

@@ -31,7 +31,8 @@ def served_pairs() -> ServedPairs:
 
 
 @cache
-def _whisper() -> WhisperTranscriber:
+def whisper() -> WhisperTranscriber:
+    """The offline recognizer's model (local.engines.streaming), loaded once per process."""
     return WhisperTranscriber()
 
 
@@ -44,7 +45,6 @@ def _piper() -> PiperVoiceEngine:
 def shared_engines() -> Engines:
     """One set per process: the models are loaded once and shared by every invocation."""
     return Engines(
-        transcriber=_whisper(),
         translator=ApertiumTranslator(),
         synthesizer=LocalSynthesizer(ffmpeg_path(), _piper()),
         audio=FfmpegAudio(ffmpeg_path()),
@@ -57,5 +57,5 @@ def build(config: ProcessorConfig) -> Engines:
 
 def warm_up() -> None:
     """Loads both models before /healthz says ready, so no listener waits for them."""
-    _whisper().warm_up()
+    whisper().warm_up()
     _piper().warm_up()

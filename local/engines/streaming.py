@@ -15,7 +15,7 @@ import queue
 import threading
 from dataclasses import dataclass, field
 
-from local.engines import shared_engines
+from local.engines import whisper
 from local.engines.vad_stream import Segment, StreamingVad, VadSettings
 from s3_audio_consumer.recognition import StreamFailed
 from s3_audio_consumer.utterances import StreamResult, Word
@@ -70,11 +70,11 @@ class LocalStream:
             self._queued += 1
 
     def _recognize(self) -> None:
-        transcriber = shared_engines().transcriber
+        transcriber = whisper()
         while (piece := self._pieces.get()) is not None:
             index, segment, pcm = piece
             try:
-                text = transcriber.transcribe(pcm, RATE, self.language).text
+                text = transcriber.transcribe(pcm, RATE, self.language)
             except Exception as error:  # the worker sees it on its next send
                 self._failure = error
                 return
@@ -103,7 +103,7 @@ class LocalRecognizer:
         from faster_whisper.vad import get_vad_model
 
         get_vad_model()
-        shared_engines()
+        whisper()
 
     def start(self, language: Language, sample_rate: int) -> LocalStream:
         if sample_rate != RATE:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from audio_processor.model import Transcript
 from shared.languages import Language
 
 MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
@@ -55,7 +54,7 @@ def whisper_base_dir() -> Path:
 
 class WhisperTranscriber:
     """Greedy decoding (beam 1), no timestamps, no conditioning on earlier text: a
-    batch is ~3 s of one talk, and carrying text across batches repeats errors."""
+    piece is one utterance of a talk, and carrying text across pieces repeats errors."""
 
     def __init__(self, threads: int = 2) -> None:
         self._threads = threads
@@ -75,7 +74,8 @@ class WhisperTranscriber:
         with self._lock:
             self._get_model()
 
-    def transcribe(self, pcm: bytes, sample_rate: int, language: Language) -> Transcript:
+    def transcribe(self, pcm: bytes, sample_rate: int, language: Language) -> str:
+        """The text of one piece of speech (the local recognizer's VAD cuts the pieces)."""
         audio = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
         with self._lock:
             model = self._get_model()
@@ -87,5 +87,5 @@ class WhisperTranscriber:
                 without_timestamps=True,
                 vad_filter=False,
             )
-            texts = tuple(segment.text.strip() for segment in segments)
-        return Transcript(segments=tuple(t for t in texts if t))
+            texts = [segment.text.strip() for segment in segments]
+        return " ".join(t for t in texts if t)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from local.kit.captures import CAPTURES
 from local.paths import ROOT, ffmpeg_path
 from local.process import running_local_stack
-from tests.conftest import CAPTURES
 
 APPS = ROOT / "frontend-client-apps"
 LONG_TALK = "en-talk-4min"

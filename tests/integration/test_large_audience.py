@@ -9,8 +9,8 @@ from collections import Counter
 
 import aiohttp
 
-from tests.conftest import CAPTURES
-from tests.integration.client import ProtocolClient, speaker_session, ws_url
+from local.kit.captures import CAPTURES
+from local.kit.client import ProtocolClient, speaker_session, ws_url
 
 LISTENERS = 60  # three pages of 20
 

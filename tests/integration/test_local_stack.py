@@ -8,10 +8,10 @@ import subprocess
 import aiohttp
 import pytest
 
+from local.kit.captures import CAPTURES
+from local.kit.client import ProtocolClient, speaker_session, ws_url
+from local.kit.wer import word_error_rate
 from local.paths import ffmpeg_path
-from tests.conftest import CAPTURES
-from tests.integration.client import ProtocolClient, speaker_session, ws_url
-from tests.integration.wer import word_error_rate
 
 CAPTURE = CAPTURES / "en-welcome"
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 
+from local.kit.captures import CAPTURES
+from local.kit.client import ProtocolClient, speaker_session, ws_url
+from local.kit.wer import word_error_rate
 from local.process import running_local_stack
 from local.replay import load_chunks
-from tests.conftest import CAPTURES
-from tests.integration.client import ProtocolClient, speaker_session, ws_url
-from tests.integration.wer import word_error_rate
 
 CAPTURE = CAPTURES / "en-welcome"
 GRACE_SECONDS = 6

@@ -11,11 +11,11 @@ import aiohttp
 import numpy as np
 import pytest
 
+from local.kit.captures import CAPTURES
+from local.kit.client import ProtocolClient, speaker_session, ws_url
+from local.kit.wer import word_error_rate
 from local.replay import load_chunks
 from s3_audio_consumer.decoder import FfmpegDecoder
-from tests.conftest import CAPTURES
-from tests.integration.client import ProtocolClient, speaker_session, ws_url
-from tests.integration.wer import word_error_rate
 
 CAPTURE = CAPTURES / "en-keynote"
 # Source WER of the same capture through fixed 3 s batches (docs/BENCHMARKS.md): the

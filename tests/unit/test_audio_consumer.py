@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from moto import mock_aws
 
+from local.kit.captures import CAPTURES
 from local.replay import Replay, create_resources, load_chunks, replay_in_order
 from s3_audio_consumer.batcher import BatchSettings
 from s3_audio_consumer.decoder import DecodeError, FfmpegDecoder
-from tests.conftest import CAPTURES
+from shared.audio_unit import MAX_UTTERANCE_MS, MAX_UTTERANCE_TEXT, UtteranceUnit
 
 SESSION = "steady-river-1234"
 CHUNKS = load_chunks(CAPTURES / "en-welcome")
@@ -173,11 +174,16 @@ def test_a_decode_failure_skips_that_batch_only(aws, ffmpeg):
     assert [b.index for b in replay.batches] == [0, 2, 3, 4]
 
 
-def test_batch_payload_fits_an_async_invoke():
-    batch = replay_in_order(CHUNKS)[0]
-    payload = json.dumps(batch.payload()).encode()
+def test_the_longest_utterance_payload_fits_an_async_invoke():
+    """The worker hands each utterance to the processor with an Event invoke (256 KB)."""
+    unit = UtteranceUnit(
+        session_id="steady-river-1234",
+        index=10**6,
+        start_ms=4 * 3600 * 1000,
+        duration_ms=MAX_UTTERANCE_MS,
+        source_language="en",
+        text="\u00e9" * MAX_UTTERANCE_TEXT,
+    )
+    payload = json.dumps(unit.payload()).encode()
     assert len(payload) < 256 * 1024
-    decoded = json.loads(payload)
-    assert decoded["sessionId"] == "steady-river-1234"
-    assert decoded["index"] == 0 and decoded["sampleRate"] == 16000
-    assert set(decoded) >= {"startMs", "durationMs", "sourceLanguage", "pcm", "firstSeq", "lastSeq"}
+    assert UtteranceUnit.model_validate(json.loads(payload)) == unit

@@ -1,9 +1,8 @@
-"""audio_processor end to end over moto and SDK-boundary fakes, fed the consumer's
-real batches of a browser capture."""
+"""audio_processor end to end over moto and SDK-boundary fakes, fed utterances on the
+timeline of a real browser capture (the consumer's batches of it give the times)."""
 
 from __future__ import annotations
 
-import base64
 import io
 import subprocess
 import time
@@ -13,16 +12,15 @@ import boto3
 import numpy as np
 import pytest
 import requests
-from amazon_transcribe.exceptions import BadRequestException, LimitExceededException
 from moto import mock_aws
 
-from audio_processor.model import PcmBatch
 from audio_processor.retry import Deadline
+from local.kit.captures import CAPTURES
+from local.kit.processor import BUCKET, SESSION, SPEAKER, Processor, encode_mp3
 from local.replay import load_chunks, replay_in_order
 from shared import resources
+from shared.audio_unit import UtteranceUnit
 from shared.languages import LANGUAGES
-from tests.conftest import CAPTURES
-from tests.unit.processor_harness import BUCKET, SESSION, SPEAKER, Processor, encode_mp3, events_for
 
 CHUNKS = load_chunks(CAPTURES / "en-welcome")
 HELLO = "Good morning everyone."
@@ -53,15 +51,27 @@ def processor(aws) -> Processor:
     return Processor(aws)
 
 
-def first_payload(batches) -> dict:
-    return batches[0].payload()
+def said(batch, text: str) -> dict:
+    """The worker's payload for an utterance heard over `batch`'s stretch of the talk."""
+    unit = UtteranceUnit(
+        session_id=SESSION,
+        index=batch.index,
+        start_ms=batch.start_ms,
+        duration_ms=batch.duration_ms,
+        source_language="en",
+        text=text,
+    )
+    return unit.payload()
+
+
+def first_payload(batches, text: str = SOURCE_TEXT) -> dict:
+    return said(batches[0], text)
 
 
 def test_two_languages_with_listeners_get_clips_and_a_third_gets_nothing(processor, batches, mp3):
     processor.listen("es-1", "es")
     processor.listen("es-2", "es")
     processor.listen("fr-1", "fr")
-    processor.transcribe.script.append(events_for(HELLO, WELCOME))
     processor.expect_translation(SOURCE_TEXT, "es", SPANISH)
     processor.expect_speech(SPANISH, "Lucia", "neural", mp3)
     processor.expect_translation(SOURCE_TEXT, "fr", FRENCH)
@@ -94,25 +104,13 @@ def test_two_languages_with_listeners_get_clips_and_a_third_gets_nothing(process
     }
 
 
-def test_every_pcm_byte_reaches_transcribe_in_events_of_at_most_32_kb(processor, batches):
-    processor.transcribe.script.append(events_for(HELLO))
-    payload = first_payload(batches)
-    processor.invoke(payload)
-    (request,) = processor.transcribe.requests
-    assert request == {"language_code": "en-US", "media_sample_rate_hz": 16000, "media_encoding": "pcm"}
-    chunks = processor.transcribe.streams[0].chunks
-    assert max(len(c) for c in chunks) <= 32 * 1024
-    assert b"".join(chunks) == batches[0].pcm
-
-
 def test_translated_audio_message_fields_and_a_url_that_serves_the_mp3(processor, batches, mp3, ffmpeg):
     processor.listen("es-1", "es")
-    processor.transcribe.script.append(events_for(HELLO, WELCOME))
     processor.expect_translation(SOURCE_TEXT, "es", SPANISH)
     processor.expect_speech(SPANISH, "Lucia", "neural", mp3)
     batch = batches[1]
 
-    processor.invoke(batch.payload())
+    processor.invoke(said(batch, SOURCE_TEXT))
 
     (message,) = processor.api.to("es-1")
     assert set(message) == {
@@ -141,7 +139,6 @@ def test_translated_audio_message_fields_and_a_url_that_serves_the_mp3(processor
 
 def test_a_listener_in_the_source_language_hears_the_source_text_untranslated(processor, batches, mp3):
     processor.listen("en-1", "en")
-    processor.transcribe.script.append(events_for(HELLO, WELCOME))
     processor.expect_speech(SOURCE_TEXT, "Joanna", "neural", mp3)  # and no Translate call at all
 
     report = processor.invoke(first_payload(batches))
@@ -152,68 +149,40 @@ def test_a_listener_in_the_source_language_hears_the_source_text_untranslated(pr
     assert message["text"] == message["sourceText"] == SOURCE_TEXT
 
 
-def test_an_empty_transcript_makes_no_clip_and_no_error(processor, batches):
+def test_a_blank_utterance_makes_no_clip_and_no_error(processor, batches):
     processor.listen("es-1", "es")
-    processor.transcribe.script.append(events_for())  # the stream closes with no result
 
-    report = processor.invoke(batches[4].payload())
+    report = processor.invoke(said(batches[4], "   "))
 
     assert report["outcome"] == "empty"
     assert processor.api.sent == []
     assert processor.clip_keys() == []
 
 
-def test_partials_alone_are_not_a_transcript(processor, batches):
-    processor.listen("es-1", "es")
-    events = events_for("only partial words here")[:-1]  # drop the final
-    processor.transcribe.script.append(events)
-
-    report = processor.invoke(first_payload(batches))
-
-    assert report["outcome"] == "empty"
-    assert processor.api.sent == []
-
-
-def test_a_silent_batch_is_not_sent_to_transcribe(processor, batches):
-    processor.listen("es-1", "es")
-    silent = batches[4].payload()
-    tail = batches[4].pcm[16000:]  # the capture's recorded silence after the last word
-    silent["pcm"] = base64.b64encode(tail).decode()
-
-    report = processor.invoke(silent)
-
-    assert report["outcome"] == "silent"
-    assert processor.transcribe.requests == []
-    assert processor.api.sent == []
-
-
 def test_throttling_is_retried_with_backoff_then_delivered(processor, batches, mp3):
     processor.listen("es-1", "es")
-    processor.transcribe.script.append(LimitExceededException("slow down"))
-    processor.transcribe.script.append(events_for(HELLO))
     processor.translate.add_client_error("translate_text", "ThrottlingException", "Rate exceeded", 400)
     processor.expect_translation(HELLO, "es", "Buenos días a todos.")
     processor.polly.add_client_error("synthesize_speech", "ServiceFailureException", "boom", 500)
     processor.expect_speech("Buenos días a todos.", "Lucia", "neural", mp3)
 
-    report = processor.invoke(first_payload(batches))
+    report = processor.invoke(first_payload(batches, HELLO))
 
     assert report["outcome"] == "delivered"
-    assert report["retries"] == 3
-    assert len(processor.sleeps) == 3 and all(0 < s <= 2 for s in processor.sleeps)
+    assert report["retries"] == 2
+    assert len(processor.sleeps) == 2 and all(0 < s <= 2 for s in processor.sleeps)
     assert processor.api.to("es-1")[0]["type"] == "translatedAudio"
 
 
 def test_one_language_failing_does_not_stop_the_others(processor, batches, mp3):
     processor.listen("es-1", "es")
     processor.listen("fr-1", "fr")
-    processor.transcribe.script.append(events_for(HELLO))
     processor.expect_translation(HELLO, "es", "Buenos días a todos.")
     processor.expect_speech("Buenos días a todos.", "Lucia", "neural", mp3)
     for _ in range(5):  # every attempt throttled: French is given up for this batch
         processor.translate.add_client_error("translate_text", "ThrottlingException", "Rate exceeded", 400)
 
-    report = processor.invoke(first_payload(batches))
+    report = processor.invoke(first_payload(batches, HELLO))
 
     assert report["failedLanguages"] == ["fr"]
     assert processor.api.to("es-1")[0]["type"] == "translatedAudio"
@@ -226,38 +195,23 @@ def test_one_language_failing_does_not_stop_the_others(processor, batches, mp3):
 
 def test_a_request_that_cannot_succeed_is_not_retried(processor, batches):
     processor.listen("fr-1", "fr")
-    processor.transcribe.script.append(events_for(HELLO))
     processor.translate.add_client_error("translate_text", "UnsupportedLanguagePairException", "no", 400)
 
-    report = processor.invoke(first_payload(batches))
+    report = processor.invoke(first_payload(batches, HELLO))
 
     assert report["failedLanguages"] == ["fr"]
     assert report["retries"] == 0
     assert processor.api.to("fr-1")[0]["code"] == "TRANSLATION_UNAVAILABLE"
 
 
-def test_when_transcription_fails_every_listener_is_told(processor, batches):
-    processor.listen("es-1", "es")
-    processor.listen("fr-1", "fr")
-    processor.transcribe.script.append(BadRequestException("bad audio"))
-
-    report = processor.invoke(first_payload(batches))
-
-    assert report["outcome"] == "transcribe_failed"
-    assert [m["code"] for m in processor.api.to("es-1") + processor.api.to("fr-1")] == [
-        "TRANSLATION_UNAVAILABLE"
-    ] * 2
-
-
 def test_a_vanished_listener_is_removed_and_the_speaker_sees_new_counts(processor, batches, mp3):
     processor.listen("es-1", "es")
     processor.listen("es-gone", "es")
     processor.api.gone.add("es-gone")
-    processor.transcribe.script.append(events_for(HELLO))
     processor.expect_translation(HELLO, "es", "Buenos días a todos.")
     processor.expect_speech("Buenos días a todos.", "Lucia", "neural", mp3)
 
-    report = processor.invoke(first_payload(batches))
+    report = processor.invoke(first_payload(batches, HELLO))
 
     assert report["listenersRemoved"] == 1
     assert "Item" not in processor.connections.get_item(Key={"connectionId": "es-gone"})
@@ -268,10 +222,9 @@ def test_a_vanished_listener_is_removed_and_the_speaker_sees_new_counts(processo
 
 def test_a_duplicate_invocation_delivers_nothing_new(processor, batches, mp3):
     processor.listen("es-1", "es")
-    processor.transcribe.script.append(events_for(HELLO))
     processor.expect_translation(HELLO, "es", "Buenos días a todos.")
     processor.expect_speech("Buenos días a todos.", "Lucia", "neural", mp3)
-    payload = first_payload(batches)
+    payload = first_payload(batches, HELLO)
 
     processor.invoke(payload)
     sent = list(processor.api.sent)
@@ -279,21 +232,19 @@ def test_a_duplicate_invocation_delivers_nothing_new(processor, batches, mp3):
 
     assert again["outcome"] == "duplicate"
     assert processor.api.sent == sent
-    assert len(processor.transcribe.requests) == 1
 
 
 def test_a_retry_after_a_crash_does_not_resend_what_was_delivered(processor, batches, mp3):
     """Powertools forgets a failed invocation; the delivery ledger still remembers."""
     processor.listen("es-1", "es")
     for _ in range(2):
-        processor.transcribe.script.append(events_for(HELLO))
         processor.expect_translation(HELLO, "es", "Buenos días a todos.")
         processor.expect_speech("Buenos días a todos.", "Lucia", "neural", mp3)
-    batch = PcmBatch.model_validate(first_payload(batches))
+    unit = UtteranceUnit.model_validate(first_payload(batches, HELLO))
     pipeline = processor.pipeline
 
-    first = pipeline.process(batch, Deadline(lambda: 60.0))
-    second = pipeline.process(batch, Deadline(lambda: 60.0))
+    first = pipeline.process(unit, Deadline(lambda: 60.0))
+    second = pipeline.process(unit, Deadline(lambda: 60.0))
 
     assert (first.clips, second.clips) == (1, 0)
     assert second.already_delivered == ["es"]
@@ -304,17 +255,16 @@ def test_a_retry_after_a_crash_does_not_resend_what_was_delivered(processor, bat
 @pytest.mark.parametrize(
     "payload_change",
     [
-        {"pcm": "not base64!"},
+        {"text": ""},
         {"sessionId": "x"},
         {"sourceLanguage": "nl"},  # a target-only language cannot be spoken
-        {"sampleRate": 48000},
+        {"durationMs": 0},
         {"index": -1},
     ],
 )
 def test_a_malformed_payload_is_refused_and_counted(processor, batches, payload_change):
     report = processor.invoke({**first_payload(batches), **payload_change})
     assert report["outcome"] == "invalid"
-    assert processor.transcribe.requests == []
     assert processor.api.sent == []
 
 
@@ -324,7 +274,6 @@ def test_languages_run_in_parallel_with_each_its_own_answer(aws, batches, mp3):
     languages = ["de", "es", "fr", "it", "ja", "pt"]
     for n, language in enumerate(languages):
         processor.listen(f"{language}-{n}", language)
-    processor.transcribe.script.append(events_for(HELLO))
 
     def translate(Text, SourceLanguageCode, TargetLanguageCode):  # the SDK's parameter names
         return {"TranslatedText": f"[{TargetLanguageCode}] {Text}"}
@@ -340,7 +289,7 @@ def test_languages_run_in_parallel_with_each_its_own_answer(aws, batches, mp3):
     processor.translate_client.translate_text = translate
     processor.polly_client.synthesize_speech = synthesize
 
-    report = processor.invoke(first_payload(batches))
+    report = processor.invoke(first_payload(batches, HELLO))
 
     assert report["clips"] == len(languages)
     for n, language in enumerate(languages):
@@ -356,12 +305,11 @@ def test_every_utterance_is_recorded_for_the_transcripts_with_its_delivered_tran
     from shared.transcript_records import UtteranceRecord
 
     processor.listen("es-1", "es")
-    processor.transcribe.script.append(events_for(HELLO, WELCOME))
     processor.expect_translation(SOURCE_TEXT, "es", SPANISH)
     processor.expect_speech(SPANISH, "Lucia", "neural", mp3)
     batch = batches[1]
 
-    processor.invoke(batch.payload())
+    processor.invoke(said(batch, SOURCE_TEXT))
 
     body = processor.s3.get_object(Bucket=BUCKET, Key=resources.utterance_record_key(SESSION, 1))[
         "Body"

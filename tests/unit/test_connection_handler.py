@@ -9,8 +9,9 @@ import pytest
 from moto import mock_aws
 
 from connection_handler.service import Limits
-from tests.conftest import CAPTURES
-from tests.unit.ws_harness import Gateway, b64, create_tables
+from local.kit.aws_fakes import create_tables
+from local.kit.captures import CAPTURES
+from tests.unit.ws_harness import Gateway, b64
 
 CHUNK0 = (CAPTURES / "en-welcome" / "chunk-0000.webm").read_bytes()
 CHUNK1 = (CAPTURES / "en-welcome" / "chunk-0001.webm").read_bytes()

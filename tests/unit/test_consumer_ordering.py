@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from chunk_writer.writer import ChunkWriter
+from local.kit.captures import CAPTURES
 from local.replay import BUCKET, create_resources, load_chunks
 from s3_audio_consumer.adapters import DynamoCursorStore, S3ChunkStore
 from s3_audio_consumer.batcher import (
@@ -32,7 +33,6 @@ from s3_audio_consumer.batcher import (
     Listing,
 )
 from s3_audio_consumer.decoder import FfmpegDecoder
-from tests.conftest import CAPTURES
 
 SESSION = "steady-river-1234"
 CHUNKS = load_chunks(CAPTURES / "en-welcome")

@@ -15,10 +15,10 @@ from botocore.credentials import Credentials
 from moto import mock_aws
 
 from audio_processor import fanout_handler
+from local.kit.aws_fakes import create_tables
 from local.management_sim import ManagementSim
 from shared.audience import CONNECT_GRACE_MS, Audience, initial_counters
 from shared.fanout import FanoutResult, LambdaPageInvoker, Page, PagedFanout, SignedPoster, pages_of
-from tests.unit.ws_harness import create_tables
 
 
 class _Credentials:
@@ -86,7 +86,8 @@ def test_pages_beyond_the_first_go_to_parallel_invocations_and_a_failed_one_is_p
     poster = poster_for(sim)
     sender = PagedFanout(poster, invoke, page_size=100)
     message = {"type": "translatedAudio", "index": 3}
-    gone = sender.send_many([(f"c{n}", message) for n in range(350)])
+    result = sender.deliver([(f"c{n}", message) for n in range(350)])
+    gone = result.gone
     poster.close()
     assert sorted(invoked) == sorted(
         [tuple(f"c{n}" for n in range(start, min(start + 100, 350))) for start in (100, 200, 300)]
@@ -94,7 +95,7 @@ def test_pages_beyond_the_first_go_to_parallel_invocations_and_a_failed_one_is_p
     # Posted here: the first page and the page whose invocation failed.
     assert sorted(sim.received) == sorted([f"c{n}" for n in range(100)] + [f"c{n}" for n in range(200, 300)])
     assert sorted(gone) == ["c199", "c349"]
-    assert sender.last.pages == 4 and sender.last.delivered == 100 + 99 + 100 + 49
+    assert result.pages == 4 and result.delivered == 100 + 99 + 100 + 49
 
 
 def test_without_a_fanout_function_every_page_is_posted_here(sim):
@@ -131,9 +132,8 @@ def test_the_lambda_invoker_sends_the_page_and_reads_the_answer():
         )
 
 
-def test_the_fanout_function_posts_its_page_and_refuses_a_malformed_one(sim, monkeypatch):
+def test_the_fanout_function_posts_its_page_and_refuses_a_malformed_one(sim):
     poster = poster_for(sim)
-    monkeypatch.setattr(fanout_handler, "_poster", lambda: poster)
 
     class Context:
         function_name, memory_limit_in_mb, aws_request_id = "fanout-test", 1769, "req"
@@ -141,14 +141,11 @@ def test_the_fanout_function_posts_its_page_and_refuses_a_malformed_one(sim, mon
 
     sim.gone = {"b"}
     answer = fanout_handler.lambda_handler(
-        {"message": '{"type":"x"}', "connectionIds": ["a", "b"]}, Context()
+        {"message": '{"type":"x"}', "connectionIds": ["a", "b"]}, Context(), poster=poster
     )
     assert (answer["delivered"], answer["gone"]) == (1, ["b"])
-    assert (
-        fanout_handler.lambda_handler({"message": "not json", "connectionIds": ["a"]}, Context())["outcome"]
-        == "invalid"
-    )
-    assert fanout_handler.lambda_handler({"connectionIds": []}, Context())["outcome"] == "invalid"
+    for refused in ({"message": "not json", "connectionIds": ["a"]}, {"connectionIds": []}):
+        assert fanout_handler.lambda_handler(refused, Context(), poster=poster)["outcome"] == "invalid"
     poster.close()
     assert sim.received.count("a") == 1  # the refused pages posted nothing
 

@@ -12,16 +12,16 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from audio_processor.model import PcmBatch
 from chunk_writer import handler as writer_handler
 from chunk_writer.kick import WorkerKick
 from chunk_writer.writer import ChunkWriter
+from local.kit.captures import CAPTURES
 from local.replay import BUCKET, create_resources
 from s3_audio_consumer import handler as consumer_handler
 from s3_audio_consumer.utterances import Utterance
 from s3_audio_consumer.wiring import LambdaSuccessor, LambdaUtteranceSink
 from s3_audio_consumer.worker import WorkerRun
-from tests.conftest import CAPTURES
+from shared.audio_unit import UtteranceUnit
 from tests.unit.ws_harness import Context
 
 SESSION = "steady-river-1234"
@@ -149,8 +149,8 @@ def test_an_utterance_reaches_the_processor_in_a_payload_it_accepts():
     )
     ((name, kind, payload),) = client.invokes
     assert (name, kind) == ("audio-processor-test", "Event")
-    batch = PcmBatch.model_validate(payload)
-    assert (batch.index, batch.start_ms, batch.duration_ms, batch.text) == (4, 12_300, 2_100, "Hello there.")
+    unit = UtteranceUnit.model_validate(payload)  # the processor's own model of its event
+    assert (unit.index, unit.start_ms, unit.duration_ms, unit.text) == (4, 12_300, 2_100, "Hello there.")
     LambdaSuccessor(client, "s3-audio-consumer-test")(SESSION, 5)
     assert client.invokes[-1] == ("s3-audio-consumer-test", "Event", {"sessionId": SESSION, "generation": 5})
 

@@ -15,9 +15,10 @@ from moto import mock_aws
 from connection_handler import handler
 from connection_handler import messages as m
 from connection_handler.parsing import MAX_DEPTH, MAX_NAME_CHARS, MAX_NUMBER_CHARS, MAX_PROBLEMS, parse_action
+from local.kit.aws_fakes import create_tables
 from shared.protocol import MAX_MESSAGE_BYTES, ErrorCode, ProtocolError
 from shared.session_ids import SESSION_ID_PATTERN
-from tests.unit.ws_harness import Gateway, create_tables
+from tests.unit.ws_harness import Gateway
 
 # deadline=None and no too_slow check: the machine is shared, so nothing here depends on timing.
 # database=None: no .hypothesis/ directory in the work tree; a failure prints its reproduction blob.

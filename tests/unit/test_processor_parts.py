@@ -1,21 +1,15 @@
-"""The processor's small parts: Polly text splitting, loudness, retries, settings."""
+"""The processor's small parts: Polly text splitting, retries, settings."""
 
 from __future__ import annotations
-
-import asyncio
-import math
 
 import pytest
 from botocore.exceptions import ClientError
 
 from audio_processor.aws_synthesizer import AwsSynthesizer, split_for_polly
-from audio_processor.aws_transcriber import AwsStreamingTranscriber, TranscribeSettings
 from audio_processor.config import ProcessorConfig
-from audio_processor.pipeline import rms_dbfs
 from audio_processor.retry import Deadline, Retryable, RetryPolicy, retryable_client_error
 from shared.config import ConfigError
 from shared.languages import LANGUAGES
-from tests.unit.processor_harness import FakeTranscribeClient, events_for
 
 
 def test_short_text_is_one_polly_request():
@@ -59,13 +53,6 @@ def test_hindi_names_the_language_of_a_bilingual_voice():
     assert "LanguageCode" not in calls[1]
 
 
-def test_loudness_of_silence_and_full_scale():
-    assert rms_dbfs(b"") == -math.inf
-    assert rms_dbfs(b"\x00\x00" * 100) == -math.inf
-    full = (32767).to_bytes(2, "little", signed=True) + (-32768).to_bytes(2, "little", signed=True)
-    assert rms_dbfs(full * 50) == pytest.approx(0.0, abs=0.01)
-
-
 def _client_error(code: str, status: int) -> ClientError:
     return ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op")
 
@@ -107,39 +94,6 @@ def test_retries_stop_before_the_deadline():
     assert len(attempts) == 3
 
 
-def test_transcribe_settings_reach_the_stream_request():
-    client = FakeTranscribeClient(script=[events_for("hello there")])
-    transcriber = AwsStreamingTranscriber(
-        lambda: client, TranscribeSettings(vocabulary_name="event-terms", partial_results_stability="high")
-    )
-    transcript = transcriber.transcribe(b"\x01\x00" * 16000, 16000, LANGUAGES["fr"])
-    assert transcript.text == "hello there"
-    assert client.requests == [
-        {
-            "language_code": "fr-FR",
-            "media_sample_rate_hz": 16000,
-            "media_encoding": "pcm",
-            "vocabulary_name": "event-terms",
-            "enable_partial_results_stabilization": True,
-            "partial_results_stability": "high",
-        }
-    ]
-
-
-def test_the_transcriber_reuses_its_client_and_loop_across_batches():
-    made = []
-    client = FakeTranscribeClient(script=[events_for("one"), events_for("two")])
-
-    def factory():
-        made.append(1)
-        return client
-
-    transcriber = AwsStreamingTranscriber(factory, TranscribeSettings())
-    texts = [transcriber.transcribe(b"\x01\x00" * 100, 16000, LANGUAGES["en"]).text for _ in range(2)]
-    assert texts == ["one", "two"] and made == [1]
-    asyncio.set_event_loop(None)
-
-
 ENV = {
     "SESSIONS_TABLE": "S",
     "CONNECTIONS_TABLE": "C",
@@ -153,17 +107,12 @@ def test_config_reads_optional_settings(monkeypatch):
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("TRANSLATE_TERMINOLOGY_NAMES", "brand, product")
-    monkeypatch.setenv("TRANSCRIBE_PARTIAL_STABILITY", "medium")
     config = ProcessorConfig.from_env()
     assert config.terminology_names == ("brand", "product")
-    assert config.partial_results_stability == "medium"
-    assert config.transcribe_vocabulary is None
     assert config.url_seconds == 600
 
 
-@pytest.mark.parametrize(
-    ("name", "value"), [("SPEECH_ENGINES", "magic"), ("TRANSCRIBE_PARTIAL_STABILITY", "max")]
-)
+@pytest.mark.parametrize(("name", "value"), [("SPEECH_ENGINES", "magic"), ("FANOUT_PAGE_SIZE", "many")])
 def test_config_refuses_unknown_values(monkeypatch, name, value):
     for key, env_value in ENV.items():
         monkeypatch.setenv(key, env_value)

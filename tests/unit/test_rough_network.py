@@ -11,9 +11,10 @@ import pytest
 from moto import mock_aws
 
 from connection_handler.service import Limits
+from local.kit.aws_fakes import create_tables
+from local.kit.captures import CAPTURES
 from shared.audience import Audience, SessionFull
-from tests.conftest import CAPTURES
-from tests.unit.ws_harness import Gateway, b64, create_tables
+from tests.unit.ws_harness import Gateway, b64
 
 CHUNKS = sorted((CAPTURES / "en-welcome").glob("chunk-*.webm"))
 

@@ -19,6 +19,7 @@ from amazon_transcribe.model import Alternative, Item, Result
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from local.kit.captures import CAPTURES
 from local.replay import load_chunks
 from local.resources import create_sessions_table
 from s3_audio_consumer.adapters import DynamoCursorStore
@@ -32,7 +33,6 @@ from s3_audio_consumer.worker import SessionWorker, TrackedCursors, WorkerRun, W
 from shared import resources
 from shared.languages import Language
 from shared.worker_kick import LEASE_MS, generation_to_start, read_worker
-from tests.conftest import CAPTURES
 
 SESSION = "steady-river-1234"
 BUCKET = "chunks"

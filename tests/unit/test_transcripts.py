@@ -14,11 +14,12 @@ import srt
 import webvtt
 from moto import mock_aws
 
-from audio_processor import transcript_handler
+from audio_processor import transcripts, wiring
 from audio_processor.aws_stores import S3UtteranceRecords
 from audio_processor.transcripts import lines_in, subtitles
+from local.kit.aws_fakes import FakeManagementApi, create_tables
 from shared.transcript_records import UtteranceRecord
-from tests.unit.ws_harness import FakeManagementApi, Gateway, create_tables
+from tests.unit.ws_harness import Gateway
 
 BUCKET = "translations-test"
 SESSION = "steady-river-1234"
@@ -89,12 +90,12 @@ def test_the_service_stores_three_files_and_answers_with_presigned_urls(s3):
     for record in reversed(records()):  # parallel invocations write in any order
         store.put(record)
     api = FakeManagementApi()
-    runtime = transcript_handler.build_runtime(s3, api, BUCKET, 600)
+    runtime = wiring.build_transcripts_runtime(s3, api, BUCKET, 600)
 
-    request = transcript_handler.TranscriptRequest.model_validate(
+    request = transcripts.TranscriptRequest.model_validate(
         {"sessionId": SESSION, "language": "es", "connectionId": "lis-1"}
     )
-    message = transcript_handler.answer(runtime, request)
+    message = transcripts.answer(runtime.service, request)
 
     assert message["type"] == "transcriptReady"
     assert (message["sessionId"], message["language"], message["utterances"]) == (SESSION, "es", 3)
@@ -114,11 +115,11 @@ def test_the_service_stores_three_files_and_answers_with_presigned_urls(s3):
 
 def test_a_language_nothing_was_said_in_gets_a_clear_error(s3):
     S3UtteranceRecords(s3, BUCKET).put(records()[0])
-    runtime = transcript_handler.build_runtime(s3, FakeManagementApi(), BUCKET, 600)
-    request = transcript_handler.TranscriptRequest.model_validate(
+    runtime = wiring.build_transcripts_runtime(s3, FakeManagementApi(), BUCKET, 600)
+    request = transcripts.TranscriptRequest.model_validate(
         {"sessionId": SESSION, "language": "fr", "connectionId": "lis-1"}
     )
-    message = transcript_handler.answer(runtime, request)
+    message = transcripts.answer(runtime.service, request)
     assert (message["type"], message["code"], message["action"]) == (
         "error",
         "NO_TRANSCRIPT",

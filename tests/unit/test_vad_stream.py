@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from local.engines.vad_stream import FRAME, SAMPLE_RATE, Segment, StreamingVad, VadSettings
-from tests.conftest import CAPTURES
+from local.kit.captures import CAPTURES
 
 SETTINGS = VadSettings()
 PIECE_100MS = SAMPLE_RATE // 10 * 2  # bytes

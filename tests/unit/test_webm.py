@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from local.kit.captures import CAPTURES
 from s3_audio_consumer import webm
-from tests.conftest import CAPTURES
 
 CAPTURE = CAPTURES / "en-welcome"
 

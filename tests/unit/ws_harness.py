@@ -7,43 +7,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from connection_handler import handler, wiring
 from connection_handler.service import Limits, SessionService
 from connection_handler.store import ConnectionRepository, SessionRepository
-from local.resources import create_connections_table, create_sessions_table
+from local.kit.aws_fakes import FakeManagementApi
 from shared.audience import Audience
 from shared.notifier import Notifier
-
-
-def create_tables(dynamodb: Any) -> tuple[Any, Any]:
-    return (
-        create_sessions_table(dynamodb, "Sessions-test"),
-        create_connections_table(dynamodb, "Connections-test"),
-    )
-
-
-@dataclass
-class FakeManagementApi:
-    """post_to_connection as API Gateway answers it, including 410 for vanished peers."""
-
-    gone: set[str] = field(default_factory=set)
-    sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def post_to_connection(self, ConnectionId: str, Data: bytes) -> None:
-        if ConnectionId in self.gone:
-            raise ClientError(
-                {
-                    "Error": {"Code": "GoneException", "Message": "gone"},
-                    "ResponseMetadata": {"HTTPStatusCode": 410},
-                },
-                "PostToConnection",
-            )
-        self.sent.append((ConnectionId, json.loads(Data)))
-
-    def to(self, connection_id: str) -> list[dict[str, Any]]:
-        return [message for cid, message in self.sent if cid == connection_id]
 
 
 class Context:

@@ -1,10 +1,9 @@
-"""Fakes at the SDK boundary for audio_processor: a Transcribe streaming client that
-emits the SDK's own event objects, Stubber-ed Translate and Polly clients, moto for
-S3 and DynamoDB, and the management API fake of ws_harness."""
+"""audio_processor's real handler in process: Stubber-ed Translate and Polly clients,
+moto for S3 and DynamoDB, and the management API fake (aws_fakes). The caller starts
+moto (`mock_aws`) and passes its boto3 session."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import subprocess
 import time
@@ -12,111 +11,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-from amazon_transcribe.model import Alternative, Result, Transcript, TranscriptEvent
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from audio_processor import handler
+from audio_processor import handler, wiring
 from audio_processor.aws_synthesizer import AwsSynthesizer
-from audio_processor.aws_transcriber import AwsStreamingTranscriber, TranscribeSettings
 from audio_processor.aws_translator import AwsTranslator
 from audio_processor.config import ProcessorConfig
 from audio_processor.ffmpeg_audio import FfmpegAudio
 from audio_processor.pipeline import Engines, PipelineSettings
 from audio_processor.retry import RetryPolicy
+from local.kit.aws_fakes import FakeManagementApi, create_tables
 from local.paths import ffmpeg_path
 from local.resources import create_idempotency_table
 from shared import resources
 from shared.audience import Audience, initial_counters
 from shared.notifier import Notifier
-from tests.unit.ws_harness import FakeManagementApi, create_tables
 
 BUCKET = "translations-test"
 IDEMPOTENCY_TABLE = "Idempotency-test"
 SESSION = "steady-river-1234"
 SPEAKER = "speaker-conn"
-
-
-def final(text: str, start: float, end: float, result_id: str) -> Result:
-    return Result(
-        result_id=result_id,
-        start_time=start,
-        end_time=end,
-        is_partial=False,
-        alternatives=[Alternative(transcript=text, items=[], entities=None)],
-    )
-
-
-def partial(text: str, start: float, result_id: str) -> Result:
-    return Result(
-        result_id=result_id,
-        start_time=start,
-        end_time=start + 0.5,
-        is_partial=True,
-        alternatives=[Alternative(transcript=text, items=[], entities=None)],
-    )
-
-
-def events_for(*sentences: str) -> list[TranscriptEvent]:
-    """Partials growing word by word, then the final, for each sentence in turn."""
-    events: list[TranscriptEvent] = []
-    for n, sentence in enumerate(sentences):
-        words = sentence.split()
-        for k in range(1, len(words)):
-            events.append(TranscriptEvent(Transcript([partial(" ".join(words[:k]), n, f"r{n}")])))
-        events.append(TranscriptEvent(Transcript([final(sentence, n, n + 1, f"r{n}")])))
-    return events
-
-
-class _AudioStream:
-    def __init__(self, stream: _Stream) -> None:
-        self._stream = stream
-
-    async def send_audio_event(self, audio_chunk: bytes) -> None:
-        self._stream.chunks.append(audio_chunk)
-        await asyncio.sleep(0)
-
-    async def end_stream(self) -> None:
-        self._stream.ended.set()
-
-
-class _Stream:
-    def __init__(self, events: list[TranscriptEvent]) -> None:
-        self.chunks: list[bytes] = []
-        self.ended = asyncio.Event()
-        self._events = events
-        self.input_stream = _AudioStream(self)
-
-    @property
-    def output_stream(self) -> Any:
-        async def results() -> Any:
-            # Like the service: results while audio flows, the rest once the stream closes.
-            half = len(self._events) // 2
-            for event in self._events[:half]:
-                yield event
-            await self.ended.wait()
-            for event in self._events[half:]:
-                yield event
-
-        return results()
-
-
-@dataclass
-class FakeTranscribeClient:
-    """start_stream_transcription as the SDK's client: a stream with input and output."""
-
-    script: list[list[TranscriptEvent] | Exception] = field(default_factory=list)
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    streams: list[_Stream] = field(default_factory=list)
-
-    async def start_stream_transcription(self, **kwargs: Any) -> _Stream:
-        self.requests.append(kwargs)
-        step = self.script.pop(0)
-        if isinstance(step, Exception):
-            raise step
-        stream = _Stream(step)
-        self.streams.append(stream)
-        return stream
 
 
 def polly_response(mp3: bytes) -> dict[str, Any]:
@@ -162,10 +77,7 @@ def config() -> ProcessorConfig:
         region="us-east-1",
         url_seconds=600,
         engines="aws",
-        transcribe_vocabulary=None,
-        partial_results_stability=None,
         terminology_names=(),
-        silence_dbfs=-55.0,
         fanout_in_flight=8,
         fanout_page_size=1000,
         fanout_function=None,
@@ -180,7 +92,6 @@ class Processor:
     session: boto3.Session
     source_language: str = "en"
     language_workers: int = 1  # Stubber answers in call order: one language at a time
-    transcribe: FakeTranscribeClient = field(default_factory=FakeTranscribeClient)
     api: FakeManagementApi = field(default_factory=FakeManagementApi)
     sleeps: list[float] = field(default_factory=list)
 
@@ -206,13 +117,12 @@ class Processor:
         self.translate.activate()
         self.polly.activate()
         engines = Engines(
-            transcriber=AwsStreamingTranscriber(lambda: self.transcribe, TranscribeSettings()),
             translator=AwsTranslator(self.translate_client),
             synthesizer=AwsSynthesizer(self.polly_client),
             audio=FfmpegAudio(ffmpeg_path()),
         )
         cfg = config()
-        pipeline = handler.build_pipeline(
+        pipeline = wiring.build_pipeline(
             cfg,
             engines=engines,
             sender=Notifier(self.api, max_workers=8),
@@ -220,7 +130,7 @@ class Processor:
             settings=PipelineSettings(url_seconds=cfg.url_seconds, language_workers=self.language_workers),
         )
         self.pipeline = pipeline
-        self.runtime = handler.build_runtime(cfg, pipeline)
+        self.runtime = wiring.build_runtime(cfg, pipeline)
 
     def listen(self, connection_id: str, language: str) -> None:
         """A listener joined a minute ago, counted as the connection handler counts it."""
@@ -234,12 +144,8 @@ class Processor:
         Audience(self.sessions, self.connections, time.time).admit(connection_id, SESSION, language, None)
 
     def invoke(self, payload: dict[str, Any], context: Context | None = None) -> dict[str, Any]:
-        original = handler._runtime
-        handler._runtime = lambda: self.runtime  # type: ignore[assignment]
-        try:
-            return handler.lambda_handler(payload, context or Context())
-        finally:
-            handler._runtime = original  # type: ignore[assignment]
+        result: dict[str, Any] = handler.lambda_handler(payload, context or Context(), runtime=self.runtime)
+        return result
 
     def expect_translation(self, text: str, target: str, translated: str, source: str = "en") -> None:
         self.translate.add_response(

@@ -1,0 +1,167 @@
+"""Builds the runtimes of the audio processor and the transcripts function once per
+cold start: clients, stores, engines and config. Tests build their own and pass them to
+the handlers. (The fan-out function's one poster is built by shared.fanout.poster_from_env,
+so that its cold start loads nothing of the pipeline.)"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from botocore.config import Config
+
+from audio_processor.aws_stores import (
+    DynamoDeliveryLedger,
+    DynamoListenerDirectory,
+    DynamoSessionDirectory,
+    S3ClipStore,
+    S3UtteranceRecords,
+)
+from audio_processor.config import ProcessorConfig
+from audio_processor.engines import build_engines
+from audio_processor.pipeline import Engines, PipelineSettings, SpeechPipeline, Stores
+from audio_processor.ports import Sender
+from audio_processor.retry import Deadline, RetryPolicy
+from audio_processor.transcripts import TranscriptService
+from shared import env_names
+from shared.audience import Audience
+from shared.audio_unit import UtteranceUnit
+from shared.config import env_int, env_str
+from shared.fanout import PagedFanout, build_paged_fanout
+from shared.notifier import Notifier
+
+IDEMPOTENCY_SECONDS = 3600  # a retry of an utterance comes within minutes, not hours
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The audio processor: the pipeline, run once per (sessionId, index)."""
+
+    run: Callable[..., dict[str, Any]]
+    idempotency: IdempotencyConfig
+    deadline_margin_seconds: float
+
+    def process(self, unit: UtteranceUnit, context: Any) -> dict[str, Any]:
+        """The pipeline's report; `outcome` says "in_progress" or "duplicate" when another
+        invocation has this utterance or already delivered it (nothing is sent again)."""
+        self.idempotency.register_lambda_context(context)
+        deadline = Deadline(
+            remaining=lambda: context.get_remaining_time_in_millis() / 1000,
+            margin_seconds=self.deadline_margin_seconds,
+        )
+        key = {"sessionId": unit.session_id, "index": unit.index}
+        try:
+            report = self.run(key=key, unit=unit, deadline=deadline, request_id=context.aws_request_id)
+        except IdempotencyAlreadyInProgressError:
+            return {"outcome": "in_progress", **key}
+        if report["requestId"] != context.aws_request_id:
+            return {**report, "outcome": "duplicate"}
+        return report
+
+
+def build_sender(config: ProcessorConfig) -> PagedFanout:
+    """The first page of a clip's listeners is posted from here, further pages by parallel
+    invocations of the fan-out function (shared.fanout)."""
+    # A page is ~0.2 s of posts: the default pool of 10 would make pages wait.
+    lambda_client = (
+        boto3.client("lambda", config=Config(max_pool_connections=32)) if config.fanout_function else None
+    )
+    return build_paged_fanout(
+        config.management_endpoint,
+        config.region,
+        boto3.Session().get_credentials,
+        lambda_client,
+        config.fanout_function,
+        in_flight=config.fanout_in_flight,
+        page_size=config.fanout_page_size,
+    )
+
+
+def build_pipeline(
+    config: ProcessorConfig,
+    *,
+    engines: Engines | None = None,
+    sender: Sender | None = None,
+    retry: RetryPolicy | None = None,
+    settings: PipelineSettings | None = None,
+) -> SpeechPipeline:
+    """The AWS wiring; tests and the local runner replace what talks to the network."""
+    dynamodb = boto3.resource("dynamodb")
+    s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
+    connections = dynamodb.Table(config.connections_table)
+    sessions = dynamodb.Table(config.sessions_table)
+    stores = Stores(
+        clips=S3ClipStore(s3, config.bucket, config.url_seconds),
+        listeners=DynamoListenerDirectory(connections, Audience(sessions, connections, time.time)),
+        sessions=DynamoSessionDirectory(sessions),
+        ledger=DynamoDeliveryLedger(dynamodb.Table(config.idempotency_table), clock=time.time),
+        sender=sender or build_sender(config),
+        records=S3UtteranceRecords(s3, config.bucket),
+    )
+    return SpeechPipeline(
+        # SDK retries off: retries are ours, bounded by the invocation's deadline.
+        engines=engines or build_engines(config, Config(retries={"total_max_attempts": 1})),
+        stores=stores,
+        retry=retry or RetryPolicy(),
+        settings=settings or PipelineSettings(url_seconds=config.url_seconds),
+    )
+
+
+def build_runtime(config: ProcessorConfig, pipeline: SpeechPipeline) -> Runtime:
+    """Wraps the pipeline in Powertools idempotency keyed on (sessionId, index)."""
+    idempotency = IdempotencyConfig(
+        event_key_jmespath="[sessionId, index]",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=IDEMPOTENCY_SECONDS,
+    )
+    persistence = DynamoDBPersistenceLayer(table_name=config.idempotency_table)
+
+    @idempotent_function(data_keyword_argument="key", persistence_store=persistence, config=idempotency)
+    def process(
+        key: dict[str, Any], unit: UtteranceUnit, deadline: Deadline, request_id: str
+    ) -> dict[str, Any]:
+        report = pipeline.process(unit, deadline)
+        report.request_id = request_id
+        return report.as_dict()
+
+    return Runtime(
+        run=process, idempotency=idempotency, deadline_margin_seconds=config.deadline_margin_seconds
+    )
+
+
+@cache
+def runtime() -> Runtime:
+    """Built once per cold start; clients and engines are reused by warm invocations."""
+    config = ProcessorConfig.from_env()
+    return build_runtime(config, build_pipeline(config))
+
+
+@dataclass(frozen=True)
+class TranscriptsRuntime:
+    service: TranscriptService
+    notifier: Notifier
+
+
+def build_transcripts_runtime(s3: Any, management: Any, bucket: str, url_seconds: int) -> TranscriptsRuntime:
+    files = S3ClipStore(s3, bucket, url_seconds)
+    service = TranscriptService(S3UtteranceRecords(s3, bucket), files, url_seconds, time.time)
+    return TranscriptsRuntime(service=service, notifier=Notifier(management, max_workers=1))
+
+
+@cache
+def transcripts_runtime() -> TranscriptsRuntime:
+    management = boto3.client("apigatewaymanagementapi", endpoint_url=env_str(env_names.API_GATEWAY_ENDPOINT))
+    s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
+    return build_transcripts_runtime(
+        s3, management, env_str(env_names.S3_BUCKET_NAME), env_int(env_names.PRESIGNED_URL_EXPIRATION, 600)
+    )

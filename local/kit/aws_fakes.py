@@ -1,0 +1,41 @@
+"""Fakes where the SDK meets the network, for the handlers the tests and benches run in
+process: the tables the stacks define (on moto), and API Gateway's management API."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from local.resources import create_connections_table, create_sessions_table
+
+
+def create_tables(dynamodb: Any) -> tuple[Any, Any]:
+    return (
+        create_sessions_table(dynamodb, "Sessions-test"),
+        create_connections_table(dynamodb, "Connections-test"),
+    )
+
+
+@dataclass
+class FakeManagementApi:
+    """post_to_connection as API Gateway answers it, including 410 for vanished peers."""
+
+    gone: set[str] = field(default_factory=set)
+    sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def post_to_connection(self, ConnectionId: str, Data: bytes) -> None:
+        if ConnectionId in self.gone:
+            raise ClientError(
+                {
+                    "Error": {"Code": "GoneException", "Message": "gone"},
+                    "ResponseMetadata": {"HTTPStatusCode": 410},
+                },
+                "PostToConnection",
+            )
+        self.sent.append((ConnectionId, json.loads(Data)))
+
+    def to(self, connection_id: str) -> list[dict[str, Any]]:
+        return [message for cid, message in self.sent if cid == connection_id]
