@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from authorizer import handler
+from authorizer import handler, wiring
 
 ISSUER = "https://issuer.test/pool"
 AUDIENCE = "speaker-app-client"
@@ -54,9 +54,9 @@ def dev_identity(monkeypatch):
     monkeypatch.setenv("AUTH_PUBLIC_KEY_PEM", PUBLIC)
     monkeypatch.setenv("AUTH_ISSUER", ISSUER)
     monkeypatch.setenv("AUTH_AUDIENCE", AUDIENCE)
-    handler._verifier.cache_clear()
+    wiring.verifier.cache_clear()
     yield
-    handler._verifier.cache_clear()
+    wiring.verifier.cache_clear()
 
 
 class Context:
@@ -118,8 +118,8 @@ def test_cognito_configuration_uses_the_pools_jwks(monkeypatch):
     monkeypatch.setenv("COGNITO_REGION", "eu-west-1")
     monkeypatch.setenv("COGNITO_USER_POOL_ID", "eu-west-1_abc")
     monkeypatch.setenv("COGNITO_APP_CLIENT_ID", "client-1")
-    handler._verifier.cache_clear()
-    verifier = handler._verifier()
+    wiring.verifier.cache_clear()
+    verifier = wiring.verifier()
     assert verifier.issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"
     assert verifier.audience == "client-1"
     assert verifier.keys._client.uri == f"{verifier.issuer}/.well-known/jwks.json"

@@ -13,11 +13,13 @@ import pytest
 from moto import mock_aws
 
 from chunk_writer import handler as writer_handler
+from chunk_writer import wiring as writer_wiring
 from chunk_writer.kick import WorkerKick
 from chunk_writer.writer import ChunkWriter
 from local.kit.captures import CAPTURES
 from local.replay import BUCKET, create_resources
 from s3_audio_consumer import handler as consumer_handler
+from s3_audio_consumer import wiring as consumer_wiring
 from s3_audio_consumer.utterances import Utterance
 from s3_audio_consumer.wiring import LambdaSuccessor, LambdaUtteranceSink
 from s3_audio_consumer.worker import WorkerRun
@@ -43,20 +45,22 @@ def aws():
         s3, table = create_resources(boto3.Session(region_name="us-east-1"), SESSION, "en")
         lambda_client = FakeLambda()
         lambda_client.now = time.time()  # type: ignore[attr-defined]
-        runtime = writer_handler.Runtime(
+        runtime = writer_wiring.Runtime(
             writer=ChunkWriter(s3=s3, bucket=BUCKET),
             kick=WorkerKick(table, lambda_client, "s3-audio-consumer-test", lambda: lambda_client.now),  # type: ignore[attr-defined]
         )
-        original = writer_handler._runtime
-        writer_handler._runtime = lambda: runtime  # type: ignore[assignment]
+        WRITER.append(runtime)
         try:
             yield s3, table, lambda_client
         finally:
-            writer_handler._runtime = original  # type: ignore[assignment]
+            WRITER.clear()
+
+
+WRITER: list[writer_wiring.Runtime] = []  # the runtime the `aws` fixture built
 
 
 def write(event):
-    return writer_handler.lambda_handler(event, Context())
+    return writer_handler.lambda_handler(event, Context(), runtime=WRITER[-1])
 
 
 def chunk_event(seq: int) -> dict[str, Any]:
@@ -127,7 +131,7 @@ def test_the_worker_handler_refuses_events_that_are_not_its_own():
         assert consumer_handler.lambda_handler(event, Context()) == {"outcome": "invalid"}
 
 
-def test_the_worker_handler_runs_the_worker_and_reports_its_outcome(monkeypatch):
+def test_the_worker_handler_runs_the_worker_and_reports_its_outcome():
     runs: list[tuple[str, int]] = []
 
     class Worker:
@@ -136,8 +140,10 @@ def test_the_worker_handler_runs_the_worker_and_reports_its_outcome(monkeypatch)
             assert deadline > time.time()
             return WorkerRun("handed_over", generation, utterances=7, streams=1)
 
-    monkeypatch.setattr(consumer_handler, "_runtime", lambda context: type("R", (), {"worker": Worker()})())
-    result = consumer_handler.lambda_handler({"sessionId": SESSION, "generation": 3}, Context())
+    runtime = consumer_wiring.Runtime(worker=Worker())  # type: ignore[arg-type]
+    result = consumer_handler.lambda_handler(
+        {"sessionId": SESSION, "generation": 3}, Context(), runtime=runtime
+    )
     assert result == {"outcome": "handed_over", "utterances": 7, "streams": 1}
     assert runs == [(SESSION, 3)]
 
