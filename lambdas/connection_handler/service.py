@@ -96,6 +96,22 @@ class SessionService:
     transcripts: TranscriptRequests | None = None  # None: this deployment makes no transcripts
 
     # -- connection lifecycle -------------------------------------------------
+    def identify(self, claimed: Caller, connecting: bool) -> Caller:
+        """Who is calling: at $connect, whom the authorizer says; afterwards, the role given
+        at $connect is the one that counts (a message cannot claim another)."""
+        if connecting:
+            return claimed
+        stored = self.connections.get(claimed.connection_id)
+        if not stored:
+            return claimed
+        return Caller(
+            claimed.connection_id, str(stored.get("role")), str(stored.get("userId", "")), claimed.source_ip
+        )
+
+    def refuse_connection(self, caller: Caller) -> None:
+        """A refused $connect leaves no record behind (the join may have written one)."""
+        self.connections.delete(caller.connection_id)
+
     def connect(self, caller: Caller, query: dict[str, str]) -> list[Outgoing]:
         now = self.clock()
         join = None

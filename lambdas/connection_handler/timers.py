@@ -13,19 +13,19 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from connection_handler import wiring
-from connection_handler.handler import send
+from connection_handler.routes import send
 from connection_handler.scheduler import LISTENER_STATS, TimerMessage
 
 logger = Logger()
 metrics = Metrics()
 
-_runtime = wiring.runtime
-
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    runtime = _runtime()
+def lambda_handler(
+    event: dict[str, Any], context: Any, runtime: wiring.Runtime | None = None
+) -> dict[str, Any]:
+    runtime = runtime or wiring.runtime()
     failures: list[dict[str, str]] = []
     for record in event.get("Records", []):
         try:

@@ -276,9 +276,9 @@ def test_unexpected_failure_is_reported_not_raised(gw, monkeypatch):
         raise RuntimeError("dynamodb exploded")
 
     monkeypatch.setattr(gw.runtime.service, "heartbeat", boom)
-    from connection_handler import handler
+    from connection_handler import routes
 
-    monkeypatch.setitem(handler.ROUTES, "heartbeat", lambda service, caller, action: boom())
+    monkeypatch.setitem(routes.ROUTES, "heartbeat", lambda service, caller, action: boom())
     assert gw.send("l1", {"action": "heartbeat"})["statusCode"] == 200
     assert gw.last("l1")["code"] == "INTERNAL_ERROR"
 

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from connection_handler import handler
 from connection_handler import messages as m
+from connection_handler import routes
 from connection_handler.parsing import MAX_DEPTH, MAX_NAME_CHARS, MAX_NUMBER_CHARS, MAX_PROBLEMS, parse_action
 from local.kit.aws_fakes import create_tables
 from shared.protocol import MAX_MESSAGE_BYTES, ErrorCode, ProtocolError
@@ -373,7 +373,7 @@ def gw():
 def test_the_handler_uses_the_bounded_parser():
     from connection_handler import parsing
 
-    assert handler.parse_action is parsing.parse_action
+    assert routes.parse_action is parsing.parse_action
 
 
 @pytest.mark.parametrize(

@@ -84,12 +84,8 @@ class Gateway:
         }
 
     def call(self, event: dict[str, Any]) -> dict[str, Any]:
-        original = handler._runtime
-        handler._runtime = lambda: self.runtime  # type: ignore[assignment]
-        try:
-            return handler.lambda_handler(event, Context())
-        finally:
-            handler._runtime = original  # type: ignore[assignment]
+        result: dict[str, Any] = handler.lambda_handler(event, Context(), runtime=self.runtime)
+        return result
 
     def fire_timers(self) -> None:
         """The SQS delay queue delivers every timer that is due to the session-timer function."""
@@ -110,12 +106,7 @@ class Gateway:
             for n, (s, _) in enumerate(self.timers.stats)
         ]
         self.timers.stats = []
-        original = timers._runtime
-        timers._runtime = lambda: self.runtime  # type: ignore[assignment]
-        try:
-            result = timers.lambda_handler({"Records": records}, Context())
-        finally:
-            timers._runtime = original  # type: ignore[assignment]
+        result = timers.lambda_handler({"Records": records}, Context(), runtime=self.runtime)
         assert result == {"batchItemFailures": []}, result
 
     def connect(self, connection_id: str, role: str = "listener", query: dict[str, str] | None = None,

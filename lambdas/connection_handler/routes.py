@@ -1,0 +1,91 @@
+"""API Gateway's three kinds of WebSocket event -> SessionService calls, and what they
+return -> sends. Every error of a message is mapped to one `error` message here."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from connection_handler import messages as m
+from connection_handler import wiring
+from connection_handler.parsing import parse_action
+from connection_handler.service import Caller, SessionService
+from shared.protocol import ErrorCode, ProtocolError, error_message
+
+logger = Logger()
+metrics = Metrics()
+
+
+ROUTES = {
+    "createSession": SessionService.create_session,
+    "joinSession": SessionService.join_session,
+    "switchLanguage": SessionService.switch_language,
+    "audioChunk": SessionService.audio_chunk,
+    "pauseBroadcast": SessionService.pause,
+    "resumeBroadcast": SessionService.resume,
+    "endSession": SessionService.end,
+    "heartbeat": SessionService.heartbeat,
+    "getTranscript": SessionService.get_transcript,
+}
+
+CONNECT_STATUS = {
+    ErrorCode.SESSION_NOT_FOUND: 404,
+    ErrorCode.SESSION_ENDED: 410,
+    ErrorCode.SESSION_EXPIRED: 410,
+    ErrorCode.SESSION_FULL: 429,
+    ErrorCode.RATE_LIMITED: 429,
+}
+
+
+def claimed_caller(request: dict[str, Any]) -> Caller:
+    """The caller as API Gateway's request context names it (the authorizer's context)."""
+    source_ip = request.get("identity", {}).get("sourceIp", "")
+    authorizer = request.get("authorizer") or {}
+    role, user_id = str(authorizer.get("role", "listener")), str(authorizer.get("userId", ""))
+    return Caller(request["connectionId"], role, user_id, source_ip)
+
+
+def send(runtime: wiring.Runtime, outgoing: list[tuple[str, dict[str, Any]]]) -> None:
+    """Sends; a connection that is gone (410) is forgotten, and whoever must know is told."""
+    while outgoing:
+        gone = runtime.notifier.send_many(outgoing)
+        if gone:
+            metrics.add_metric(name="GoneConnections", unit=MetricUnit.Count, value=len(gone))
+        outgoing = runtime.service.forget(gone) if gone else []
+
+
+def connect(runtime: wiring.Runtime, caller: Caller, query: dict[str, str]) -> dict[str, Any]:
+    try:
+        outgoing = runtime.service.connect(caller, query)
+    except ProtocolError as error:
+        runtime.service.refuse_connection(caller)
+        metrics.add_metric(name="RejectedConnections", unit=MetricUnit.Count, value=1)
+        status = CONNECT_STATUS.get(error.code, 400)
+        return {"statusCode": status, "body": json.dumps(error_message(error.code, error.message))}
+    # API Gateway cannot post to a connection before $connect returns (410):
+    # the caller learns of its join by the status code, others are told now.
+    send(runtime, [(cid, message) for cid, message in outgoing if cid != caller.connection_id])
+    return {"statusCode": 200}
+
+
+def message(runtime: wiring.Runtime, caller: Caller, body: str | None) -> list[tuple[str, dict[str, Any]]]:
+    action: m.Action | None = None
+    try:
+        action = parse_action(body)
+        return ROUTES[action.action](runtime.service, caller, action)  # type: ignore[operator]
+    except ProtocolError as error:
+        metrics.add_metric(
+            name=f"Error{error.code.value.title().replace('_', '')}", unit=MetricUnit.Count, value=1
+        )
+        logger.info("request refused", extra={"code": error.code.value, "reason": error.message})
+        code, text = error.code, error.message
+    except Exception:
+        logger.exception("unexpected failure")
+        metrics.add_metric(name="InternalErrors", unit=MetricUnit.Count, value=1)
+        code, text = ErrorCode.INTERNAL_ERROR, "the server failed to handle this message; it was not applied"
+    # A refused chunk names its seq, so that the speaker can resend exactly that one.
+    extra = {"seq": action.seq} if isinstance(action, m.AudioChunk) else {}
+    return [(caller.connection_id, error_message(code, text, action.action if action else None, **extra))]
