@@ -13,7 +13,7 @@ from typing import Any
 
 import local  # noqa: F401 - puts the Lambda packages on the import path
 from bench.stats import summary
-from local.engines import shared_engines, warm_up, whisper
+from local.engines import shared_engines, warm_up, whisper_model
 from local.kit.captures import CAPTURES
 from local.replay import load_chunks, replay_in_order
 from shared.languages import LANGUAGES
@@ -34,7 +34,7 @@ def run(capture: str, languages: list[str]) -> dict[str, Any]:
     speak: dict[str, list[float]] = {code: [] for code in languages}
     engines.synthesizer.synthesize("Warm up.", english)
     for batch in replay_in_order(load_chunks(CAPTURES / capture)):
-        heard, ms = timed(whisper().transcribe, batch.pcm, 16000, english)
+        heard, ms = timed(whisper_model().transcribe, batch.pcm, 16000, english)
         asr.append(ms)
         if not heard:
             continue

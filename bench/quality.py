@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import sacrebleu
 
-from local.engines import shared_engines, whisper
+from local.engines import shared_engines, whisper_model
 from local.engines.vad_stream import StreamingVad, VadSettings
 from local.kit.wer import word_error_rate
 from local.paths import ROOT, ffmpeg_path
@@ -52,7 +52,7 @@ def utterances(capture: str) -> Cut:
 def score(capture: str, cut: Cut) -> dict[str, object]:
     engines = shared_engines()
     english = LANGUAGES["en"]
-    heard = [whisper().transcribe(piece, 16_000, english) for piece in cut.pieces]
+    heard = [whisper_model().transcribe(piece, 16_000, english) for piece in cut.pieces]
     heard = [text for text in heard if text.strip()]
     folder = CAPTURES / capture
     result: dict[str, object] = {

@@ -262,47 +262,11 @@ class Gateway:
             connected_at=time.time(),
             authorizer={},
         )
-        api = f"{self.settings.api_id}/{self.settings.stage}"
-        method_arn = f"arn:aws:execute-api:us-east-1:000000000000:{api}/$connect"
-        connect_context = self._request_context(connection, "CONNECT", "$connect")
-        try:
-            policy = await self._run(
-                self.settings.authorizer,
-                {
-                    "type": "REQUEST",
-                    "methodArn": method_arn,
-                    "headers": headers,
-                    "queryStringParameters": query or None,
-                    "requestContext": connect_context,
-                },
-            )
-        except Exception:
-            logger.exception("authorizer failed")
-            return web.json_response({"message": "Internal server error"}, status=500)
-        if policy["policyDocument"]["Statement"][0]["Effect"] != "Allow":
-            return web.json_response({"message": "Forbidden"}, status=403)
-        connection.authorizer = {**policy.get("context", {}), "principalId": policy.get("principalId")}
-        self.connections[connection.connection_id] = connection  # posts still 410 until open
-        try:
-            result = await self._run(
-                self.settings.connection_handler,
-                {
-                    "headers": headers,
-                    "queryStringParameters": query or None,
-                    "requestContext": self._request_context(connection, "CONNECT", "$connect"),
-                    "isBase64Encoded": False,
-                },
-            )
-        except Exception:
-            logger.exception("$connect failed")
-            self.connections.pop(connection.connection_id, None)
-            return web.json_response({"message": "Internal server error"}, status=500)
-        status = int((result or {}).get("statusCode", 200))
-        if status != 200:
-            self.connections.pop(connection.connection_id, None)
-            return web.Response(
-                status=status, text=(result or {}).get("body", ""), content_type="application/json"
-            )
+        refusal = await self._authorize(connection, headers, query) or await self._connect(
+            connection, headers, query
+        )
+        if refusal is not None:
+            return refusal
 
         ws = web.WebSocketResponse(max_msg_size=_READ_LIMIT_BYTES, receive_timeout=IDLE_TIMEOUT_SECONDS)
         await ws.prepare(request)
@@ -319,6 +283,57 @@ class Gateway:
             # (handler_cancellation=True) must not skip $disconnect.
             await asyncio.shield(self._keep(asyncio.create_task(self._disconnect(connection, dispatch))))
         return ws
+
+    async def _authorize(
+        self, connection: Connection, headers: dict[str, str], query: dict[str, str]
+    ) -> web.Response | None:
+        """The $connect authorizer, as API Gateway runs it: a refusal is a 403 (a failure a 500)."""
+        api = f"{self.settings.api_id}/{self.settings.stage}"
+        try:
+            policy = await self._run(
+                self.settings.authorizer,
+                {
+                    "type": "REQUEST",
+                    "methodArn": f"arn:aws:execute-api:us-east-1:000000000000:{api}/$connect",
+                    "headers": headers,
+                    "queryStringParameters": query or None,
+                    "requestContext": self._request_context(connection, "CONNECT", "$connect"),
+                },
+            )
+        except Exception:
+            logger.exception("authorizer failed")
+            return web.json_response({"message": "Internal server error"}, status=500)
+        if policy["policyDocument"]["Statement"][0]["Effect"] != "Allow":
+            return web.json_response({"message": "Forbidden"}, status=403)
+        connection.authorizer = {**policy.get("context", {}), "principalId": policy.get("principalId")}
+        return None
+
+    async def _connect(
+        self, connection: Connection, headers: dict[str, str], query: dict[str, str]
+    ) -> web.Response | None:
+        """The $connect route: anything but 200 refuses the upgrade with that status and body."""
+        self.connections[connection.connection_id] = connection  # posts still 410 until open
+        try:
+            result = await self._run(
+                self.settings.connection_handler,
+                {
+                    "headers": headers,
+                    "queryStringParameters": query or None,
+                    "requestContext": self._request_context(connection, "CONNECT", "$connect"),
+                    "isBase64Encoded": False,
+                },
+            )
+        except Exception:
+            logger.exception("$connect failed")
+            self.connections.pop(connection.connection_id, None)
+            return web.json_response({"message": "Internal server error"}, status=500)
+        status = int((result or {}).get("statusCode", 200))
+        if status == 200:
+            return None
+        self.connections.pop(connection.connection_id, None)
+        return web.Response(
+            status=status, text=(result or {}).get("body", ""), content_type="application/json"
+        )
 
     def _keep(self, task: asyncio.Task[Any]) -> asyncio.Task[Any]:
         self._background.add(task)

@@ -31,7 +31,7 @@ def served_pairs() -> ServedPairs:
 
 
 @cache
-def whisper() -> WhisperTranscriber:
+def whisper_model() -> WhisperTranscriber:
     """The offline recognizer's model (local.engines.streaming), loaded once per process."""
     return WhisperTranscriber()
 
@@ -57,5 +57,5 @@ def build(config: ProcessorConfig) -> Engines:
 
 def warm_up() -> None:
     """Loads both models before /healthz says ready, so no listener waits for them."""
-    whisper().warm_up()
+    whisper_model().warm_up()
     _piper().warm_up()

@@ -15,7 +15,7 @@ import queue
 import threading
 from dataclasses import dataclass, field
 
-from local.engines import whisper
+from local.engines import whisper_model
 from local.engines.vad_stream import Segment, StreamingVad, VadSettings
 from s3_audio_consumer.recognition import StreamFailed
 from s3_audio_consumer.utterances import StreamResult, Word
@@ -70,7 +70,7 @@ class LocalStream:
             self._queued += 1
 
     def _recognize(self) -> None:
-        transcriber = whisper()
+        transcriber = whisper_model()
         while (piece := self._pieces.get()) is not None:
             index, segment, pcm = piece
             try:
@@ -103,7 +103,7 @@ class LocalRecognizer:
         from faster_whisper.vad import get_vad_model
 
         get_vad_model()
-        whisper()
+        whisper_model()
 
     def start(self, language: Language, sample_rate: int) -> LocalStream:
         if sample_rate != RATE:
