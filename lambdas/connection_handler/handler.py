@@ -1,7 +1,8 @@
 """connection_handler: every route of the WebSocket API.
 
-Parses and validates the event, calls one SessionService method, sends what it
-returns, and maps every error to one `error` message in one place."""
+Reads who is calling (the service knows the role given at $connect), then hands the
+event to routes.py, which calls one SessionService method, sends what it returns, and
+maps every error to one `error` message."""
 
 from __future__ import annotations
 
