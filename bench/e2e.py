@@ -78,10 +78,12 @@ async def one_run(base: str, capture: Path, languages: list[str]) -> dict[str, A
 
 
 def processor_reports(log: Path) -> list[dict[str, Any]]:
-    """The audio_processor's per-batch reports, from the local stack's verbose log."""
+    """The audio_processor's per-utterance reports, from the local stack's verbose log."""
+    from audio_processor.observability import REPORT_LOG_MESSAGE  # after `local` put lambdas/ on the path
+
     reports = []
     for line in log.read_text().splitlines():
-        match = re.search(r"\{.*\}", line) if '"batch processed"' in line else None
+        match = re.search(r"\{.*\}", line) if f'"{REPORT_LOG_MESSAGE}"' in line else None
         if match:
             reports.append(json.loads(match.group(0)).get("report", {}))
     return reports

@@ -28,6 +28,8 @@ COUNT_METRICS = {
     "retries": "Retries",
 }
 OUTCOME_METRICS = {"empty": "EmptyTranscripts"}
+# The log line that carries each report: the bench reads the reports back from it.
+REPORT_LOG_MESSAGE = "utterance processed"
 
 
 def refused(error: ValidationError) -> dict[str, Any]:
