@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from shared import resources
 from shared.audience import Audience
 from shared.listener_index import session_listeners
+from shared.session_record import SessionRecord
 from shared.transcript_records import UtteranceRecord
 
 
@@ -99,10 +100,10 @@ class DynamoSessionDirectory:
     def speaker_connection(self, session_id: str) -> str | None:
         item = self._table.get_item(
             Key={resources.SESSIONS_PARTITION_KEY: session_id},
-            ProjectionExpression="speakerConnectionId",
+            ProjectionExpression=SessionRecord.attribute("speaker_connection_id"),
         ).get("Item")
-        value = (item or {}).get("speakerConnectionId")
-        return str(value) if value else None
+        speaker = SessionRecord.from_item(item).speaker_connection_id if item else ""
+        return speaker or None
 
 
 class DynamoDeliveryLedger:

@@ -13,19 +13,14 @@ from typing import Any, Literal, Protocol
 from pydantic import ValidationError
 
 from connection_handler import messages as m
-from connection_handler.store import (
-    Condition,
-    ConnectionRepository,
-    SessionRepository,
-    SessionTaken,
-    as_int,
-)
+from connection_handler.store import Condition, ConnectionRepository, SessionRepository, SessionTaken
 from shared import protocol as p
 from shared import resources
-from shared.audience import Audience, NotConnected, SessionFull, initial_counters
+from shared.audience import Audience, NotConnected, SessionFull
 from shared.languages import LANGUAGES, ServedPairs, is_target_language
 from shared.protocol import ErrorCode, ProtocolError, error_message, listener_stats
 from shared.session_ids import is_session_id, new_session_id
+from shared.session_record import SessionRecord
 
 _ENDED_WHILE_AWAY = "the session ended while the speaker was away"
 LIVE = ("active", "paused")  # a speaker is connected and may act
@@ -136,7 +131,7 @@ class SessionService:
         session_id = str(gone["sessionId"])
         if gone.get("role") == "speaker":
             session = self.sessions.get(session_id)
-            if session and session.get("speakerConnectionId") == caller.connection_id:
+            if session and session.speaker_connection_id == caller.connection_id:
                 return self._suspend(session, caller.connection_id)
             return []
         counts = self.audience.release(gone)
@@ -160,18 +155,17 @@ class SessionService:
             session_id = new_session_id()
             try:
                 self.sessions.create(
-                    {
-                        "sessionId": session_id,
-                        "speakerConnectionId": caller.connection_id,
-                        "speakerUserId": caller.user_id,
-                        "sourceLanguage": action.sourceLanguage,
-                        "title": action.title or "",
-                        "status": "active",
-                        "createdAt": int(now * 1000),
-                        "expiresAt": int(now) + self.limits.session_max_seconds,
-                        "ttl": int(now) + self.limits.session_max_seconds + 3600,
-                        **initial_counters(),
-                    }
+                    SessionRecord(
+                        session_id=session_id,
+                        speaker_connection_id=caller.connection_id,
+                        speaker_user_id=caller.user_id,
+                        source_language=action.sourceLanguage,
+                        title=action.title or "",
+                        status="active",
+                        created_at_ms=int(now * 1000),
+                        expires_at=int(now) + self.limits.session_max_seconds,
+                        ttl=int(now) + self.limits.session_max_seconds + 3600,
+                    )
                 )
                 break
             except SessionTaken:
@@ -191,7 +185,7 @@ class SessionService:
         leave the first one live with nobody able to end it."""
         current = (self.connections.get(caller.connection_id) or {}).get("sessionId")
         session = self.sessions.get(str(current)) if current else None
-        if session and session.get("status") in OPEN:
+        if session and session.status in OPEN:
             raise ProtocolError(
                 ErrorCode.SESSION_IN_PROGRESS,
                 f"this connection already speaks in session {current}; end it before creating another",
@@ -201,25 +195,25 @@ class SessionService:
         """A speaker's new connection takes its session over: the planned renewal (the
         old connection is still open) or a reconnect within the grace period."""
         session = self._live_session(session_id)
-        if session.get("speakerUserId") != caller.user_id:
+        if session.speaker_user_id != caller.user_id:
             raise ProtocolError(
                 ErrorCode.NOT_SESSION_SPEAKER, "only the speaker who created it may resume it"
             )
         notes: list[Outgoing] = []
-        if session.get("status") == "suspended" and self._grace_over(session):
+        if session.status == "suspended" and self._grace_over(session):
             # The timer has not fired yet (or was lost): end the session now, and say so.
-            ended = self.expire_suspension(session_id, as_int(session.get("suspendedAt")))
+            ended = self.expire_suspension(session_id, session.suspended_at_ms or 0)
             refusal = error_message(ErrorCode.SESSION_ENDED, _ENDED_WHILE_AWAY, "createSession")
             return [*ended, (caller.connection_id, refusal)]
-        if session.get("status") == "suspended":
+        if session.status == "suspended":
             session = self._wake(session, caller.connection_id)
             kind: Literal["sessionPaused", "sessionResumed"] = (
-                "sessionResumed" if session["status"] == "active" else "sessionPaused"
+                "sessionResumed" if session.status == "active" else "sessionPaused"
             )
             notes = self._to_listeners(session_id, p.session_status(kind, session_id))
         else:
             resumed = self.sessions.transition(
-                session_id, Condition(LIVE), {"speakerConnectionId": caller.connection_id}
+                session_id, Condition(LIVE), {"speaker_connection_id": caller.connection_id}
             )
             if resumed is None:  # suspended or ended meanwhile: decide again on the new state
                 return self._resume(caller, session_id)
@@ -227,20 +221,18 @@ class SessionService:
         self.connections.update(caller.connection_id, sessionId=session_id)
         message = self._created_message(
             session_id,
-            str(session["sourceLanguage"]),
-            str(session.get("title", "")),
-            p.Resumed(status=str(session["status"]), last_seq=as_int(session.get("lastSeq"), -1)),
+            session.source_language,
+            session.title,
+            p.Resumed(status=session.status, last_seq=session.last_seq),
         )
         return [(caller.connection_id, message), *self._stats_for_speaker(session), *notes]
 
-    def _wake(self, session: dict[str, Any], connection_id: str) -> dict[str, Any]:
-        session_id = str(session["sessionId"])
-        status = str(session.get("resumeStatus", "active"))
+    def _wake(self, session: SessionRecord, connection_id: str) -> SessionRecord:
         woken = self.sessions.transition(
-            session_id,
-            Condition(("suspended",), as_int(session.get("suspendedAt"))),
-            {"status": status, "speakerConnectionId": connection_id},
-            remove=("resumeStatus", "suspendedAt"),
+            session.session_id,
+            Condition(("suspended",), session.suspended_at_ms or 0),
+            {"status": session.resume_status, "speaker_connection_id": connection_id},
+            remove=("resume_status", "suspended_at_ms"),
         )
         if woken is None:
             raise ProtocolError(ErrorCode.SESSION_ENDED, _ENDED_WHILE_AWAY)
@@ -266,11 +258,11 @@ class SessionService:
         chunk the speaker sent before endSession (seq <= the end's finalSeq) is still taken
         when the end overtook it."""
         session = self._chunk_session(caller, action)
-        if session.get("status") == "paused":
+        if session.status == "paused":
             raise ProtocolError(
                 ErrorCode.BROADCAST_PAUSED, "the broadcast is paused; resume it to send audio"
             )
-        highest = as_int(session.get("lastSeq"), -1)
+        highest = session.last_seq
         if action.seq > highest + self.limits.max_seq_jump:
             raise ProtocolError(
                 ErrorCode.SEQ_OUT_OF_RANGE,
@@ -297,17 +289,17 @@ class SessionService:
     def resume(self, caller: Caller, action: m.SessionControl) -> list[Outgoing]:
         return self._set_status(caller, action.sessionId, "active", "sessionResumed")
 
-    def _chunk_session(self, caller: Caller, action: m.AudioChunk) -> dict[str, Any]:
+    def _chunk_session(self, caller: Caller, action: m.AudioChunk) -> SessionRecord:
         """The speaker's live session; or the ended one, when this chunk is one the speaker
         sent before ending it. One read decides both, so an end that lands between two
         reads cannot refuse a chunk it announced."""
         session = self.sessions.get(action.sessionId) if is_session_id(action.sessionId) else None
         if (
             session
-            and session.get("status") == "ended"
+            and session.status == "ended"
             and caller.role == "speaker"
-            and session.get("speakerConnectionId") == caller.connection_id
-            and action.seq <= max(as_int(session.get("finalSeq"), -1), as_int(session.get("lastSeq"), -1))
+            and session.speaker_connection_id == caller.connection_id
+            and action.seq <= max(session.final_seq, session.last_seq)
         ):
             return session
         return self._own_session(caller, action.sessionId, read=session)
@@ -329,16 +321,16 @@ class SessionService:
         note = p.session_status(message, session_id)
         return [(caller.connection_id, note), *self._to_listeners(session_id, note)]
 
-    def _suspend(self, session: dict[str, Any], connection_id: str) -> list[Outgoing]:
+    def _suspend(self, session: SessionRecord, connection_id: str) -> list[Outgoing]:
         """The speaker's connection dropped without endSession: the talk waits for it."""
-        session_id = str(session["sessionId"])
+        session_id = session.session_id
         now_ms = int(self.clock() * 1000)
         suspended = self.sessions.transition(
             session_id,
             Condition(LIVE),
-            {"status": "suspended", "resumeStatus": str(session["status"]), "suspendedAt": now_ms},
+            {"status": "suspended", "resume_status": session.status, "suspended_at_ms": now_ms},
         )
-        if suspended is None or suspended.get("speakerConnectionId") != connection_id:
+        if suspended is None or suspended.speaker_connection_id != connection_id:
             return []  # ended, or already taken over by a new connection
         grace = self.limits.speaker_grace_seconds
         self.timers.speaker_grace(session_id, now_ms, grace)
@@ -347,9 +339,9 @@ class SessionService:
     def expire_suspension(self, session_id: str, suspended_at_ms: int) -> list[Outgoing]:
         """The grace timer: ends the session if its speaker has not come back since."""
         session = self.sessions.get(session_id)
-        if not session or session.get("status") != "suspended":
+        if not session or session.status != "suspended":
             return []
-        if as_int(session.get("suspendedAt")) != suspended_at_ms:
+        if (session.suspended_at_ms or 0) != suspended_at_ms:
             return []  # a later suspension has its own timer
         if not self._grace_over(session):  # a timer never fires early, but a clock may differ
             due = suspended_at_ms // 1000 + self.limits.speaker_grace_seconds - int(self.clock())
@@ -357,31 +349,33 @@ class SessionService:
             return []
         return self._end(session, "speakerDisconnected", Condition(("suspended",), suspended_at_ms))
 
-    def _grace_over(self, session: dict[str, Any]) -> bool:
-        deadline = as_int(session.get("suspendedAt")) / 1000 + self.limits.speaker_grace_seconds
+    def _grace_over(self, session: SessionRecord) -> bool:
+        deadline = (session.suspended_at_ms or 0) / 1000 + self.limits.speaker_grace_seconds
         return self.clock() >= deadline
 
     def _end(
-        self, session: dict[str, Any], reason: str, when: Condition, last_sent: int | None = None
+        self, session: SessionRecord, reason: str, when: Condition, last_sent: int | None = None
     ) -> list[Outgoing]:
-        session_id = str(session["sessionId"])
-        stored = as_int(session.get("lastSeq"), -1)
+        session_id = session.session_id
+        stored = session.last_seq
         # What the speaker says it sent, within the window a chunk may jump ahead.
         claimed = -1 if last_sent is None else min(last_sent, stored + self.limits.max_seq_jump)
         ended = self.sessions.transition(
-            session_id, when, {"status": "ended", "endedAt": int(self.clock() * 1000), "finalSeq": claimed}
+            session_id,
+            when,
+            {"status": "ended", "ended_at_ms": int(self.clock() * 1000), "final_seq": claimed},
         )
         if ended is None:
             return []  # ended by someone else, or the speaker came back first
         # The marker makes the pipeline flush the last words of the stream; it waits for
         # every chunk up to finalSeq, also those that arrive after the end.
-        final_seq = max(as_int(ended.get("lastSeq"), -1), claimed)
+        final_seq = max(ended.last_seq, claimed)
         self.forward({"sessionId": session_id, "endOfStream": True, "finalSeq": final_seq})
         note = p.session_ended(session_id, reason)
         out = self._to_listeners(session_id, note)
-        speaker = ended.get("speakerConnectionId")
+        speaker = ended.speaker_connection_id
         if speaker and reason != "speakerDisconnected":
-            out.append((str(speaker), note))
+            out.append((speaker, note))
         return out
 
     # -- listener actions -----------------------------------------------------
@@ -432,7 +426,7 @@ class SessionService:
         ]
 
     def _stats_after_join(
-        self, session: dict[str, Any], counts: dict[str, int], joins_this_second: int
+        self, session: SessionRecord, counts: dict[str, int], joins_this_second: int
     ) -> list[Outgoing]:
         """At most one listenerStats a second from joins: the first join of each second
         sends it, the second schedules a trailing one (the counts after the burst). A
@@ -440,7 +434,7 @@ class SessionService:
         if joins_this_second == 1:
             return self._stats_for_speaker(session, counts)
         if joins_this_second == 2:
-            self.timers.listener_stats(str(session["sessionId"]), STATS_TRAILING_SECONDS)
+            self.timers.listener_stats(session.session_id, STATS_TRAILING_SECONDS)
         return []
 
     def stats_due(self, session_id: str) -> list[Outgoing]:
@@ -467,9 +461,7 @@ class SessionService:
         session = self._live_session(str(connection["sessionId"]))
         self._check_target(session, action.targetLanguage)
         try:
-            counts = self.audience.switch(
-                caller.connection_id, str(session["sessionId"]), action.targetLanguage
-            )
+            counts = self.audience.switch(caller.connection_id, session.session_id, action.targetLanguage)
         except NotConnected as error:
             raise ProtocolError(ErrorCode.NOT_JOINED, "join a session before switching language") from error
         return [
@@ -486,9 +478,9 @@ class SessionService:
             raise ProtocolError(
                 ErrorCode.SESSION_NOT_FOUND, f"no session {action.sessionId!r}; check the code"
             )
-        source = str(session.get("sourceLanguage", ""))
+        source = session.source_language
         if caller.role == "speaker":
-            if session.get("speakerUserId") != caller.user_id:
+            if session.speaker_user_id != caller.user_id:
                 raise ProtocolError(
                     ErrorCode.NOT_SESSION_SPEAKER, "only this session's speaker may have its transcripts"
                 )
@@ -534,15 +526,15 @@ class SessionService:
 
     # -- helpers --------------------------------------------------------------
     def _joined(
-        self, session: dict[str, Any], language: str, rejoin_token: str | None = None
+        self, session: SessionRecord, language: str, rejoin_token: str | None = None
     ) -> dict[str, Any]:
-        source = str(session["sourceLanguage"])
+        source = session.source_language
         return p.session_joined(
-            str(session["sessionId"]),
+            session.session_id,
             language,
             source,
-            str(session.get("title", "")),
-            str(session.get("status", "active")),
+            session.title,
+            session.status,
             languages=self.served.targets(source),
             rejoin_token=rejoin_token,
         )
@@ -551,27 +543,26 @@ class SessionService:
         return [(c, note) for c, _ in self.connections.listeners(session_id)]
 
     def _stats_for_speaker(
-        self, session: dict[str, Any], counts: dict[str, int] | None = None
+        self, session: SessionRecord, counts: dict[str, int] | None = None
     ) -> list[Outgoing]:
-        speaker = session.get("speakerConnectionId")
-        if not speaker or session.get("status") not in LIVE:
+        speaker = session.speaker_connection_id
+        if not speaker or session.status not in LIVE:
             return []
-        session_id = str(session["sessionId"])
         if counts is None:
-            counts = self.audience.counts(session_id)
-        return [(str(speaker), listener_stats(session_id, counts))]
+            counts = self.audience.counts(session.session_id)
+        return [(speaker, listener_stats(session.session_id, counts))]
 
     def _require_role(self, caller: Caller, role: str) -> None:
         if caller.role != role:
             raise ProtocolError(ErrorCode.FORBIDDEN, f"only a {role} may do this")
 
-    def _check_target(self, session: dict[str, Any], language: str) -> None:
+    def _check_target(self, session: SessionRecord, language: str) -> None:
         if not is_target_language(language):
             raise ProtocolError(
                 ErrorCode.UNSUPPORTED_LANGUAGE,
                 f"language {language!r} is not supported; choose one of {', '.join(LANGUAGES)}",
             )
-        source = str(session.get("sourceLanguage", ""))
+        source = session.source_language
         if not self.served.serves(source, language):
             raise ProtocolError(
                 ErrorCode.UNSUPPORTED_LANGUAGE,
@@ -580,25 +571,25 @@ class SessionService:
             )
 
     def _live_session(
-        self, session_id: str, allow_expired: bool = False, read: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
+        self, session_id: str, allow_expired: bool = False, read: SessionRecord | None = None
+    ) -> SessionRecord:
         """The session, unless it is unknown, ended or expired. `read`: the item if the
         caller has just read it."""
         session = read or (self.sessions.get(session_id) if is_session_id(session_id) else None)
         if not session:
             raise ProtocolError(ErrorCode.SESSION_NOT_FOUND, f"no session {session_id!r}; check the code")
-        if session.get("status") == "ended":
+        if session.status == "ended":
             raise ProtocolError(ErrorCode.SESSION_ENDED, "this session has ended")
-        if not allow_expired and as_int(session.get("expiresAt"), 0) < self.clock():
+        if not allow_expired and session.expires_at < self.clock():
             raise ProtocolError(ErrorCode.SESSION_EXPIRED, "this session reached its maximum duration")
         return session
 
     def _own_session(
-        self, caller: Caller, session_id: str, allow_expired: bool = False, read: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
+        self, caller: Caller, session_id: str, allow_expired: bool = False, read: SessionRecord | None = None
+    ) -> SessionRecord:
         self._require_role(caller, "speaker")
         session = self._live_session(session_id, allow_expired, read)
-        if session.get("speakerConnectionId") != caller.connection_id:
+        if session.speaker_connection_id != caller.connection_id:
             raise ProtocolError(ErrorCode.NOT_SESSION_SPEAKER, "this connection is not the session's speaker")
         return session
 

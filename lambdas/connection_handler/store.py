@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from shared import resources
 from shared.listener_index import session_listeners
+from shared.session_record import SessionRecord, as_int
 
 
 def _conditional_failed(error: ClientError) -> bool:
@@ -41,28 +41,26 @@ class SessionRepository:
     def __init__(self, table: Any) -> None:
         self._table = table
 
-    def create(self, item: dict[str, Any]) -> None:
+    def create(self, record: SessionRecord) -> None:
         try:
-            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(sessionId)")
+            self._table.put_item(Item=record.to_item(), ConditionExpression="attribute_not_exists(sessionId)")
         except ClientError as error:
             if _conditional_failed(error):
-                raise SessionTaken(item["sessionId"]) from error
+                raise SessionTaken(record.session_id) from error
             raise
 
-    def get(self, session_id: str) -> dict[str, Any] | None:
+    def get(self, session_id: str) -> SessionRecord | None:
         item = self._table.get_item(Key={"sessionId": session_id}, ConsistentRead=True).get("Item")
-        return dict(item) if item else None
-
-    def update(self, session_id: str, **values: Any) -> None:
-        self._table.update_item(Key={"sessionId": session_id}, **set_attributes(values))
+        return SessionRecord.from_item(item) if item else None
 
     def raise_high_water(self, session_id: str, seq: int) -> None:
         """lastSeq becomes the highest seq accepted so far (chunks may arrive in any order)."""
         try:
             self._table.update_item(
                 Key={"sessionId": session_id},
-                UpdateExpression="SET lastSeq = :seq",
-                ConditionExpression="attribute_not_exists(lastSeq) OR lastSeq < :seq",
+                UpdateExpression="SET #seq = :seq",
+                ConditionExpression="attribute_not_exists(#seq) OR #seq < :seq",
+                ExpressionAttributeNames={"#seq": SessionRecord.attribute("last_seq")},
                 ExpressionAttributeValues={":seq": seq},
             )
         except ClientError as error:
@@ -71,32 +69,40 @@ class SessionRepository:
 
     def transition(
         self, session_id: str, when: Condition, values: dict[str, Any], remove: tuple[str, ...] = ()
-    ) -> dict[str, Any] | None:
-        """Sets `values` if the session is in one of `when.statuses` (and, if given, was
-        suspended at `when.suspended_at`); returns the new item, or None if it was not."""
-        names = {"#status": "status", **{f"#{k}": k for k in values}, **{f"#{k}": k for k in remove}}
+    ) -> SessionRecord | None:
+        """Sets the record fields `values` (and removes the fields `remove`) if the session
+        is in one of `when.statuses` (and, if given, was suspended at `when.suspended_at`);
+        returns the new record, or None if it was not."""
+        attributes = SessionRecord.attributes(**values)
+        removed = [SessionRecord.attribute(name) for name in remove]
+        names = {
+            "#status": SessionRecord.attribute("status"),
+            **{f"#{k}": k for k in attributes},
+            **{f"#{k}": k for k in removed},
+        }
         expected: dict[str, Any] = {f":was{i}": status for i, status in enumerate(when.statuses)}
         condition = f"#status IN ({', '.join(expected)})"
         if when.suspended_at is not None:
-            condition += " AND suspendedAt = :suspendedAt"
+            names["#suspendedAt"] = SessionRecord.attribute("suspended_at_ms")
+            condition += " AND #suspendedAt = :suspendedAt"
             expected[":suspendedAt"] = when.suspended_at
-        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in values)
-        if remove:
-            expression += " REMOVE " + ", ".join(f"#{k}" for k in remove)
+        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in attributes)
+        if removed:
+            expression += " REMOVE " + ", ".join(f"#{k}" for k in removed)
         try:
             result = self._table.update_item(
                 Key={"sessionId": session_id},
                 UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
-                ExpressionAttributeValues={**{f":{k}": v for k, v in values.items()}, **expected},
+                ExpressionAttributeValues={**{f":{k}": v for k, v in attributes.items()}, **expected},
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
             if _conditional_failed(error):
                 return None
             raise
-        return dict(result["Attributes"])
+        return SessionRecord.from_item(result["Attributes"])
 
     def count(self, counter: str, ttl: int) -> int:
         """Adds one to a counter item that expires by TTL; returns the new count."""
@@ -152,7 +158,3 @@ class ConnectionRepository:
     def listeners(self, session_id: str) -> list[tuple[str, str]]:
         """(connectionId, targetLanguage) of every listener of the session."""
         return session_listeners(self._table, session_id)
-
-
-def as_int(value: Any, default: int = 0) -> int:
-    return int(value) if isinstance(value, int | Decimal) else default

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from s3_audio_consumer.batcher import Cursor, Listing, SessionState
 from shared import resources
+from shared.session_record import SessionRecord
 
 
 class S3ChunkStore:
@@ -88,8 +89,9 @@ class DynamoCursorStore:
         ).get("Item")
         if item is None:
             return None
-        cursor = cursor_from_item(item.get("ingest"))
-        return SessionState(source_language=str(item.get("sourceLanguage", "en")), cursor=cursor)
+        record = SessionRecord.from_item(item)
+        cursor = cursor_from_item(dict(record.ingest) if record.ingest else None)
+        return SessionState(source_language=record.source_language, cursor=cursor)
 
     def claim(self, session_id: str, expected_version: int, new: Cursor) -> bool:
         condition = "attribute_not_exists(ingest)" if expected_version == 0 else "ingest.version = :expected"

@@ -17,7 +17,6 @@ past the expiry and a replacement took over) cannot move anything any more."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -25,6 +24,7 @@ from botocore.exceptions import ClientError
 from s3_audio_consumer.adapters import cursor_from_item, cursor_to_item
 from s3_audio_consumer.batcher import Cursor
 from shared import resources
+from shared.session_record import SessionRecord
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,11 @@ def _failed(error: ClientError) -> bool:
 
 
 def _view(item: dict[str, Any]) -> SessionView:
-    last = item.get("lastSeq")
+    record = SessionRecord.from_item(item)
     return SessionView(
-        status=str(item.get("status", "active")),
-        source_language=str(item.get("sourceLanguage", "en")),
-        last_seq=int(last) if isinstance(last, int | Decimal) else -1,
+        status=record.status,
+        source_language=record.source_language,
+        last_seq=record.last_seq,
     )
 
 
@@ -89,9 +89,10 @@ class DynamoLease:
         """Takes the session for `generation` if nobody holds it: no worker yet (generation
         0), the holder handed it to this generation, or the holder's lease expired."""
         item = self._table.get_item(Key=self._key(session_id), ConsistentRead=True).get("Item")
-        if item is None or (item.get("worker") or {}).get("done"):
+        worker = SessionRecord.from_item(item).worker if item else None
+        if item is None or (worker or {}).get("done"):
             return None
-        old = dict(item.get("worker") or {})
+        old = dict(worker or {})
         handed = "handoverTo" in old and int(old["handoverTo"]) == generation
         if old and not handed and int(old.get("heartbeatAt", 0)) >= now_ms - self._lease_ms:
             return None  # alive, and not handing over to us

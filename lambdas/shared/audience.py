@@ -19,6 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared import resources
+from shared.session_record import SessionRecord
 
 # API Gateway answers 410 for a connection still inside $connect, as for a closed one:
 # a record younger than this may be a listener who is joining, and is kept.
@@ -56,13 +57,12 @@ def _conditional_failed(error: ClientError) -> bool:
 
 def counts_of(item: dict[str, Any] | None) -> dict[str, int]:
     """listenerCounts of a session item, without the languages nobody listens to any more."""
-    raw = (item or {}).get("listenerCounts") or {}
-    return {str(language): int(n) for language, n in sorted(raw.items()) if int(n) > 0}
+    return dict(SessionRecord.from_item(item or {}).listener_counts)
 
 
 def initial_counters() -> dict[str, Any]:
     """Attributes a new session item starts with (the map must exist to update its keys)."""
-    return {"listenerTotal": 0, "listenerCounts": {}}
+    return SessionRecord.attributes(listener_total=0, listener_counts={})
 
 
 class Audience:

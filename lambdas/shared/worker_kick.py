@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 from shared import env_names, resources
+from shared.session_record import SessionRecord
 
 # A worker heartbeats every second; three missed beats and it is replaced. A busy
 # machine running every engine at once (`make local` on two cores) sets a longer one.
@@ -31,9 +32,12 @@ def generation_to_start(worker: dict[str, Any] | None, now_ms: int, lease_ms: in
 
 
 def read_worker(sessions_table: Any, session_id: str) -> dict[str, Any] | None:
+    """The worker lease of a session ({} before its first worker), or None if there is no
+    such session."""
     item = sessions_table.get_item(
         Key={resources.SESSIONS_PARTITION_KEY: session_id},
-        ProjectionExpression="sessionId, worker",  # the key too: an item with no worker yet
+        # The key too: it tells an item with no worker yet from no item.
+        ProjectionExpression=", ".join(SessionRecord.attribute(name) for name in ("session_id", "worker")),
         ConsistentRead=True,
     ).get("Item")
-    return dict(item.get("worker") or {}) if item else None
+    return dict(SessionRecord.from_item(item).worker or {}) if item else None

@@ -1,4 +1,4 @@
-"""The local API Gateway stand-in (`local/gateway.py`) on a real aiohttp server on 127.0.0.1, with a
+"""The local API Gateway stand-in (`local/gateway/`) on a real aiohttp server on 127.0.0.1, with a
 fake Lambda host: concurrent and shuffled dispatch, the 32 KB frame limit, hostile bodies and the
 order of `$disconnect`."""
 
