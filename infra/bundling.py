@@ -6,6 +6,7 @@ import hashlib
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import cast
 
@@ -56,22 +57,28 @@ class PythonFunctionBundling:
         shutil.copytree(constants.SHARED_CODE_DIR, out / "shared", ignore=_IGNORED, dirs_exist_ok=True)
         requirements = self._function_dir / "requirements.txt"
         if requirements.exists() and requirements.read_text().strip():
-            command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile"]
-            for platform in constants.PIP_PLATFORMS:
-                command += ["--platform", platform]
-            command += [
-                "--implementation",
-                "cp",
-                "--python-version",
-                constants.RUNTIME_PYTHON_VERSION,
-                "--only-binary=:all:",
-                "--target",
-                str(out),
-                "-r",
-                str(requirements),
-            ]
-            _run(command)
+            with tempfile.TemporaryDirectory(prefix="wheelhouse-") as wheelhouse:
+                _run(_build_wheels(requirements, Path(wheelhouse)))
+                _run(_install_for_lambda(requirements, Path(wheelhouse), out))
         return True
+
+
+def _build_wheels(requirements: Path, wheelhouse: Path) -> list[str]:
+    """pip installs only wheels for another platform, and some pure-Python packages ship as
+    source only (srt): each requirement is first made a wheel here. The build machine can:
+    every function's requirements are dev requirements too. A compiled package's local
+    wheel does not match the Lambda platform and is passed over by the install."""
+    pip = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps"]
+    return [*pip, "--wheel-dir", str(wheelhouse), "-r", str(requirements)]
+
+
+def _install_for_lambda(requirements: Path, wheelhouse: Path, target: Path) -> list[str]:
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile"]
+    for platform in constants.PIP_PLATFORMS:
+        command += ["--platform", platform]
+    python = ["--implementation", "cp", "--python-version", constants.RUNTIME_PYTHON_VERSION]
+    sources = ["--only-binary=:all:", "--find-links", str(wheelhouse)]
+    return [*command, *python, *sources, "--target", str(target), "-r", str(requirements)]
 
 
 @jsii.implements(ILocalBundling)
