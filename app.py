@@ -7,6 +7,7 @@ cdk synth -c env=dev         (SessionManagement first, then AudioTranscription)
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
@@ -52,54 +53,73 @@ def _streaming_settings(app: cdk.App) -> StreamingSettings:
     )
 
 
-def build_app(app: cdk.App) -> tuple[SessionManagementStack, AudioTranscriptionStack]:
-    env_name = app.node.try_get_context("env") or "dev"
+@dataclass(frozen=True)
+class Deployment:
+    """What the CDK context chooses for one environment's deployment."""
+
+    env_name: str
+    app_origins: list[str]
+    alarm_email: str | None
+    manage_log_role: bool
+    listener_base_url: str
+    translation_tuning: dict[str, str]
+    streaming: StreamingSettings
+    speaker_grace_seconds: int
+    reserve_concurrency: bool
+    env: cdk.Environment
+
+
+def _deployment(app: cdk.App) -> Deployment:
+    context = app.node.try_get_context
+    env_name = context("env") or "dev"
     if env_name not in constants.ENVIRONMENTS:
         raise ValueError(f"context env must be one of {constants.ENVIRONMENTS}, got {env_name!r}")
-    origins_context = app.node.try_get_context("appOrigins")
+    origins_context = context("appOrigins")
     app_origins = (
         [o.strip() for o in origins_context.split(",") if o.strip()]
         if isinstance(origins_context, str)
         else list(origins_context or constants.DEFAULT_APP_ORIGINS[env_name])
     )
-    alarm_email = app.node.try_get_context("alarmEmail")
-    log_role_context = app.node.try_get_context("apiGatewayCloudWatchRole")
-    manage_log_role = (
-        env_name == "dev" if log_role_context is None else str(log_role_context).lower() == "true"
-    )
-    listener_base_url = app.node.try_get_context("listenerBaseUrl") or (
-        app_origins[0] + "/listener" if app_origins else ""
-    )
-    translation_tuning = {
-        env_var: str(value)
-        for key, env_var in constants.TRANSLATION_TUNING_CONTEXT.items()
-        if (value := app.node.try_get_context(key))
-    }
-    streaming = _streaming_settings(app)
-    grace_context = app.node.try_get_context("speakerGraceSeconds")
-    speaker_grace_seconds = (
-        constants.SPEAKER_GRACE_SECONDS if grace_context in (None, "") else int(grace_context)
-    )
-    # -c reservedConcurrency=false (or 0): no reserved concurrency, for accounts whose
-    # concurrency limit cannot spare constants.RESERVED_CONCURRENCY.
-    reserve_concurrency = _flag(
-        "reservedConcurrency", app.node.try_get_context("reservedConcurrency"), default=True
-    )
-    deploy_env = cdk.Environment(
-        account=app.node.try_get_context("account"), region=app.node.try_get_context("region")
+    log_role_context = context("apiGatewayCloudWatchRole")
+    grace_context = context("speakerGraceSeconds")
+    return Deployment(
+        env_name=env_name,
+        app_origins=app_origins,
+        alarm_email=context("alarmEmail"),
+        manage_log_role=(
+            env_name == "dev" if log_role_context is None else str(log_role_context).lower() == "true"
+        ),
+        listener_base_url=context("listenerBaseUrl") or (app_origins[0] + "/listener" if app_origins else ""),
+        translation_tuning={
+            env_var: str(value)
+            for key, env_var in constants.TRANSLATION_TUNING_CONTEXT.items()
+            if (value := context(key))
+        },
+        streaming=_streaming_settings(app),
+        speaker_grace_seconds=(
+            constants.SPEAKER_GRACE_SECONDS if grace_context in (None, "") else int(grace_context)
+        ),
+        # -c reservedConcurrency=false (or 0): no reserved concurrency, for accounts whose
+        # concurrency limit cannot spare constants.RESERVED_CONCURRENCY.
+        reserve_concurrency=_flag("reservedConcurrency", context("reservedConcurrency"), default=True),
+        env=cdk.Environment(account=context("account"), region=context("region")),
     )
 
+
+def build_app(app: cdk.App) -> tuple[SessionManagementStack, AudioTranscriptionStack]:
+    deployment = _deployment(app)
+    env_name = deployment.env_name
     sessions = SessionManagementStack(
         app,
         f"LowLatencyTranslate-SessionManagement-{env_name}",
         env_name=env_name,
-        alarm_email=alarm_email,
-        listener_base_url=listener_base_url,
-        manage_api_gateway_log_role=manage_log_role,
-        speaker_grace_seconds=speaker_grace_seconds,
-        reserve_concurrency=reserve_concurrency,
-        streaming=streaming,
-        env=deploy_env,
+        alarm_email=deployment.alarm_email,
+        listener_base_url=deployment.listener_base_url,
+        manage_api_gateway_log_role=deployment.manage_log_role,
+        speaker_grace_seconds=deployment.speaker_grace_seconds,
+        reserve_concurrency=deployment.reserve_concurrency,
+        streaming=deployment.streaming,
+        env=deployment.env,
     )
     transcription = AudioTranscriptionStack(
         app,
@@ -109,10 +129,10 @@ def build_app(app: cdk.App) -> tuple[SessionManagementStack, AudioTranscriptionS
         management_endpoint=sessions.gateway.management_endpoint,
         sessions=sessions.sessions_table,
         connections=sessions.connections_table,
-        app_origins=app_origins,
-        alarm_email=alarm_email,
-        translation_tuning=translation_tuning,
-        env=deploy_env,
+        app_origins=deployment.app_origins,
+        alarm_email=deployment.alarm_email,
+        translation_tuning=deployment.translation_tuning,
+        env=deployment.env,
     )
     transcription.add_stack_dependency(sessions)
     for stack in (sessions, transcription):

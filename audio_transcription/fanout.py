@@ -9,8 +9,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra import constants
-from infra.management_api import grant_post_to_connections
-from infra.nag import stage_connections
+from infra.management_api import allow_posting
 from infra.python_function import FunctionSpec, PythonFunction
 from lambdas.shared import env_names
 
@@ -40,11 +39,12 @@ class Fanout(Construct):
                 },
             ),
         )
-        grant_post_to_connections(stage, self.function.role)
-        self.function.allow_wildcards(
+        allow_posting(
+            self.function,
+            stage,
+            env_name,
             "Listener connection ids are created at run time: clips are posted (POST only) to this "
             "stage's @connections/*.",
-            stage_connections(env_name),
         )
 
     def grant_invoke(self, grantee: iam.IGrantable) -> None:

@@ -13,9 +13,10 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra import constants
-from infra.management_api import grant_post_to_connections
-from infra.nag import objects_under, stage_connections
+from infra.management_api import allow_posting
+from infra.nag import objects_under
 from infra.python_function import FunctionSpec, PythonFunction
+from infra.table_access import grant_items, grant_listener_query
 from lambdas.shared import env_names, resources
 
 
@@ -64,34 +65,49 @@ class SpeechPipeline(Construct):
                 layers=[ffmpeg_layer],
             ),
         )
+        self._grant_storage(translation_bucket, sessions, connections, idempotency)
+        allow_posting(
+            self.function,
+            stage,
+            env_name,
+            "Listener connection ids are created at run time: clips are posted (POST only) to this "
+            "stage's @connections/*.",
+        )
+        self._grant_services()
+
+    def _grant_storage(
+        self,
+        translation_bucket: s3.IBucket,
+        sessions: dynamodb.ITable,
+        connections: dynamodb.ITable,
+        idempotency: dynamodb.ITable,
+    ) -> None:
         role = self.function.role
         clips = translation_bucket.arn_for_objects(f"{resources.CHUNK_KEY_PREFIX}*")
         iam.Grant.add_to_principal(
             grantee=role, actions=["s3:PutObject", "s3:GetObject"], resource_arns=[clips]
         )
-        # The GSI ARN alone: fan-out queries read listeners of one (session, language).
-        iam.Grant.add_to_principal(
-            grantee=role,
-            actions=["dynamodb:Query"],
-            resource_arns=[f"{connections.table_arn}/index/{resources.LISTENERS_BY_LANGUAGE_INDEX}"],
+        self.function.allow_wildcards(
+            "Clip keys are sessions/{sessionId}/translated/{language}/{index}.mp3, created at run time.",
+            objects_under(resources.CHUNK_KEY_PREFIX),
         )
-        # Stale listeners (GoneException) are removed; Table.grant would add index/*.
-        iam.Grant.add_to_principal(
-            grantee=role, actions=["dynamodb:DeleteItem"], resource_arns=[connections.table_arn]
-        )
+        # Fan-out queries read listeners of one (session, language); stale listeners
+        # (GoneException) are removed.
+        grant_listener_query(role, connections)
+        grant_items(role, connections, "dynamodb:DeleteItem")
         # UpdateItem: removing a stale listener also lowers the session's per-language
         # listener counters (shared.audience).
         sessions.grant(role, "dynamodb:GetItem", "dynamodb:UpdateItem")
         idempotency.grant(
             role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
         )
-        grant_post_to_connections(stage, role)
 
+    def _grant_services(self) -> None:
         # These two actions take no resource ARN we use (Translate and Polly scope only
         # terminologies and lexicons). Speech recognition moved to the session's streaming
         # worker (s3-audio-consumer), which holds transcribe:StartStreamTranscription.
         iam.Grant.add_to_principal(
-            grantee=role,
+            grantee=self.function.role,
             actions=["translate:TranslateText", "polly:SynthesizeSpeech"],
             resource_arns=["*"],
         )
@@ -99,13 +115,4 @@ class SpeechPipeline(Construct):
             "translate:TranslateText and polly:SynthesizeSpeech scope only custom terminologies "
             "and lexicons, which are optional; the text and speech themselves have no resource.",
             "Resource::*",
-        )
-        self.function.allow_wildcards(
-            "Clip keys are sessions/{sessionId}/translated/{language}/{index}.mp3, created at run time.",
-            objects_under(resources.CHUNK_KEY_PREFIX),
-        )
-        self.function.allow_wildcards(
-            "Listener connection ids are created at run time: clips are posted (POST only) to this "
-            "stage's @connections/*.",
-            stage_connections(env_name),
         )

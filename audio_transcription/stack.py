@@ -19,6 +19,7 @@ from audio_transcription.speech_pipeline import SpeechPipeline
 from audio_transcription.transcripts import Transcripts
 from infra import constants
 from infra.monitoring import Monitoring
+from infra.python_function import PythonFunction
 from infra.secure_bucket import access_log_bucket, audio_bucket
 from session_management.ffmpeg_layer import FfmpegLayer
 
@@ -78,15 +79,23 @@ class AudioTranscriptionStack(Stack):
             management_endpoint=management_endpoint,
         )
 
-        monitoring = Monitoring(self, "Monitoring", alarm_email=alarm_email)
-        monitoring.watch_function("AudioProcessor", pipeline.function.function)
-        if pipeline.function.failure_queue:
-            monitoring.watch_failure_queue("AudioProcessor", pipeline.function.failure_queue.queue)
-        monitoring.watch_handled_failures(constants.AUDIO_PROCESSOR)
-        monitoring.watch_function("Transcripts", transcripts.function.function)
-        monitoring.watch_function("Fanout", fanout.function.function)
-        if transcripts.function.failure_queue:
-            monitoring.watch_failure_queue("Transcripts", transcripts.function.failure_queue.queue)
-
+        self._monitor(alarm_email, pipeline.function, transcripts.function, fanout.function)
         CfnOutput(self, "TranslationBucketName", value=self.translation_bucket.bucket_name)
         CfnOutput(self, "AudioProcessorName", value=pipeline.function.function.function_name)
+
+    def _monitor(
+        self,
+        alarm_email: str | None,
+        processor: PythonFunction,
+        transcripts: PythonFunction,
+        fanout: PythonFunction,
+    ) -> None:
+        monitoring = Monitoring(self, "Monitoring", alarm_email=alarm_email)
+        monitoring.watch_function("AudioProcessor", processor.function)
+        if processor.failure_queue:
+            monitoring.watch_failure_queue("AudioProcessor", processor.failure_queue.queue)
+        monitoring.watch_handled_failures(constants.AUDIO_PROCESSOR)
+        monitoring.watch_function("Transcripts", transcripts.function)
+        monitoring.watch_function("Fanout", fanout.function)
+        if transcripts.failure_queue:
+            monitoring.watch_failure_queue("Transcripts", transcripts.failure_queue.queue)

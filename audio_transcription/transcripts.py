@@ -10,8 +10,8 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra import constants
-from infra.management_api import grant_post_to_connections
-from infra.nag import objects_under, stage_connections
+from infra.management_api import allow_posting
+from infra.nag import objects_under
 from infra.python_function import FunctionSpec, PythonFunction
 from lambdas.shared import env_names, resources
 
@@ -34,7 +34,7 @@ class Transcripts(Construct):
             env_name=env_name,
             spec=FunctionSpec(
                 base_name=constants.TRANSCRIPTS,
-                package="audio_processor",  # the processor's bundle: records, stores and pysubs2
+                package="audio_processor",  # the processor's bundle: records, stores, srt and webvtt-py
                 description="Builds a session's transcript (TXT, SRT, WebVTT) and posts its presigned URLs",
                 environment={
                     env_names.API_GATEWAY_ENDPOINT: management_endpoint,
@@ -58,13 +58,14 @@ class Transcripts(Construct):
                 conditions={"StringLike": {"s3:prefix": [f"{resources.CHUNK_KEY_PREFIX}*"]}},
             )
         )
-        grant_post_to_connections(stage, role)
         self.function.allow_wildcards(
             "Record and transcript keys are sessions/{sessionId}/..., created at run time.",
             objects_under(resources.CHUNK_KEY_PREFIX),
         )
-        self.function.allow_wildcards(
+        allow_posting(
+            self.function,
+            stage,
+            env_name,
             "The requester's connection id is created at run time: the answer is posted (POST only) to "
             "this stage's @connections/*.",
-            stage_connections(env_name),
         )

@@ -16,6 +16,7 @@ import platform
 import statistics
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -145,8 +146,24 @@ def clip_delivery_5000() -> dict[str, float]:
     return {"s3_direct": delivery.s3_direct, "cloudfront": delivery.cloudfront, "saving": delivery.saving}
 
 
-def run_all(quick: bool) -> dict[str, Any]:
-    started = time.monotonic()
+@dataclass(frozen=True)
+class Measurements:
+    """One bench run's raw measurements, before they are summed up."""
+
+    quick: bool
+    capture: str
+    repeats: int
+    languages: list[int]
+    consumer_runs: list[dict[str, Any]]
+    engine_run: dict[str, Any]
+    e2e_runs: list[dict[str, Any]]
+    fanout_runs: list[dict[str, Any]]
+    concurrency: dict[str, Any]
+    caption_quality: dict[str, Any]
+    simulated: dict[str, Any]
+
+
+def measure(quick: bool) -> Measurements:
     repeats = 1 if quick else 3
     capture = "en-welcome" if quick else "en-keynote"
     languages = [1, 2] if quick else [1, 2, 4]
@@ -163,53 +180,60 @@ def run_all(quick: bool) -> dict[str, Any]:
         fanout_runs = [fanout.measure(base, log, sizes) for _ in range(1 if quick else 2)]
         print("concurrency ...", flush=True)
         concurrency = e2e.concurrency(base, "en-welcome", max_sessions=2 if quick else 8)
+    print("caption quality ...", flush=True)
+    caption_quality = quality.run(capture)
+    print("fan-out, simulated AWS ...", flush=True)
+    simulated = simulated_fanout(fanout_sim.measure(runs=1 if quick else 3))
+    return Measurements(
+        quick, capture, repeats, languages, consumer_runs, engine_run, e2e_runs, fanout_runs,
+        concurrency, caption_quality, simulated,
+    )  # fmt: skip
 
+
+def run_all(quick: bool) -> dict[str, Any]:
+    started = time.monotonic()
+    m = measure(quick)
+    e2e_runs = m.e2e_runs
     by_languages = {
         str(n): {
             metric: median_p50_p95(e2e_runs, "by_languages", str(n), metric)
             for metric in ("message_ms", "playable_ms", "from_batch_start_ms")
         }
-        for n in languages
+        for n in m.languages
     }
-    utterance_ms = median_p50_p95(e2e_runs, "by_languages", "1", "utterance_ms")
     fit_all = [ratio for run in e2e_runs for ratio in run["fit_ratios_all"]]
-    fits = e2e_runs[len(e2e_runs) // 2]["fits"]  # the middle run's, per language
-    stages = {stage: median_p50_p95(e2e_runs, "stages_ms", stage) for stage in e2e_runs[0]["stages_ms"]}
-    fanout_sizes = summarize_fanout(fanout_runs)
-    streaming = cost.StreamingUsage()
+    fanout_sizes = summarize_fanout(m.fanout_runs)
     costs = cost_figures()
-    print("caption quality ...", flush=True)
-    caption_quality = quality.run(capture)
-    print("fan-out, simulated AWS ...", flush=True)
-    simulated = simulated_fanout(fanout_sim.measure(runs=1 if quick else 3))
     return {
-        **simulated,
+        **m.simulated,
         "date": dt.date.today().isoformat(),
-        "mode": "quick" if quick else "full",
+        "mode": "quick" if m.quick else "full",
         "machine": machine(),
-        "capture": capture,
-        "repeats": repeats,
-        "consumer_ms_p50": median_of(consumer_runs, "consumer_ms_p50"),
-        "consumer_ms_p95": median_of(consumer_runs, "consumer_ms_p95"),
-        "consumer_batches_per_run": consumer_runs[0]["batches"],
+        "capture": m.capture,
+        "repeats": m.repeats,
+        "consumer_ms_p50": median_of(m.consumer_runs, "consumer_ms_p50"),
+        "consumer_ms_p95": median_of(m.consumer_runs, "consumer_ms_p95"),
+        "consumer_batches_per_run": m.consumer_runs[0]["batches"],
         # From the chunk that completes an utterance's audio to its translatedAudio (1 language).
         "utterance_to_message_ms_p50": by_languages["1"]["message_ms"]["p50"],
         "utterance_to_message_ms_p95": by_languages["1"]["message_ms"]["p95"],
-        "utterance_ms": utterance_ms,
+        "utterance_ms": median_p50_p95(e2e_runs, "by_languages", "1", "utterance_ms"),
         "clip_fit_ratio_p50": summary(fit_all, 3).get("p50"),
         "clip_fit_ratio_p95": summary(fit_all, 3).get("p95"),
         "clip_fit_ratio_max": max(fit_all, default=None),
-        "clip_fit_by_language": fits,
+        "clip_fit_by_language": e2e_runs[len(e2e_runs) // 2]["fits"],  # the middle run's
         "e2e_ms_p50": by_languages["1"]["message_ms"]["p50"],
         "e2e_ms_p95": by_languages["1"]["message_ms"]["p95"],
-        "recognition_streams_per_session_hour": streaming.recognition_streams,
-        "caption_quality": caption_quality,
+        "recognition_streams_per_session_hour": cost.StreamingUsage().recognition_streams,
+        "caption_quality": m.caption_quality,
         "e2e_by_languages": by_languages,
-        "stages_ms": stages,
-        "engines": engine_run,
+        "stages_ms": {
+            stage: median_p50_p95(e2e_runs, "stages_ms", stage) for stage in e2e_runs[0]["stages_ms"]
+        },
+        "engines": m.engine_run,
         "fanout": fanout_sizes,
         "fanout_1000_ms": fanout_sizes.get("1000", {}).get("first_to_last_ms_p50"),
-        "concurrency": concurrency,
+        "concurrency": m.concurrency,
         "cost_usd_per_session_hour_1lang": costs["1"]["total"],
         "cost_usd_per_session_hour_3lang": costs["3"]["total"],
         "costs": costs,
@@ -220,15 +244,8 @@ def run_all(quick: bool) -> dict[str, Any]:
     }
 
 
-def plots(results: dict[str, Any]) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    IMAGES.mkdir(parents=True, exist_ok=True)
-    names = []
-
+def _plot_end_to_end(results: dict[str, Any], plt: Any) -> str:
+    """Latency to translatedAudio and from the first word, per number of languages."""
     fig, ax = plt.subplots(figsize=(6, 3.5))
     counts = list(results["e2e_by_languages"])
     for offset, (metric, label) in enumerate(
@@ -247,8 +264,11 @@ def plots(results: dict[str, Any]) -> list[str]:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(IMAGES / "bench-e2e.png", dpi=120)
-    names.append("bench-e2e.png")
+    return "bench-e2e.png"
 
+
+def _plot_stages(results: dict[str, Any], plt: Any) -> str:
+    """The processor's stages, median ms per utterance."""
     fig, ax = plt.subplots(figsize=(6, 3.5))
     stages = [s for s in ("translate", "synthesize", "store", "deliver") if s in results["stages_ms"]]
     ax.barh(stages, [results["stages_ms"][s]["p50"] for s in stages])
@@ -257,8 +277,11 @@ def plots(results: dict[str, Any]) -> list[str]:
     ax.invert_yaxis()
     fig.tight_layout()
     fig.savefig(IMAGES / "bench-stages.png", dpi=120)
-    names.append("bench-stages.png")
+    return "bench-stages.png"
 
+
+def _plot_fanout(results: dict[str, Any], plt: Any) -> str:
+    """First to last listener and the processor's send time, per audience size."""
     fig, ax = plt.subplots(figsize=(6, 3.5))
     sizes = sorted(int(n) for n in results["fanout"])
     ax.plot(
@@ -280,8 +303,11 @@ def plots(results: dict[str, Any]) -> list[str]:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(IMAGES / "bench-fanout.png", dpi=120)
-    names.append("bench-fanout.png")
+    return "bench-fanout.png"
 
+
+def _plot_cost(results: dict[str, Any], plt: Any) -> str:
+    """Cost per session-hour, stacked by line, against the seed's claim."""
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     scenarios = {
         "1 language": results["costs"]["1"],
@@ -302,7 +328,17 @@ def plots(results: dict[str, Any]) -> list[str]:
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(IMAGES / "bench-cost.png", dpi=120)
-    names.append("bench-cost.png")
+    return "bench-cost.png"
+
+
+def plots(results: dict[str, Any]) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    names = [draw(results, plt) for draw in (_plot_end_to_end, _plot_stages, _plot_fanout, _plot_cost)]
     plt.close("all")
     return names
 
@@ -364,35 +400,7 @@ CPU per post, times 5,000 posts, on 2 cores. On AWS each fan-out invocation has 
 listeners take about one page's time (the 1,000 row) plus a synchronous invoke; see ARCHITECTURE.md §9."""
 
 
-def markdown(results: dict[str, Any]) -> str:
-    r = results
-    e2e_rows = "\n".join(
-        f"| {n} | {v['message_ms']['p50']:.0f} / {v['message_ms']['p95']:.0f} | {v['playable_ms']['p50']:.0f} / {v['playable_ms']['p95']:.0f} "
-        f"| {v['from_batch_start_ms']['p50']:.0f} / {v['from_batch_start_ms']['p95']:.0f} |"
-        for n, v in r["e2e_by_languages"].items()
-    )
-    stage_rows = "\n".join(
-        f"| {s} | {v['p50']:.0f} | {v['p95']:.0f} |" for s, v in r["stages_ms"].items() if s != "transcribe"
-    )
-    engine = r["engines"]
-    engine_rows = "\n".join(
-        f"| {code} | {engine['translate_ms'].get(code, {}).get('p50', '—')} | {engine['tts_ms'][code]['p50']} |"
-        for code in engine["tts_ms"]
-    )
-    fan_rows = "\n".join(
-        f"| {n} | {v['first_to_last_ms_p50']} | {v['processor_deliver_ms_p50']} | {v['messages_per_second']} | {v['clips_reaching_all']}/{v['clips']} |"
-        for n, v in r["fanout"].items()
-    )
-    conc_rows = "\n".join(
-        f"| {s['sessions']} | {s.get('p50', '—')} | {s.get('p95', '—')} |" for s in r["concurrency"]["steps"]
-    )
-    cost_rows = "\n".join(
-        f"| {line} | {r['costs']['1'][line]:.3f} | {r['costs']['3'][line]:.3f} | {r['costs']['3_1000_listeners'][line]:.3f} "
-        f"| {r['costs'].get('3_5000_listeners', {}).get(line, float('nan')):.3f} "
-        f"| {r['costs']['batches_1'][line]:.3f} | {r['costs']['batches_3'][line]:.3f} |"
-        for line in r["costs"]["1"]
-    )
-    utt = r["utterance_ms"]
+def _preamble(r: dict[str, Any]) -> str:
     return f"""# Benchmarks
 
 Written by `python -m bench.run{" --quick" if r["mode"] == "quick" else ""}` (`make bench{"-quick" if r["mode"] == "quick" else ""}`) on {r["date"]};
@@ -403,7 +411,11 @@ recognition stream per session, the utterance (cut at a pause) as the unit of tr
 fixed 3 s batch figures of 2026-11-22 are kept in `bench/results/2026-11-22.json` for comparison.
 {("_" + r["concurrency_rerun_note"] + "._") if r.get("concurrency_rerun_note") else ""}
 
-## Headlines
+"""
+
+
+def _headlines(r: dict[str, Any]) -> str:
+    return f"""## Headlines
 
 {("**Note.** " + r["machine_note"]) if r.get("machine_note") else ""}
 
@@ -416,13 +428,29 @@ fixed 3 s batch figures of 2026-11-22 are kept in `bench/results/2026-11-22.json
 | fan-out to 1000 listeners (first → last listener) | {r["fanout_1000_ms"]} ms | 1185.7 ms |
 | fan-out to 1,000 / 5,000 listeners, AWS timing simulated (40 ms a post), clip ready → last post answered | {r.get("fanout_1000_simulated_ms", "—")} / {r.get("fanout_5000_simulated_ms", "—")} ms (peak {r.get("fanout_5000_simulated_peak_in_flight", "—")} posts in flight) | 5,000: not possible (500 listeners at most) |
 
-## 1. Ingestion (`s3_audio_consumer`'s exact decoder)
+"""
+
+
+def _ingestion(r: dict[str, Any]) -> str:
+    return f"""## 1. Ingestion (`s3_audio_consumer`'s exact decoder)
 
 {r["consumer_batches_per_run"]} segments of a real capture per run, moto S3/DynamoDB in process: reads,
 EBML parsing, the conditional cursor write and the ffmpeg decode. Median {r["consumer_ms_p50"]} ms, p95
 {r["consumer_ms_p95"]} ms per segment. The streaming worker feeds the recognizer with these segments.
 
-## 2. Speech engines, local
+"""
+
+
+def _speech_engines(r: dict[str, Any]) -> str:
+    stage_rows = "\n".join(
+        f"| {s} | {v['p50']:.0f} | {v['p95']:.0f} |" for s, v in r["stages_ms"].items() if s != "transcribe"
+    )
+    engine = r["engines"]
+    engine_rows = "\n".join(
+        f"| {code} | {engine['translate_ms'].get(code, {}).get('p50', '—')} | {engine['tts_ms'][code]['p50']} |"
+        for code in engine["tts_ms"]
+    )
+    return f"""## 2. Speech engines, local
 
 Whisper base int8 on 2 threads (a fixed ~1.5 s per utterance on this machine: the encoder always sees a 30 s
 window); Apertium; Piper for English, espeak-ng otherwise, each voice including the MP3 encode. ASR per piece:
@@ -441,7 +469,17 @@ languages; *synthesize* includes the clip fit):
 
 ![stages](images/bench-stages.png)
 
-## 3. End to end, local
+"""
+
+
+def _end_to_end(r: dict[str, Any]) -> str:
+    e2e_rows = "\n".join(
+        f"| {n} | {v['message_ms']['p50']:.0f} / {v['message_ms']['p95']:.0f} | {v['playable_ms']['p50']:.0f} / {v['playable_ms']['p95']:.0f} "
+        f"| {v['from_batch_start_ms']['p50']:.0f} / {v['from_batch_start_ms']['p95']:.0f} |"
+        for n, v in r["e2e_by_languages"].items()
+    )
+    utt = r["utterance_ms"]
+    return f"""## 3. End to end, local
 
 A speaker client streams the capture at the pace Chromium recorded it; one listener per language.
 *To message*: from the moment the speaker sent the chunk that completes an utterance's audio to the
@@ -458,7 +496,11 @@ Locally the utterance waits for 300 ms of silence, then Whisper transcribes it w
 cores), then Apertium and the voice run: the local figure is the offline engines' floor, not the product's
 on AWS, where Transcribe's results come while the speaker talks (not measured here: no account).
 
-## 4. Speech that keeps time
+"""
+
+
+def _keeps_time(r: dict[str, Any]) -> str:
+    return f"""## 4. Speech that keeps time
 
 Clip length / source length per language, at the voice's own pace (*natural*) and as delivered after the fit
 (voice rate from the learned pace, trim, `atempo`; at most 1.3 times faster). Median / p95 / max:
@@ -467,7 +509,11 @@ Clip length / source length per language, at the voice's own pace (*natural*) an
 |---|---|---|---|
 {_fit_rows(r)}
 
-## 5. Caption quality
+"""
+
+
+def _caption_quality(r: dict[str, Any]) -> str:
+    return f"""## 5. Caption quality
 
 Against human reference translations committed with the capture, the same Whisper base + Apertium engines,
 sacrebleu on the whole talk (`python -m bench.quality --capture {r["capture"]}`):
@@ -476,7 +522,15 @@ sacrebleu on the whole talk (`python -m bench.quality --capture {r["capture"]}`)
 |---|---|---|---|---|---|---|
 {_quality_rows(r)}
 
-## 6. Fan-out
+"""
+
+
+def _fanout(r: dict[str, Any]) -> str:
+    fan_rows = "\n".join(
+        f"| {n} | {v['first_to_last_ms_p50']} | {v['processor_deliver_ms_p50']} | {v['messages_per_second']} | {v['clips_reaching_all']}/{v['clips']} |"
+        for n, v in r["fanout"].items()
+    )
+    return f"""## 6. Fan-out
 
 N listeners in one language on the local gateway (each a WebSocket client of this machine); the audio_processor
 posts through the product's sender (`shared/fanout.py`: asyncio, SigV4-signed, 250 posts in flight; pages of
@@ -490,7 +544,14 @@ posts through the product's sender (`shared/fanout.py`: asyncio, SigV4-signed, 2
 
 {simulated_fanout_section(r)}
 
-## 7. Concurrency
+"""
+
+
+def _concurrency(r: dict[str, Any]) -> str:
+    conc_rows = "\n".join(
+        f"| {s['sessions']} | {s.get('p50', '—')} | {s.get('p95', '—')} |" for s in r["concurrency"]["steps"]
+    )
+    return f"""## 7. Concurrency
 
 Sessions in parallel (each: one speaker streaming `en-welcome`, one Spanish listener), doubling until the median
 latency to message doubles. Every session's Whisper shares the same two cores: this measures the machine.
@@ -501,7 +562,17 @@ latency to message doubles. Every session's Whisper shares the same two cores: t
 
 {("_" + r["concurrency_rerun_note"] + "._") if r.get("concurrency_rerun_note") else ""}
 
-## 8. Cost model
+"""
+
+
+def _costs(r: dict[str, Any]) -> str:
+    cost_rows = "\n".join(
+        f"| {line} | {r['costs']['1'][line]:.3f} | {r['costs']['3'][line]:.3f} | {r['costs']['3_1000_listeners'][line]:.3f} "
+        f"| {r['costs'].get('3_5000_listeners', {}).get(line, float('nan')):.3f} "
+        f"| {r['costs']['batches_1'][line]:.3f} | {r['costs']['batches_3'][line]:.3f} |"
+        for line in r["costs"]["1"]
+    )
+    return f"""## 8. Cost model
 
 `bench/cost.py` (tested in `tests/unit/test_cost_model.py`); prices and assumptions in [COSTS.md](COSTS.md).
 USD per session-hour, 100 listeners unless said:
@@ -517,6 +588,23 @@ USD per session-hour, 100 listeners unless said:
 One Transcribe stream per session (handed over every 12 minutes: 5 per hour) bills the audio once; the 3 s
 batches billed 15 s per 3 s. The seed claimed $1.52 per session-hour.
 """
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """docs/BENCHMARKS.md from one run's results, a section at a time."""
+    sections = (
+        _preamble,
+        _headlines,
+        _ingestion,
+        _speech_engines,
+        _end_to_end,
+        _keeps_time,
+        _caption_quality,
+        _fanout,
+        _concurrency,
+        _costs,
+    )
+    return "".join(section(results) for section in sections)
 
 
 def main() -> None:

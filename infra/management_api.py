@@ -6,6 +6,9 @@ from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_iam as iam
 
+from infra.nag import stage_connections
+from infra.python_function import PythonFunction
+
 
 def post_to_connections_arn(stage: apigw.IWebSocketStage) -> str:
     """arn:<partition>:execute-api:<region>:<account>:<apiId>/<stage>/POST/@connections/*"""
@@ -25,3 +28,10 @@ def grant_post_to_connections(stage: apigw.IWebSocketStage, grantee: iam.IGranta
         actions=["execute-api:ManageConnections"],
         resource_arns=[post_to_connections_arn(stage)],
     )
+
+
+def allow_posting(function: PythonFunction, stage: apigw.IWebSocketStage, env_name: str, reason: str) -> None:
+    """The function posts (POST only) to the stage's @connections/*; the wildcard's cdk-nag
+    finding is accepted for `reason` (connection ids are created at run time)."""
+    grant_post_to_connections(stage, function.role)
+    function.allow_wildcards(reason, stage_connections(env_name))

@@ -7,12 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from shared import env_names
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def ffmpeg_path() -> str:
     """The layer's static ffmpeg, built from the pinned wheel when missing."""
-    explicit = os.environ.get("FFMPEG_PATH")
+    explicit = os.environ.get(env_names.FFMPEG_PATH)
     if explicit:
         return explicit
     binary = ROOT / "layers" / "ffmpeg" / "bin" / "ffmpeg"

@@ -21,6 +21,7 @@ from s3_audio_consumer.adapters import DynamoCursorStore, S3ChunkStore
 from s3_audio_consumer.batcher import Batch, Batcher, BatchSettings
 from s3_audio_consumer.decoder import FfmpegDecoder
 from shared import resources
+from shared.chunk_events import ChunkEvent, EndOfStreamEvent
 
 BUCKET = "replay-chunks"
 TABLE = resources.SESSIONS_TABLE_PATTERN.format(env="replay")
@@ -68,12 +69,10 @@ class Replay:
         )
 
     def store(self, seq: int, chunk: bytes) -> None:
-        self.writer.write(
-            {"sessionId": self.session_id, "seq": seq, "data": base64.b64encode(chunk).decode()}
-        )
+        self.writer.write(ChunkEvent(self.session_id, seq, base64.b64encode(chunk).decode()).payload())
 
     def end(self, final_seq: int) -> None:
-        self.writer.write({"sessionId": self.session_id, "endOfStream": True, "finalSeq": final_seq})
+        self.writer.write(EndOfStreamEvent(self.session_id, final_seq).payload())
 
     def event(self, batcher: Batcher | None = None) -> int:
         return (batcher or self.batcher).advance(self.session_id)

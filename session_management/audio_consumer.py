@@ -98,6 +98,9 @@ class AudioConsumer(Construct):
                 invoked_asynchronously=True,
             ),
         )
+        self._grant(env_name, bucket, sessions)
+
+    def _grant(self, env_name: str, bucket: s3.IBucket, sessions: dynamodb.ITable) -> None:
         role = self.function.role
         # Chunks are read by exact key (a missing one is a 404, "not yet"): no ListBucket.
         iam.Grant.add_to_principal(

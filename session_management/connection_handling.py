@@ -10,7 +10,8 @@ from constructs import Construct
 
 from infra import constants
 from infra.python_function import FunctionSpec, PythonFunction
-from lambdas.shared import env_names, resources
+from infra.table_access import grant_items, grant_listener_query
+from lambdas.shared import env_names
 
 # Partition-key prefix of rejoin tokens in the Sessions table (connection_handler/store.py).
 REJOIN_KEY_PREFIX = "rejoin#"
@@ -31,7 +32,6 @@ class ConnectionHandling(Construct):
     ) -> None:
         """reserve_concurrency: give both functions constants.RESERVED_CONCURRENCY[env]."""
         super().__init__(scope, construct_id)
-        region = Stack.of(self).region
         self.authorizer = PythonFunction(
             self,
             "Authorizer",
@@ -43,7 +43,7 @@ class ConnectionHandling(Construct):
                 environment={
                     env_names.COGNITO_USER_POOL_ID: user_pool.user_pool_id,
                     env_names.COGNITO_APP_CLIENT_ID: app_client.user_pool_client_id,
-                    env_names.COGNITO_REGION: region,
+                    env_names.COGNITO_REGION: Stack.of(self).region,
                 },
                 reserved_concurrency=_reserved(constants.AUTHORIZER, env_name, reserve_concurrency),
             ),
@@ -63,29 +63,31 @@ class ConnectionHandling(Construct):
                 reserved_concurrency=_reserved(constants.CONNECTION_HANDLER, env_name, reserve_concurrency),
             ),
         )
+        self._grant_tables(sessions, connections)
+
+    def _grant_tables(self, sessions: dynamodb.ITable, connections: dynamodb.ITable) -> None:
+        role = self.handler.role
         # Sessions are ended by an update (status, TTL), never deleted: no DeleteItem on them.
-        sessions.grant(self.handler.role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+        sessions.grant(role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
         # Except for single-use listener rejoin tokens, kept in the same table under
         # "rejoin#<token>" and redeemed by deleting them (SessionRepository.redeem_rejoin):
         # DeleteItem is limited to items whose partition key starts with that prefix.
-        self.handler.role.add_to_principal_policy(
+        role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["dynamodb:DeleteItem"],
                 resources=[sessions.table_arn],
                 conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{REJOIN_KEY_PREFIX}*"]}},
             )
         )
-        # Table.grant would add every index (index/*); only the listeners index is read.
-        iam.Grant.add_to_principal(
-            grantee=self.handler.role,
-            actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
-            resource_arns=[connections.table_arn],
+        grant_items(
+            role,
+            connections,
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
         )
-        iam.Grant.add_to_principal(
-            grantee=self.handler.role,
-            actions=["dynamodb:Query"],
-            resource_arns=[f"{connections.table_arn}/index/{resources.LISTENERS_BY_LANGUAGE_INDEX}"],
-        )
+        grant_listener_query(role, connections)
 
 
 def _reserved(base_name: str, env_name: str, reserve: bool) -> int | None:

@@ -7,6 +7,8 @@ session unless the speaker has resumed it meanwhile."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import Duration
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_dynamodb as dynamodb
@@ -17,10 +19,18 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import constants
-from infra.management_api import grant_post_to_connections
-from infra.nag import stage_connections
+from infra.management_api import allow_posting
 from infra.python_function import FunctionSpec, PythonFunction
-from lambdas.shared import env_names, resources
+from infra.table_access import grant_items, grant_listener_query
+from lambdas.shared import env_names
+
+
+@dataclass(frozen=True)
+class TimerQueues:
+    """The timers' queue and the dead letters of timers that kept failing."""
+
+    dead_letters: sqs.Queue
+    queue: sqs.Queue
 
 
 class SessionTimers(Construct):
@@ -44,33 +54,8 @@ class SessionTimers(Construct):
                 f"(the longest SQS delay), got {grace_seconds}"
             )
         self.grace_seconds = grace_seconds
-        timeout = constants.SIZES[constants.SESSION_TIMER].timeout
-
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            queue_name=f"{constants.SESSION_TIMER_QUEUE_PATTERN.format(env=env_name)}-dlq",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=constants.FAILURE_QUEUE_RETENTION,
-        )
-        self.queue = sqs.Queue(
-            self,
-            "Queue",
-            queue_name=constants.SESSION_TIMER_QUEUE_PATTERN.format(env=env_name),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            # The default delay; connection_handler sets DelaySeconds on each message too.
-            delivery_delay=Duration.seconds(grace_seconds),
-            visibility_timeout=Duration.seconds(
-                timeout.to_seconds() * constants.SESSION_TIMER_VISIBILITY_FACTOR
-            ),
-            retention_period=constants.SESSION_TIMER_RETENTION,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.dead_letters, max_receive_count=constants.SESSION_TIMER_MAX_RECEIVES
-            ),
-        )
-
+        queues = self._queues(env_name, grace_seconds)
+        self.dead_letters, self.queue = queues.dead_letters, queues.queue
         self.function = PythonFunction(
             self,
             "SessionTimer",
@@ -95,29 +80,60 @@ class SessionTimers(Construct):
                 report_batch_item_failures=True,
             )
         )
+        self._grant(env_name, sessions, connections, stage, chunk_writer)
 
+    def _queues(self, env_name: str, grace_seconds: int) -> TimerQueues:
+        timeout = constants.SIZES[constants.SESSION_TIMER].timeout
+        dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            queue_name=f"{constants.SESSION_TIMER_QUEUE_PATTERN.format(env=env_name)}-dlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=constants.FAILURE_QUEUE_RETENTION,
+        )
+        queue = sqs.Queue(
+            self,
+            "Queue",
+            queue_name=constants.SESSION_TIMER_QUEUE_PATTERN.format(env=env_name),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            # The default delay; connection_handler sets DelaySeconds on each message too.
+            delivery_delay=Duration.seconds(grace_seconds),
+            visibility_timeout=Duration.seconds(
+                timeout.to_seconds() * constants.SESSION_TIMER_VISIBILITY_FACTOR
+            ),
+            retention_period=constants.SESSION_TIMER_RETENTION,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=dead_letters, max_receive_count=constants.SESSION_TIMER_MAX_RECEIVES
+            ),
+        )
+        return TimerQueues(dead_letters, queue)
+
+    def _grant(
+        self,
+        env_name: str,
+        sessions: dynamodb.ITable,
+        connections: dynamodb.ITable,
+        stage: apigw.IWebSocketStage,
+        chunk_writer: lambda_.IFunction,
+    ) -> None:
         role = self.function.role
         # Ending a session: a conditional status update; listeners that are gone (410) are
         # removed and uncounted (shared/audience.py).
         sessions.grant(role, "dynamodb:GetItem", "dynamodb:UpdateItem")
-        # Table.grant would add every index (index/*); only the listeners index is read.
-        iam.Grant.add_to_principal(
-            grantee=role, actions=["dynamodb:DeleteItem"], resource_arns=[connections.table_arn]
-        )
-        iam.Grant.add_to_principal(
-            grantee=role,
-            actions=["dynamodb:Query"],
-            resource_arns=[f"{connections.table_arn}/index/{resources.LISTENERS_BY_LANGUAGE_INDEX}"],
-        )
+        grant_items(role, connections, "dynamodb:DeleteItem")
+        grant_listener_query(role, connections)
         # Ending a session closes its chunk stream (the end-of-stream marker).
         iam.Grant.add_to_principal(
             grantee=role, actions=["lambda:InvokeFunction"], resource_arns=[chunk_writer.function_arn]
         )
-        grant_post_to_connections(stage, role)
-        self.function.allow_wildcards(
+        allow_posting(
+            self.function,
+            stage,
+            env_name,
             "Listener connection ids are created at run time: the session's end is posted "
             "(POST only) to this stage's @connections/*.",
-            stage_connections(env_name),
         )
 
     def allow_scheduling(self, scheduler: PythonFunction) -> None:

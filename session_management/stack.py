@@ -3,6 +3,7 @@ sessions' streaming workers (speech recognition)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
@@ -10,10 +11,9 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra import constants
-from infra.management_api import grant_post_to_connections
+from infra.management_api import allow_posting
 from infra.monitoring import Monitoring
-from infra.nag import stage_connections
-from infra.python_function import function_arn
+from infra.python_function import PythonFunction, function_arn
 from infra.secure_bucket import access_log_bucket, audio_bucket
 from lambdas.shared import env_names
 from lambdas.shared.resources import function_name
@@ -26,6 +26,16 @@ from session_management.session_store import SessionStore
 from session_management.session_timers import SessionTimers
 from session_management.speaker_identity import SpeakerIdentity
 from session_management.websocket_api import WebSocketGateway
+
+
+@dataclass(frozen=True)
+class MonitoredFunctions:
+    """The functions of this stack whose errors, throttles and failures raise alarms."""
+
+    handler: PythonFunction
+    authorizer: PythonFunction
+    writer: PythonFunction
+    consumer: PythonFunction
 
 
 class SessionManagementStack(Stack):
@@ -45,14 +55,14 @@ class SessionManagementStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.env_name = env_name
-
         store = SessionStore(self, "SessionStore", env_name=env_name)
+        self.sessions_table = store.sessions
+        self.connections_table = store.connections
         identity = SpeakerIdentity(self, "SpeakerIdentity", env_name=env_name)
         access_logs = access_log_bucket(self, "AccessLogs", env_name=env_name)
         self.chunk_bucket = audio_bucket(
             self, "ChunkBucket", env_name=env_name, access_logs=access_logs, log_prefix="chunk-bucket/"
         )
-
         handling = ConnectionHandling(
             self,
             "ConnectionHandling",
@@ -63,86 +73,106 @@ class SessionManagementStack(Stack):
             app_client=identity.app_client,
             reserve_concurrency=reserve_concurrency,
         )
-        self.gateway = WebSocketGateway(
-            self,
-            "WebSocket",
-            env_name=env_name,
-            handler=handling.handler.function,
-            authorizer=handling.authorizer.function,
-        )
-        if manage_api_gateway_log_role:
-            logging = ApiGatewayLogging(self, "ApiGatewayLogging")
-            self.gateway.stage.node.add_dependency(logging.account)
+        self.gateway = self._gateway(handling, manage_api_gateway_log_role)
         writer = ChunkWriter(
             self, "ChunkWriter", env_name=env_name, bucket=self.chunk_bucket, sessions=store.sessions
         )
-        layer = FfmpegLayer(self, "Ffmpeg", env_name=env_name)
         consumer = AudioConsumer(
             self,
             "AudioConsumer",
             env_name=env_name,
             bucket=self.chunk_bucket,
             sessions=store.sessions,
-            ffmpeg_layer=layer.layer,
+            ffmpeg_layer=FfmpegLayer(self, "Ffmpeg", env_name=env_name).layer,
             streaming=streaming,
         )
+        self._wire_handler(handling.handler, writer.function, listener_base_url)
+        timers = self._timers(store, writer.function, speaker_grace_seconds)
+        timers.allow_scheduling(handling.handler)
+        self._allow_broadcasts(handling.handler, timers.function)
+        self._monitor(
+            alarm_email,
+            MonitoredFunctions(handling.handler, handling.authorizer, writer.function, consumer.function),
+            timers,
+        )
+        self._outputs(identity, timers)
 
-        handler = handling.handler.function
-        handler.add_environment(env_names.API_GATEWAY_ENDPOINT, self.gateway.management_endpoint)
-        handler.add_environment(env_names.CHUNK_WRITER_FUNCTION, writer.function.function.function_name)
-        handler.add_environment(env_names.LISTENER_BASE_URL, listener_base_url)
-        # transcripts lives in AudioTranscription (deployed after this stack): by its name.
-        handler.add_environment(
-            env_names.TRANSCRIPTS_FUNCTION, function_name(constants.TRANSCRIPTS, env_name)
+    def _gateway(self, handling: ConnectionHandling, manage_log_role: bool) -> WebSocketGateway:
+        gateway = WebSocketGateway(
+            self,
+            "WebSocket",
+            env_name=self.env_name,
+            handler=handling.handler.function,
+            authorizer=handling.authorizer.function,
+        )
+        if manage_log_role:  # the account's API Gateway logging role, made by this stack
+            logging = ApiGatewayLogging(self, "ApiGatewayLogging")
+            gateway.stage.node.add_dependency(logging.account)
+        return gateway
+
+    def _wire_handler(self, handler: PythonFunction, writer: PythonFunction, listener_base_url: str) -> None:
+        """The connection handler's peers: the management API, the chunk writer and the
+        transcripts function (in AudioTranscription, deployed after this stack: by its name)."""
+        function = handler.function
+        function.add_environment(env_names.API_GATEWAY_ENDPOINT, self.gateway.management_endpoint)
+        function.add_environment(env_names.CHUNK_WRITER_FUNCTION, writer.function.function_name)
+        function.add_environment(env_names.LISTENER_BASE_URL, listener_base_url)
+        function.add_environment(
+            env_names.TRANSCRIPTS_FUNCTION, function_name(constants.TRANSCRIPTS, self.env_name)
         )
         iam.Grant.add_to_principal(
-            grantee=handling.handler.role,
+            grantee=handler.role,
             actions=["lambda:InvokeFunction"],
             resource_arns=[
-                writer.function.function.function_arn,
-                function_arn(self, constants.TRANSCRIPTS, env_name),
+                writer.function.function_arn,
+                function_arn(self, constants.TRANSCRIPTS, self.env_name),
             ],
         )
-        grant_post_to_connections(self.gateway.stage, handling.handler.role)
-        handling.handler.allow_wildcards(
+        allow_posting(
+            handler,
+            self.gateway.stage,
+            self.env_name,
             "Connection ids are created at run time: replies are posted (POST only) to this "
             "stage's @connections/*.",
-            stage_connections(env_name),
         )
 
+    def _timers(self, store: SessionStore, writer: PythonFunction, grace_seconds: int) -> SessionTimers:
         timers = SessionTimers(
             self,
             "SessionTimers",
-            env_name=env_name,
-            grace_seconds=speaker_grace_seconds,
+            env_name=self.env_name,
+            grace_seconds=grace_seconds,
             sessions=store.sessions,
             connections=store.connections,
             stage=self.gateway.stage,
             management_endpoint=self.gateway.management_endpoint,
-            chunk_writer=writer.function.function,
+            chunk_writer=writer.function,
         )
-        timers.allow_scheduling(handling.handler)
         # The timer re-schedules itself when it fires before the grace period is over
         # (clock skew), through the same runtime as the handler.
         timers.allow_scheduling(timers.function)
-        # A broadcast to a session's listeners (pause, resume, end) is posted in pages by the
-        # fan-out function, which lives in AudioTranscription (deployed after this stack): by name.
-        for broadcaster in (handling.handler, timers.function):
+        return timers
+
+    def _allow_broadcasts(self, *broadcasters: PythonFunction) -> None:
+        """A broadcast to a session's listeners (pause, resume, end) is posted in pages by the
+        fan-out function, which lives in AudioTranscription (deployed after this stack): by name."""
+        for broadcaster in broadcasters:
             broadcaster.function.add_environment(
-                env_names.FANOUT_FUNCTION, function_name(constants.FANOUT, env_name)
+                env_names.FANOUT_FUNCTION, function_name(constants.FANOUT, self.env_name)
             )
             iam.Grant.add_to_principal(
                 grantee=broadcaster.role,
                 actions=["lambda:InvokeFunction"],
-                resource_arns=[function_arn(self, constants.FANOUT, env_name)],
+                resource_arns=[function_arn(self, constants.FANOUT, self.env_name)],
             )
 
+    def _monitor(self, alarm_email: str | None, functions: MonitoredFunctions, timers: SessionTimers) -> None:
         monitoring = Monitoring(self, "Monitoring", alarm_email=alarm_email)
         for name, function in (
-            ("ConnectionHandler", handling.handler),
-            ("Authorizer", handling.authorizer),
-            ("ChunkWriter", writer.function),
-            ("AudioConsumer", consumer.function),
+            ("ConnectionHandler", functions.handler),
+            ("Authorizer", functions.authorizer),
+            ("ChunkWriter", functions.writer),
+            ("AudioConsumer", functions.consumer),
             ("SessionTimer", timers.function),
         ):
             monitoring.watch_function(name, function.function)
@@ -167,9 +197,7 @@ class SessionManagementStack(Stack):
             constants.SESSION_TIMER,
         )
 
-        self.sessions_table = store.sessions
-        self.connections_table = store.connections
-
+    def _outputs(self, identity: SpeakerIdentity, timers: SessionTimers) -> None:
         CfnOutput(self, "WebSocketUrl", value=self.gateway.stage.url)
         CfnOutput(self, "ManagementEndpoint", value=self.gateway.management_endpoint)
         CfnOutput(self, "UserPoolId", value=identity.user_pool.user_pool_id)

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ARTIFACTS, BASE, launchWithMicrophone, textOf } from './harness';
+import { ARTIFACTS, BASE, launchWithMicrophone, playLog, textOf } from './harness';
 
 let browser: Browser;
 
@@ -65,7 +65,7 @@ it('a speaker broadcasts and a listener hears Spanish clips with captions', asyn
 
   // Transcripts to take home: the listener's own language; for the speaker, the source and each
   // language that had listeners. Each SRT is downloaded as a user would, by clicking its link.
-  const heard = ((await listener.evaluate(() => (window as unknown as { __playLog?: { text: string }[] }).__playLog)) ?? []).map((p) => p.text);
+  const heard = (await playLog(listener)).map((p) => p.text);
   const said = await speaker.locator('[data-testid="transcript"] li').allTextContents();
   for (const [page, language, lines] of [[listener, 'es', heard], [speaker, 'en', said], [speaker, 'es', heard]] as const) {
     if (page === speaker) await speaker.getByTestId('transcript-language-select').selectOption(language);

@@ -4,6 +4,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { expect } from 'vitest';
+import type { PlayLogs, Played, Received } from '../listener-app/src/play-log';
+import type { Jump } from '../listener-app/src/player';
 
 export const BASE = process.env.APP_BASE_URL ?? 'http://127.0.0.1:8080';
 export const ARTIFACTS = process.env.ARTIFACTS_DIR ?? 'test-results';
@@ -73,23 +75,8 @@ export async function endTalk(talk: Talk): Promise<void> {
   await expect.poll(() => talk.listener.getByTestId('session-banner').getAttribute('data-ended'), { timeout: 60_000 }).toBe('true');
 }
 
-export interface Played {
-  index: number;
-  language: string;
-  text: string;
-  atMs: number;
-  startMs: number | null;
-  durationMs: number | null;
-}
-export interface Received {
-  index: number;
-  language: string;
-  startMs: number;
-  atMs: number;
-}
+export type { Played, Received } from '../listener-app/src/play-log';
 
-export const playLog = (page: Page): Promise<Played[]> => page.evaluate(() => (window as unknown as { __playLog: Played[] }).__playLog);
-export const receivedLog = (page: Page): Promise<Received[]> =>
-  page.evaluate(() => (window as unknown as { __received: Received[] }).__received);
-export const jumpLog = (page: Page): Promise<{ skipped: number[]; why: string }[]> =>
-  page.evaluate(() => (window as unknown as { __jumps: { skipped: number[]; why: string }[] }).__jumps);
+export const playLog = (page: Page): Promise<Played[]> => page.evaluate(() => (window as unknown as PlayLogs).__playLog);
+export const receivedLog = (page: Page): Promise<Received[]> => page.evaluate(() => (window as unknown as PlayLogs).__received);
+export const jumpLog = (page: Page): Promise<Jump[]> => page.evaluate(() => (window as unknown as PlayLogs).__jumps);

@@ -12,13 +12,12 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 import srt
-from pydantic import BaseModel, ConfigDict, Field
 from webvtt import Caption, WebVTT
 
 from audio_processor.ports import UtteranceRecords
 from shared import resources
 from shared.protocol import ErrorCode, error_message, transcript_ready
-from shared.transcript_records import UtteranceRecord
+from shared.transcript_records import TranscriptRequest, UtteranceRecord
 
 
 class FileStore(Protocol):
@@ -127,16 +126,6 @@ class TranscriptService:
             name = f"{session_id}-{language}.{file.extension}"
             urls[file.extension] = self._files.put_file(key, file.body, file.content_type, download_as=name)
         return TranscriptReady(session_id, language, urls, int(self._clock()) + self._url_seconds, len(lines))
-
-
-class TranscriptRequest(BaseModel):
-    """The transcripts function's event, sent by the connection handler."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
-
-    session_id: str = Field(alias="sessionId", min_length=1, max_length=64)
-    language: str = Field(min_length=2, max_length=8)
-    connection_id: str = Field(alias="connectionId", min_length=1, max_length=128)
 
 
 def answer(service: TranscriptService, request: TranscriptRequest) -> dict[str, Any]:

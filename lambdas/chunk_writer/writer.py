@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared import resources
-from shared.session_ids import is_session_id
+from shared.chunk_events import EndOfStreamEvent, InvalidWriterEvent, writer_event
 
 EBML_MAGIC = bytes.fromhex("1A45DFA3")
 MAX_CHUNK_BYTES = 32 * 1024
@@ -25,33 +25,29 @@ class ChunkWriter:
     bucket: str
 
     def write(self, event: dict[str, Any]) -> str:
-        session_id = event.get("sessionId")
-        if not is_session_id(session_id):
-            raise RejectedChunk(f"invalid sessionId {session_id!r}")
-        if event.get("endOfStream"):
-            final_seq = event.get("finalSeq")
-            if not isinstance(final_seq, int) or isinstance(final_seq, bool) or final_seq < -1:
-                raise RejectedChunk(f"invalid finalSeq {final_seq!r}")
-            key = resources.end_marker_key(str(session_id))
+        try:
+            unit = writer_event(event)
+        except InvalidWriterEvent as error:
+            raise RejectedChunk(str(error)) from error
+        if isinstance(unit, EndOfStreamEvent):
+            key = resources.end_marker_key(unit.session_id)
             self.s3.put_object(
                 Bucket=self.bucket,
                 Key=key,
-                Body=json.dumps({"finalSeq": final_seq}).encode(),
+                Body=json.dumps({"finalSeq": unit.final_seq}).encode(),
                 ContentType="application/json",
             )
             return key
-        seq = event.get("seq")
-        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-            raise RejectedChunk(f"invalid seq {seq!r}")
+        seq = unit.seq
         try:
-            audio = base64.b64decode(str(event.get("data", "")), validate=True)
+            audio = base64.b64decode(unit.data, validate=True)
         except (binascii.Error, ValueError) as error:
             raise RejectedChunk(f"chunk {seq} is not valid base64") from error
         if not audio or len(audio) > MAX_CHUNK_BYTES:
             raise RejectedChunk(f"chunk {seq} has {len(audio)} bytes (1..{MAX_CHUNK_BYTES})")
         if seq == 0 and not audio.startswith(EBML_MAGIC):
             raise RejectedChunk("chunk 0 does not start with the EBML magic (not a WebM stream start)")
-        key = resources.chunk_key(str(session_id), seq)
+        key = resources.chunk_key(unit.session_id, seq)
         # Retries of the same chunk write the same key with the same bytes.
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=audio, ContentType="audio/webm")
         return key

@@ -17,10 +17,12 @@ from connection_handler.store import Condition, ConnectionRepository, SessionRep
 from shared import protocol as p
 from shared import resources
 from shared.audience import Audience, NotConnected, SessionFull
+from shared.chunk_events import ChunkEvent, EndOfStreamEvent
 from shared.languages import LANGUAGES, ServedPairs, is_target_language
 from shared.protocol import ErrorCode, ProtocolError, error_message, listener_stats
 from shared.session_ids import is_session_id, new_session_id
 from shared.session_record import SessionRecord
+from shared.transcript_records import TranscriptRequest
 
 _ENDED_WHILE_AWAY = "the session ended while the speaker was away"
 LIVE = ("active", "paused")  # a speaker is connected and may act
@@ -280,7 +282,7 @@ class SessionService:
                 f"more than {self.limits.chunks_per_second} audio chunks per second; resend this one",
             )
         self.sessions.raise_high_water(action.sessionId, action.seq)
-        self.forward({"sessionId": action.sessionId, "seq": action.seq, "data": action.data})
+        self.forward(ChunkEvent(action.sessionId, action.seq, action.data).payload())
         return []
 
     def pause(self, caller: Caller, action: m.SessionControl) -> list[Outgoing]:
@@ -370,7 +372,7 @@ class SessionService:
         # The marker makes the pipeline flush the last words of the stream; it waits for
         # every chunk up to finalSeq, also those that arrive after the end.
         final_seq = max(ended.last_seq, claimed)
-        self.forward({"sessionId": session_id, "endOfStream": True, "finalSeq": final_seq})
+        self.forward(EndOfStreamEvent(session_id, final_seq).payload())
         note = p.session_ended(session_id, reason)
         out = self._to_listeners(session_id, note)
         speaker = ended.speaker_connection_id
@@ -507,7 +509,9 @@ class SessionService:
         ):
             raise ProtocolError(ErrorCode.RATE_LIMITED, "a transcript was just asked for; wait a minute")
         self.transcripts(
-            {"sessionId": action.sessionId, "language": action.language, "connectionId": caller.connection_id}
+            TranscriptRequest(
+                session_id=action.sessionId, language=action.language, connection_id=caller.connection_id
+            ).payload()
         )
         return []
 

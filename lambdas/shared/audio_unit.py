@@ -1,5 +1,6 @@
 """What travels between functions: the audio inside the worker, and the utterance the
-worker hands to the processor. Defined once here; both sides import it.
+worker hands to the processor. Defined once here; both sides import it. (The chunks the
+connection handler hands to the chunk writer: shared/chunk_events.py.)
 
 Audio: mono 16-bit little-endian PCM at one rate. The worker decodes every chunk to it
 and streams it to the recognizer (and the local recognizer hears the same).

@@ -5,7 +5,9 @@ The stack tests synthesize without bundling; this one runs pip against the packa
 
 from __future__ import annotations
 
+import ast
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,39 @@ def _requirements(package: str) -> list[Requirement]:
     return [Requirement(line.split("#")[0]) for line in lines if line.split("#")[0].strip()]
 
 
+# What every Lambda Python runtime provides itself.
+RUNTIME_MODULES = {"boto3", "botocore"}
+
+
+def _imported_libraries(package: str) -> dict[str, str]:
+    """Top-level modules, not the standard library's, that the package's modules import, and
+    the lambdas/shared modules they reach: library -> one module that imports it."""
+    shared = constants.SHARED_CODE_DIR
+    queue, seen, found = sorted((constants.LAMBDAS_DIR / package).glob("*.py")), set(), {}
+    while queue:
+        module = queue.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == "shared":
+                queue += [shared / f"{a.name}.py" for a in node.names if (shared / f"{a.name}.py").is_file()]
+                continue
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top == "shared":
+                    queue.append(constants.LAMBDAS_DIR / (name.replace(".", "/") + ".py"))
+                elif top not in {package, "__future__", *sys.stdlib_module_names}:
+                    found.setdefault(top, module.name)
+    return found
+
+
 def _installed(bundle: Path) -> dict[str, str]:
     found = {}
     for info in bundle.glob("*.dist-info"):
@@ -31,9 +66,17 @@ def _installed(bundle: Path) -> dict[str, str]:
     return found
 
 
-@pytest.mark.parametrize("package", PACKAGES)
-def test_a_function_bundles_its_code_and_every_requirement_for_lambda(package: str, tmp_path: Path) -> None:
-    PythonFunctionBundling(constants.LAMBDAS_DIR / package).try_bundle(str(tmp_path), None)
+@pytest.fixture(scope="module", params=PACKAGES)
+def bundled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """(package, its bundle), bundled once for the tests of this module."""
+    package = str(request.param)
+    bundle = tmp_path_factory.mktemp(package)
+    PythonFunctionBundling(constants.LAMBDAS_DIR / package).try_bundle(str(bundle), None)
+    return package, bundle
+
+
+def test_a_function_bundles_its_code_and_every_requirement_for_lambda(bundled: tuple[str, Path]) -> None:
+    package, tmp_path = bundled
 
     assert (tmp_path / package / "handler.py").is_file()
     assert (tmp_path / "shared" / "protocol.py").is_file()
@@ -45,3 +88,18 @@ def test_a_function_bundles_its_code_and_every_requirement_for_lambda(package: s
     for extension in tmp_path.rglob("*.so"):
         tag = re.search(r"\.cpython-(\d+)-", extension.name)
         assert tag is None or tag.group(1) == python, extension
+
+
+def test_every_library_a_function_imports_is_in_its_bundle(bundled: tuple[str, Path]) -> None:
+    """A shared module that imports a library (pydantic, aiohttp) is only usable by functions
+    whose requirements bring it: checked from the imports, not from the test machine's venv."""
+    package, tmp_path = bundled
+
+    missing = {
+        library: importer
+        for library, importer in _imported_libraries(package).items()
+        if library not in RUNTIME_MODULES
+        and not (tmp_path / library).is_dir()
+        and not (tmp_path / f"{library}.py").is_file()
+    }
+    assert missing == {}

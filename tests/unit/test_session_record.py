@@ -10,11 +10,12 @@ from moto import mock_aws
 
 from local.kit.aws_fakes import create_tables
 from shared import resources
+from shared.session_ids import new_session_id
 from shared.session_record import SessionRecord
 
 records = st.builds(
     SessionRecord,
-    session_id=st.from_regex(r"[a-z]{4}-[0-9]{4}", fullmatch=True),
+    session_id=st.builds(new_session_id),
     status=st.sampled_from(["active", "paused", "suspended", "ended"]),
     source_language=st.sampled_from(["en", "es", "fr"]),
     title=st.text(max_size=20),

@@ -12,6 +12,7 @@ import {
   type ServerMessage,
 } from '@llt/shared';
 import { CaptionHistory } from './captions';
+import { exposePlayLogs } from './play-log';
 import { ClipPlayer, type AudioContextLike, type Jump } from './player';
 import { BANNER_TEXT, Membership, nextBanner, rejoinOnConnect, type BannerKind } from './session';
 import { listenerStatus } from './status';
@@ -81,19 +82,8 @@ let jumped = 0;
 let player: ClipPlayer | null = null;
 let gain: GainNode | null = null;
 let noticeTimer: number | undefined;
-// Each played clip: when it started and where its speech was in the talk (the e2e test
-// reads the lag behind the speaker from this: from the end of a sentence to hearing it).
-const playLog: {
-  index: number;
-  language: string;
-  text: string;
-  atMs: number;
-  startMs: number | null;
-  durationMs: number | null;
-}[] = [];
-const received: { index: number; language: string; startMs: number; atMs: number }[] = [];
-const jumps: Jump[] = [];
-Object.assign(window as object, { __playLog: playLog, __received: received, __jumps: jumps });
+// Each played clip, each received one and each jump, for the e2e tests (play-log.ts).
+const { __playLog: playLog, __received: received, __jumps: jumps } = exposePlayLogs(window);
 
 function showError(text: string | null): void {
   errorBox.textContent = text ?? '';

@@ -242,47 +242,14 @@ function updateSendStatus(): void {
 function handle(message: ServerMessage): void {
   switch (message.type) {
     case 'sessionCreated':
-      if (message.resumed) {
-        resumed(message);
-        return;
-      }
-      creating = false;
-      if (sessionId) return; // not ours to show: this page speaks one session
-      sessionId = message.sessionId;
-      sourceLanguage = message.sourceLanguage;
-      offerTranscript(message.sourceLanguage);
-      attach();
-      void showSession(message.sessionId, message.listenerUrl || `${config.listenerUrl}?session=${message.sessionId}`);
+      sessionCreated(message);
       break;
-    case 'listenerStats': {
-      $('listener-total').textContent = String(message.total);
-      for (const code of Object.keys(message.listeners)) offerTranscript(code);
-      const list = $('listener-counts');
-      list.replaceChildren(
-        ...Object.entries(message.listeners).map(([code, count]) => {
-          const item = document.createElement('li');
-          item.textContent = `${languageName(code)}: ${count}`;
-          item.dataset.language = code;
-          return item;
-        }),
-      );
+    case 'listenerStats':
+      showListenerStats(message);
       break;
-    }
-    case 'transcript': {
-      // In talk order (utterances may arrive out of order), newest highlighted; the list
-      // follows new lines unless the speaker scrolled up to re-read.
-      const follow = atBottom(transcript);
-      downloadButton.disabled = false; // something to download now
-      const item = document.createElement('li');
-      item.textContent = message.text;
-      item.value = message.index + 1;
-      item.dataset.index = String(message.index);
-      const later = [...transcript.children].find((li) => Number((li as HTMLElement).dataset.index) > message.index);
-      transcript.insertBefore(item, later ?? null);
-      for (const li of transcript.children) li.classList.toggle('current', li === transcript.lastElementChild);
-      if (follow) transcript.scrollTop = transcript.scrollHeight;
+    case 'transcript':
+      addTranscriptLine(message);
       break;
-    }
     case 'sessionEnded':
       if (message.sessionId === sessionId) finish();
       break;
@@ -290,29 +257,77 @@ function handle(message: ServerMessage): void {
       downloadButton.textContent = 'Download transcript';
       showTranscriptLinks($('transcript-links'), message.urls, `Transcript (${languageName(message.language)})`);
       break;
-    case 'error': {
-      if (message.action === 'createSession' && resuming) {
-        resumeRefused(message);
-        return;
-      }
-      if (message.action === 'createSession') creating = false;
-      const chunk = chunkError(message);
-      if (chunk !== null && over) return; // answers to audio sent before the end
-      if (chunk === 'resend' && typeof message.seq === 'number') {
-        // Not stored: it goes out again, paced; being slowed down is no error of the speaker's.
-        queue.requeue(message.seq);
-        if (message.code === 'RATE_LIMITED') slowedUntil = Date.now() + 3000;
-        updateSendStatus();
-        return;
-      }
-      if (chunk === 'quiet') return;
-      if (message.action === 'getTranscript') downloadButton.textContent = 'Download transcript';
-      if (message.code !== 'TRANSLATION_UNAVAILABLE') showError(message.message);
+    case 'error':
+      refused(message);
       break;
-    }
     default:
       break;
   }
+}
+
+type Message<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
+
+function sessionCreated(message: Message<'sessionCreated'>): void {
+  if (message.resumed) {
+    resumed(message);
+    return;
+  }
+  creating = false;
+  if (sessionId) return; // not ours to show: this page speaks one session
+  sessionId = message.sessionId;
+  sourceLanguage = message.sourceLanguage;
+  offerTranscript(message.sourceLanguage);
+  attach();
+  void showSession(message.sessionId, message.listenerUrl || `${config.listenerUrl}?session=${message.sessionId}`);
+}
+
+function showListenerStats(message: Message<'listenerStats'>): void {
+  $('listener-total').textContent = String(message.total);
+  for (const code of Object.keys(message.listeners)) offerTranscript(code);
+  const list = $('listener-counts');
+  list.replaceChildren(
+    ...Object.entries(message.listeners).map(([code, count]) => {
+      const item = document.createElement('li');
+      item.textContent = `${languageName(code)}: ${count}`;
+      item.dataset.language = code;
+      return item;
+    }),
+  );
+}
+
+function addTranscriptLine(message: Message<'transcript'>): void {
+  // In talk order (utterances may arrive out of order), newest highlighted; the list
+  // follows new lines unless the speaker scrolled up to re-read.
+  const follow = atBottom(transcript);
+  downloadButton.disabled = false; // something to download now
+  const item = document.createElement('li');
+  item.textContent = message.text;
+  item.value = message.index + 1;
+  item.dataset.index = String(message.index);
+  const later = [...transcript.children].find((li) => Number((li as HTMLElement).dataset.index) > message.index);
+  transcript.insertBefore(item, later ?? null);
+  for (const li of transcript.children) li.classList.toggle('current', li === transcript.lastElementChild);
+  if (follow) transcript.scrollTop = transcript.scrollHeight;
+}
+
+function refused(message: Message<'error'>): void {
+  if (message.action === 'createSession' && resuming) {
+    resumeRefused(message);
+    return;
+  }
+  if (message.action === 'createSession') creating = false;
+  const chunk = chunkError(message);
+  if (chunk !== null && over) return; // answers to audio sent before the end
+  if (chunk === 'resend' && typeof message.seq === 'number') {
+    // Not stored: it goes out again, paced; being slowed down is no error of the speaker's.
+    queue.requeue(message.seq);
+    if (message.code === 'RATE_LIMITED') slowedUntil = Date.now() + 3000;
+    updateSendStatus();
+    return;
+  }
+  if (chunk === 'quiet') return;
+  if (message.action === 'getTranscript') downloadButton.textContent = 'Download transcript';
+  if (message.code !== 'TRANSLATION_UNAVAILABLE') showError(message.message);
 }
 
 async function showSession(id: string, link: string): Promise<void> {
