@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TypedDict
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
@@ -69,6 +70,14 @@ class Deployment:
     env: cdk.Environment
 
 
+class StackCommon(TypedDict):
+    """What both stacks of a deployment are given alike."""
+
+    env_name: str
+    alarm_email: str | None
+    env: cdk.Environment
+
+
 def _deployment(app: cdk.App) -> Deployment:
     context = app.node.try_get_context
     env_name = context("env") or "dev"
@@ -109,30 +118,27 @@ def _deployment(app: cdk.App) -> Deployment:
 def build_app(app: cdk.App) -> tuple[SessionManagementStack, AudioTranscriptionStack]:
     deployment = _deployment(app)
     env_name = deployment.env_name
+    common = StackCommon(env_name=env_name, alarm_email=deployment.alarm_email, env=deployment.env)
     sessions = SessionManagementStack(
         app,
         f"LowLatencyTranslate-SessionManagement-{env_name}",
-        env_name=env_name,
-        alarm_email=deployment.alarm_email,
         listener_base_url=deployment.listener_base_url,
         manage_api_gateway_log_role=deployment.manage_log_role,
         speaker_grace_seconds=deployment.speaker_grace_seconds,
         reserve_concurrency=deployment.reserve_concurrency,
         streaming=deployment.streaming,
-        env=deployment.env,
+        **common,
     )
     transcription = AudioTranscriptionStack(
         app,
         f"LowLatencyTranslate-AudioTranscription-{env_name}",
-        env_name=env_name,
         stage=sessions.gateway.stage,
         management_endpoint=sessions.gateway.management_endpoint,
         sessions=sessions.sessions_table,
         connections=sessions.connections_table,
         app_origins=deployment.app_origins,
-        alarm_email=deployment.alarm_email,
         translation_tuning=deployment.translation_tuning,
-        env=deployment.env,
+        **common,
     )
     transcription.add_stack_dependency(sessions)
     for stack in (sessions, transcription):

@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra import constants
-from infra.management_api import allow_posting
+from infra.management_api import LISTENER_POSTS, allow_posting
 from infra.python_function import FunctionSpec, PythonFunction
 from lambdas.shared import env_names
 
@@ -39,13 +39,7 @@ class Fanout(Construct):
                 },
             ),
         )
-        allow_posting(
-            self.function,
-            stage,
-            env_name,
-            "Listener connection ids are created at run time: clips are posted (POST only) to this "
-            "stage's @connections/*.",
-        )
+        allow_posting(self.function, stage, env_name, LISTENER_POSTS)
 
     def grant_invoke(self, grantee: iam.IGrantable) -> None:
         # The function itself (no versions or aliases: the processor calls it by name).

@@ -13,7 +13,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra import constants
-from infra.management_api import allow_posting
+from infra.management_api import LISTENER_POSTS, allow_posting
 from infra.nag import objects_under
 from infra.python_function import FunctionSpec, PythonFunction
 from infra.table_access import grant_items, grant_listener_query
@@ -66,13 +66,7 @@ class SpeechPipeline(Construct):
             ),
         )
         self._grant_storage(translation_bucket, sessions, connections, idempotency)
-        allow_posting(
-            self.function,
-            stage,
-            env_name,
-            "Listener connection ids are created at run time: clips are posted (POST only) to this "
-            "stage's @connections/*.",
-        )
+        allow_posting(self.function, stage, env_name, LISTENER_POSTS)
         self._grant_services()
 
     def _grant_storage(

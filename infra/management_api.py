@@ -30,6 +30,13 @@ def grant_post_to_connections(stage: apigw.IWebSocketStage, grantee: iam.IGranta
     )
 
 
+# Why a function that sends clips or broadcasts may post to any connection of the stage.
+LISTENER_POSTS = (
+    "Listener connection ids are created at run time: clips are posted (POST only) to this "
+    "stage's @connections/*."
+)
+
+
 def allow_posting(function: PythonFunction, stage: apigw.IWebSocketStage, env_name: str, reason: str) -> None:
     """The function posts (POST only) to the stage's @connections/*; the wildcard's cdk-nag
     finding is accepted for `reason` (connection ids are created at run time)."""

@@ -77,6 +77,6 @@ export async function endTalk(talk: Talk): Promise<void> {
 
 export type { Played, Received } from '../listener-app/src/play-log';
 
-export const playLog = (page: Page): Promise<Played[]> => page.evaluate(() => (window as unknown as PlayLogs).__playLog);
+export const playLog = (page: Page): Promise<Played[]> => page.evaluate(() => (window as unknown as Partial<PlayLogs>).__playLog ?? []);
 export const receivedLog = (page: Page): Promise<Received[]> => page.evaluate(() => (window as unknown as PlayLogs).__received);
 export const jumpLog = (page: Page): Promise<Jump[]> => page.evaluate(() => (window as unknown as PlayLogs).__jumps);

@@ -102,30 +102,24 @@ def transcript_files(lines: list[Line], heading: str) -> list[TranscriptFile]:
     ]
 
 
+@dataclass(frozen=True)
 class TranscriptService:
-    def __init__(
-        self,
-        records: UtteranceRecords,
-        files: FileStore,
-        url_seconds: int,
-        clock: Callable[[], float],
-    ) -> None:
-        self._records = records
-        self._files = files
-        self._url_seconds = url_seconds
-        self._clock = clock
+    records: UtteranceRecords
+    files: FileStore
+    url_seconds: int  # how long the presigned URLs of the files last
+    clock: Callable[[], float]
 
     def prepare(self, session_id: str, language: str) -> TranscriptReady | None:
         """The transcript so far; None when nothing was said or delivered in `language`."""
-        lines = lines_in(self._records.all(session_id), language)
+        lines = lines_in(self.records.all(session_id), language)
         if not lines:
             return None
         urls = {}
         for file in transcript_files(lines, f"Transcript of session {session_id} ({language})"):
             key = resources.transcript_key(session_id, language, file.extension)
             name = f"{session_id}-{language}.{file.extension}"
-            urls[file.extension] = self._files.put_file(key, file.body, file.content_type, download_as=name)
-        return TranscriptReady(session_id, language, urls, int(self._clock()) + self._url_seconds, len(lines))
+            urls[file.extension] = self.files.put_file(key, file.body, file.content_type, download_as=name)
+        return TranscriptReady(session_id, language, urls, int(self.clock()) + self.url_seconds, len(lines))
 
 
 def answer(service: TranscriptService, request: TranscriptRequest) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -18,18 +19,12 @@ from shared.worker_kick import read_worker
 _WORKER_FIELDS = {"generation", "done", "nextIndex", "emittedUntilMs"}
 
 
+@dataclass(frozen=True)
 class DevRoutes:
-    def __init__(
-        self,
-        settings: GatewaySettings,
-        identity: DevIdentity,
-        connections: dict[str, Connection],
-        is_ready: Callable[[], bool],
-    ) -> None:
-        self._settings = settings
-        self._identity = identity
-        self._connections = connections
-        self._is_ready = is_ready
+    settings: GatewaySettings
+    identity: DevIdentity
+    open_connections: dict[str, Connection]  # the gateway's, by id
+    is_ready: Callable[[], bool]
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/dev/token", self.token)
@@ -39,7 +34,7 @@ class DevRoutes:
 
     async def token(self, request: web.Request) -> web.Response:
         email = request.query.get("email", "speaker@local.test")
-        return web.json_response({"idToken": self._identity.id_token(email), "expiresIn": 3600})
+        return web.json_response({"idToken": self.identity.id_token(email), "expiresIn": 3600})
 
     async def connections(self, request: web.Request) -> web.Response:
         """The open connections (API Gateway has no such listing)."""
@@ -51,7 +46,7 @@ class DevRoutes:
                     "sourceIp": c.source_ip,
                     "connectedAt": int(c.connected_at * 1000),
                 }
-                for c in self._connections.values()
+                for c in self.open_connections.values()
                 if c.ws is not None
             ]
         )
@@ -62,8 +57,8 @@ class DevRoutes:
 
         def read() -> dict[str, Any]:
             table = boto3.resource(
-                "dynamodb", endpoint_url=self._settings.moto_url, region_name="us-east-1"
-            ).Table(self._settings.sessions_table)
+                "dynamodb", endpoint_url=self.settings.moto_url, region_name="us-east-1"
+            ).Table(self.settings.sessions_table)
             worker = read_worker(table, request.match_info["id"]) or {}
             return {
                 k: int(v) if isinstance(v, int | float) or hasattr(v, "as_tuple") else v
@@ -74,6 +69,6 @@ class DevRoutes:
         return web.json_response(await asyncio.get_running_loop().run_in_executor(None, read))
 
     async def healthz(self, request: web.Request) -> web.Response:
-        if not self._is_ready():
+        if not self.is_ready():
             return web.json_response({"status": "starting"}, status=503)
-        return web.json_response({"status": "ok", "connections": len(self._connections)})
+        return web.json_response({"status": "ok", "connections": len(self.open_connections)})
