@@ -4,6 +4,7 @@ process: the tables the stacks define (on moto), and API Gateway's management AP
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,3 +40,24 @@ class FakeManagementApi:
 
     def to(self, connection_id: str) -> list[dict[str, Any]]:
         return [message for cid, message in self.sent if cid == connection_id]
+
+
+class AtomicWrites:
+    """A table whose single-item writes are atomic, as DynamoDB's are. moto's are not
+    under threads: two conditional writes that read the same old item can both succeed,
+    so a test of what one conditional write guarantees runs its threads through this."""
+
+    def __init__(self, table: object) -> None:
+        self._table = table
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> object:
+        call = getattr(self._table, name)
+        if name not in {"update_item", "put_item", "delete_item"}:
+            return call
+
+        def atomic(**kwargs: object) -> object:
+            with self._lock:
+                return call(**kwargs)
+
+        return atomic

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from moto import mock_aws
 
+from local.kit.aws_fakes import AtomicWrites
 from local.kit.captures import CAPTURES
 from local.replay import Replay, create_resources, load_chunks, replay_in_order
 from s3_audio_consumer.batcher import BatchSettings
@@ -96,6 +97,8 @@ def test_concurrent_consumers_hand_on_each_batch_once(aws, full_decode):
     for seq, chunk in enumerate(CHUNKS):
         replay.store(seq, chunk)
     replay.end(len(CHUNKS) - 1)
+    # The consumers' cursor claims are conditional writes; DynamoDB makes each atomic, moto does not.
+    replay.table = AtomicWrites(replay.table)
     consumers = [replay.new_batcher() for _ in range(4)]
     threads = [threading.Thread(target=replay.event, args=(c,)) for c in consumers for _ in range(2)]
     for thread in threads:

@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from connection_handler.service import Limits
-from local.kit.aws_fakes import create_tables
+from local.kit.aws_fakes import AtomicWrites, create_tables
 from local.kit.captures import CAPTURES
 from shared.audience import Audience, SessionFull
 from tests.unit.ws_harness import Gateway, b64
@@ -313,26 +313,6 @@ def test_counts_follow_joins_switches_and_leaves(gw):
         "listeners": {"fr": 2},
         "total": 2,
     }
-
-
-class AtomicWrites:
-    """A table whose single-item writes are atomic, as DynamoDB's are (moto's are not
-    under threads): what is under test is that the cap is one conditional write."""
-
-    def __init__(self, table: object) -> None:
-        self._table = table
-        self._lock = threading.Lock()
-
-    def __getattr__(self, name: str) -> object:
-        call = getattr(self._table, name)
-        if name not in {"update_item", "put_item", "delete_item"}:
-            return call
-
-        def atomic(**kwargs: object) -> object:
-            with self._lock:
-                return call(**kwargs)
-
-        return atomic
 
 
 def test_concurrent_joins_never_exceed_the_cap(gw):
