@@ -51,9 +51,21 @@ it.skipIf(!process.env.LONG_MIC_WAV)(
     await screenshot(talk.listener, 'listener-live.png');
     await endTalk(talk);
     // The last clips: everything received has been played, or nothing more comes.
-    await expect
-      .poll(async () => (await playLog(talk.listener)).length >= (await receivedLog(talk.listener)).length, { timeout: 60_000 })
-      .toBe(true);
+    try {
+      await expect
+        .poll(async () => (await playLog(talk.listener)).length >= (await receivedLog(talk.listener)).length, { timeout: 60_000 })
+        .toBe(true);
+    } catch (error) {
+      // Say which clips: received but never played, received twice, or skipped by a jump.
+      const playedNow = new Set((await playLog(talk.listener)).map((p) => p.index));
+      const receivedNow = (await receivedLog(talk.listener)).map((r) => r.index);
+      console.log(
+        `not played: ${receivedNow.filter((i) => !playedNow.has(i)).join(' ') || 'none'}; ` +
+          `received twice: ${receivedNow.filter((i, n) => receivedNow.indexOf(i) !== n).join(' ') || 'none'}; ` +
+          `jumps: ${JSON.stringify(await jumpLog(talk.listener))}`,
+      );
+      throw error;
+    }
 
     const played = await playLog(talk.listener);
     const received = await receivedLog(talk.listener);
