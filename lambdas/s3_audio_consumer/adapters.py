@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from decimal import Decimal
@@ -64,7 +65,7 @@ def cursor_to_item(cursor: Cursor) -> dict[str, Any]:
     return value
 
 
-def cursor_from_item(raw: dict[str, Any] | None) -> Cursor:
+def cursor_from_item(raw: Mapping[str, Any] | None) -> Cursor:
     raw = raw or {}
     values = {name: int(raw.get(name, getattr(Cursor(), name))) for name in _CURSOR_FIELDS}
     init = raw.get("init") or b""
@@ -90,7 +91,7 @@ class DynamoCursorStore:
         if item is None:
             return None
         record = SessionRecord.from_item(item)
-        cursor = cursor_from_item(dict(record.ingest) if record.ingest else None)
+        cursor = cursor_from_item(record.ingest)
         return SessionState(source_language=record.source_language, cursor=cursor)
 
     def claim(self, session_id: str, expected_version: int, new: Cursor) -> bool:

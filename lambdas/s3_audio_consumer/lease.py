@@ -55,8 +55,7 @@ def _failed(error: ClientError) -> bool:
     return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
-def _view(item: dict[str, Any]) -> SessionView:
-    record = SessionRecord.from_item(item)
+def _view(record: SessionRecord) -> SessionView:
     return SessionView(
         status=record.status,
         source_language=record.source_language,
@@ -89,10 +88,12 @@ class DynamoLease:
         """Takes the session for `generation` if nobody holds it: no worker yet (generation
         0), the holder handed it to this generation, or the holder's lease expired."""
         item = self._table.get_item(Key=self._key(session_id), ConsistentRead=True).get("Item")
-        worker = SessionRecord.from_item(item).worker if item else None
-        if item is None or (worker or {}).get("done"):
+        if item is None:
             return None
-        old = dict(worker or {})
+        record = SessionRecord.from_item(item)
+        old = dict(record.worker or {})
+        if old.get("done"):
+            return None
         handed = "handoverTo" in old and int(old["handoverTo"]) == generation
         if old and not handed and int(old.get("heartbeatAt", 0)) >= now_ms - self._lease_ms:
             return None  # alive, and not handing over to us
@@ -117,7 +118,9 @@ class DynamoLease:
             if _failed(error):
                 return None  # another trigger won
             raise
-        return Claim(generation, _checkpoint(old), after_crash=bool(old) and not handed, session=_view(item))
+        return Claim(
+            generation, _checkpoint(old), after_crash=bool(old) and not handed, session=_view(record)
+        )
 
     def _owned_update(self, session_id: str, owner: str, expression: str, values: dict[str, Any]) -> Any:
         try:
@@ -137,7 +140,7 @@ class DynamoLease:
     def heartbeat(self, session_id: str, owner: str, now_ms: int) -> SessionView | None:
         """None when the lease is lost: the worker must stop at once."""
         result = self._owned_update(session_id, owner, "SET worker.heartbeatAt = :now", {":now": now_ms})
-        return _view(result["Attributes"]) if result else None
+        return _view(SessionRecord.from_item(result["Attributes"])) if result else None
 
     def checkpoint(self, session_id: str, owner: str, point: Checkpoint) -> bool:
         values: dict[str, Any] = {":i": point.next_index, ":e": point.emitted_until_ms}
