@@ -102,11 +102,19 @@ class AudioConsumer(Construct):
 
     def _grant(self, env_name: str, bucket: s3.IBucket, sessions: dynamodb.ITable) -> None:
         role = self.function.role
-        # Chunks are read by exact key (a missing one is a 404, "not yet"): no ListBucket.
+        # Chunks are read by exact key (a missing one is a 404, "not yet"); past a gap the
+        # first later chunks are found with one LIST, only under the sessions' prefix.
         iam.Grant.add_to_principal(
             grantee=role,
             actions=["s3:GetObject"],
             resource_arns=[bucket.arn_for_objects(f"{resources.CHUNK_KEY_PREFIX}*")],
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{resources.CHUNK_KEY_PREFIX}*"]}},
+            )
         )
         self.function.allow_wildcards(
             "The worker reads chunks of its live session under sessions/; keys are created at run time.",

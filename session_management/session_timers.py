@@ -1,9 +1,12 @@
-"""session-timer: ends a suspended session when its speaker has not come back in time.
+"""session-timer: ends a suspended session when its speaker has not come back in time,
+and watches every live session's streaming worker.
 
 When the speaker disconnects, connection_handler suspends the session and sends a
 message to the session-timers queue, delayed by the grace period. The message becomes
 visible once the grace period is over; the session-timer function then ends the
-session unless the speaker has resumed it meanwhile."""
+session unless the speaker has resumed it meanwhile. The chunk writer starts each
+session's worker watch on the same queue (shared/worker_watch.py): a message every
+few seconds that restarts a dead worker when no chunk comes to do it."""
 
 from __future__ import annotations
 
@@ -141,3 +144,14 @@ class SessionTimers(Construct):
         scheduler.function.add_environment(env_names.SESSION_TIMER_QUEUE_URL, self.queue.queue_url)
         scheduler.function.add_environment(env_names.SPEAKER_GRACE_SECONDS, str(self.grace_seconds))
         self.queue.grant_send_messages(scheduler.role)
+
+    def watch_workers(self, worker: PythonFunction, *, scheduler: PythonFunction) -> None:
+        """The worker watch: `scheduler` (the chunk writer) starts a session's chain, this
+        function fires each link and starts `worker` when it died."""
+        self.allow_scheduling(scheduler)
+        self.function.function.add_environment(env_names.AUDIO_CONSUMER_FUNCTION, worker.function.function_name)
+        iam.Grant.add_to_principal(
+            grantee=self.function.role,
+            actions=["lambda:InvokeFunction"],
+            resource_arns=[worker.function.function_arn],
+        )

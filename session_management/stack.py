@@ -89,6 +89,7 @@ class SessionManagementStack(Stack):
         self._wire_handler(handling.handler, writer.function, listener_base_url)
         timers = self._timers(store, writer.function, speaker_grace_seconds)
         timers.allow_scheduling(handling.handler)
+        timers.watch_workers(consumer.function, scheduler=writer.function)
         self._allow_broadcasts(handling.handler, timers.function)
         self._monitor(
             alarm_email,

@@ -1,5 +1,6 @@
 """chunk_writer: async-invoked by connection_handler for each audioChunk (and the end
-marker); stores it, then makes sure the session's streaming worker runs."""
+marker); stores it, then makes sure the session's streaming worker runs and is watched
+(shared/worker_watch.py)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,11 @@ def lambda_handler(
         metrics.add_metric(name="RejectedChunks", unit=MetricUnit.Count, value=1)
         return {"status": "rejected", "reason": str(error)}
     metrics.add_metric(name="ChunksWritten", unit=MetricUnit.Count, value=1)
-    started = runtime.kick(str(event["sessionId"]))
-    if started is not None:
-        logger.info("started the session's worker", extra={"generation": started})
+    seq = event.get("seq")
+    guarded = runtime.guard.after_store(str(event["sessionId"]), seq if isinstance(seq, int) else None)
+    if guarded.started is not None:
+        logger.info("started the session's worker", extra={"generation": guarded.started})
         metrics.add_metric(name="WorkersStarted", unit=MetricUnit.Count, value=1)
-    return {"status": "stored", "key": key, "workerStarted": started}
+    if guarded.watch_started:
+        logger.info("started the session's worker watch")
+    return {"status": "stored", "key": key, "workerStarted": guarded.started}

@@ -21,6 +21,8 @@ from shared.config import env_int, env_str
 from shared.fanout import FewOrMany, build_paged_fanout
 from shared.languages import ServedPairs
 from shared.notifier import Notifier
+from shared.worker_kick import WorkerKick
+from shared.worker_watch import SqsWatchScheduler, WorkerWatch
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class HandlerConfig:
     chunk_writer_function: str
     transcripts_function: str
     fanout_function: str
+    worker_function: str  # the session-timer only: the worker its watch restarts
     region: str
     timer_queue_url: str
     listener_base_url: str
@@ -47,6 +50,7 @@ class HandlerConfig:
             chunk_writer_function=env_str(env_names.CHUNK_WRITER_FUNCTION),
             transcripts_function=env_str(env_names.TRANSCRIPTS_FUNCTION, ""),
             fanout_function=env_str(env_names.FANOUT_FUNCTION, ""),
+            worker_function=env_str(env_names.AUDIO_CONSUMER_FUNCTION, ""),
             region=env_str(env_names.AWS_REGION),
             timer_queue_url=env_str(env_names.SESSION_TIMER_QUEUE_URL),
             listener_base_url=env_str(env_names.LISTENER_BASE_URL, ""),
@@ -75,6 +79,7 @@ class HandlerConfig:
 class Runtime:
     service: SessionService
     notifier: Sender
+    watch: WorkerWatch | None = None  # the session-timer's worker watch (shared/worker_watch.py)
 
 
 class Sender(Protocol):
@@ -126,4 +131,15 @@ def runtime() -> Runtime:
         served=config.served,
         transcripts=invoker(config.transcripts_function) if config.transcripts_function else None,
     )
-    return Runtime(service=service, notifier=build_sender(config, lambda_client))
+    return Runtime(
+        service=service,
+        notifier=build_sender(config, lambda_client),
+        watch=_watch(config, sessions_table, lambda_client),
+    )
+
+
+def _watch(config: HandlerConfig, sessions_table: Any, lambda_client: Any) -> WorkerWatch | None:
+    if not config.worker_function:
+        return None  # the WebSocket handler: it never receives timers
+    kick = WorkerKick(sessions_table, lambda_client, config.worker_function, time.time)
+    return WorkerWatch(sessions_table, kick, SqsWatchScheduler(boto3.client("sqs"), config.timer_queue_url), time.time)

@@ -1,8 +1,9 @@
 """s3_audio_consumer: the session's streaming worker (see worker.py).
 
-Invoked asynchronously with {"sessionId", "generation"}: by the chunk writer when a
-session has no live worker, and by a worker handing over to its successor. Runs until
-the talk ends, it hands over, or it loses its lease."""
+Invoked asynchronously with a `shared.worker_kick.WorkerStart`: by the chunk writer or
+the worker watch when a session has no live worker, and by a worker handing over to its
+successor. Runs until the talk ends, it hands over, parks in a long pause, loses its
+lease or cannot go on (it then gives the lease up for a replacement)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ import time
 from typing import Any
 
 from s3_audio_consumer import wiring
-from s3_audio_consumer.observability import logger, metrics, ran, stream_failed
-from s3_audio_consumer.recognition import StreamFailed
-from shared.session_ids import is_session_id
+from s3_audio_consumer.observability import logger, metrics, ran
+from shared.worker_kick import WorkerStart
 
 # Left of the function's time when a worker must hand over whatever it is doing: closing
 # its stream, waiting for the last results and invoking the successor.
@@ -30,13 +30,10 @@ def deadline_of(context: Any) -> float:
 def lambda_handler(
     event: dict[str, Any], context: Any, runtime: wiring.Runtime | None = None
 ) -> dict[str, Any]:
-    session_id, generation = event.get("sessionId"), event.get("generation")
-    if not is_session_id(session_id) or not isinstance(generation, int) or generation < 0:
+    start = WorkerStart.parse(event)
+    if start is None:
         logger.error("not a worker event", extra={"event": str(event)[:200]})
         return {"outcome": "invalid"}
-    logger.append_keys(sessionId=session_id, generation=generation)
+    logger.append_keys(sessionId=start.session_id, generation=start.generation)
     worker = (runtime or wiring.runtime(context)).worker
-    try:
-        return ran(worker.run(str(session_id), generation, deadline_of(context)))
-    except StreamFailed:
-        return stream_failed(worker.counters)
+    return ran(worker.run(start.session_id, start.generation, deadline_of(context)))

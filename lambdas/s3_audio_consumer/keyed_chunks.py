@@ -2,14 +2,21 @@
 
 The worker polls for the next chunk every ~100 ms; a GET by key costs a tenth of a
 LIST, and a 404 answers at once, so the live path never waits on S3 event delivery.
-Hints from the session item (the highest seq the connection handler accepted, and
-whether the session ended) tell it when probing past a missing chunk or reading the
-end-of-stream marker is worth a request."""
+Hints from the session item tell it what exists:
+- `last_seq`, the highest seq the connection handler accepted: chunks up to it are
+  read in parallel (a backlog after a crash or a reconnect: `read_ahead` GETs at once,
+  never a long run of sequential ones that would starve the lease), and past it one
+  GET a poll (the next chunk of a live talk);
+- a missing chunk with later ones accepted is a gap: the first chunks after it are
+  found with one LIST (at most once a `gap_list_interval_s`), however far they are,
+  so a gap of any length is waited for and skipped, never mistaken for the end;
+- `final_seq`, the talk's last chunk once the session item says it is over (ended, or
+  past its maximum length): the end of the talk needs no marker object."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,25 +25,37 @@ from botocore.exceptions import ClientError
 from s3_audio_consumer.batcher import Listing
 from shared import resources
 
-MAX_READ_AHEAD = 60  # chunks fetched in one listing (~18 s): a bound on memory
-GAP_PROBE = 8  # seqs probed past a missing one, when a later one is known to exist
+READ_AHEAD = 16  # chunks (~5 s) read at once: bounds memory and the time between two beats
+GAP_LIST_INTERVAL_S = 1.0
 
 
 @dataclass
 class Hints:
     last_seq: int = -1
-    ended: bool = False
+    final_seq: int | None = None  # set once the talk is over
 
 
 class KeyedChunkStore:
-    def __init__(self, s3: Any, bucket: str, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        s3: Any,
+        bucket: str,
+        clock: Callable[[], float],
+        read_ahead: int = READ_AHEAD,
+        gap_list_interval_s: float = GAP_LIST_INTERVAL_S,
+    ) -> None:
         self._s3 = s3
         self._bucket = bucket
         self._clock = clock
+        self.read_ahead = read_ahead
+        self._gap_list_interval_s = gap_list_interval_s
+        self._pool = ThreadPoolExecutor(max_workers=8)
         self._chunks: dict[int, bytes] = {}
         self._seen: dict[int, float] = {}  # when each chunk was first read: the wait clock
-        self._final: tuple[int, float] | None = None
+        self._final_at: float | None = None
+        self._listed_at = float("-inf")
         self.hints = Hints()
+        self.lists = 0  # LIST requests made (the bench's S3 cost)
 
     def _get(self, key: str) -> bytes | None:
         try:
@@ -46,35 +65,62 @@ class KeyedChunkStore:
                 return None
             raise
 
-    def _fetch(self, session_id: str, seq: int) -> bool:
-        if seq in self._chunks:
-            return True
-        body = self._get(resources.chunk_key(session_id, seq))
-        if body is None:
-            return False
-        self._chunks[seq] = body
-        self._seen[seq] = self._clock()
-        return True
+    def _fetch_all(self, session_id: str, seqs: list[int]) -> None:
+        wanted = [seq for seq in seqs if seq not in self._chunks]
+        keys = [resources.chunk_key(session_id, seq) for seq in wanted]
+        for seq, body in zip(wanted, self._pool.map(self._get, keys), strict=True):
+            if body is not None:
+                self._chunks[seq] = body
+                self._seen[seq] = self._clock()
 
     def list_from(self, session_id: str, first_seq: int) -> Listing:
         for seq in [s for s in self._chunks if s < first_seq]:  # consumed: forget it
             del self._chunks[seq], self._seen[seq]
+        end = first_seq + self.read_ahead
+        self._fetch_all(session_id, list(range(first_seq, min(end, self.hints.last_seq + 1))))
         seq = first_seq
-        while seq < first_seq + MAX_READ_AHEAD and self._fetch(session_id, seq):
+        while seq in self._chunks:
             seq += 1
-        if self.hints.last_seq > seq:  # a chunk is missing, later ones exist: find them
-            for later in range(seq + 1, min(seq + GAP_PROBE, self.hints.last_seq) + 1):
-                self._fetch(session_id, later)
-        if self.hints.ended and self._final is None:
-            marker = self._get(resources.end_marker_key(session_id))
-            if marker is not None:
-                self._final = (int(json.loads(marker)["finalSeq"]), self._clock())
-        final_seq, final_at = self._final if self._final else (None, None)
-        chunks = {s: self._seen[s] for s in self._chunks if s >= first_seq}
-        return Listing(chunks=chunks, final_seq=final_seq, final_marked_at=final_at)
+        while seq < end and seq > self.hints.last_seq:  # the live edge: the next chunk, one GET
+            self._fetch_all(session_id, [seq])
+            if seq not in self._chunks:
+                break
+            seq += 1
+        if seq < self.hints.last_seq and not any(s > seq for s in self._chunks):
+            self._find_after_gap(session_id, seq)
+        return Listing(
+            chunks={s: self._seen[s] for s in self._chunks if s >= first_seq},
+            final_seq=self.hints.final_seq,
+            final_marked_at=self._final_marked_at(),
+        )
+
+    def _find_after_gap(self, session_id: str, missing: int) -> None:
+        """Chunk `missing` is absent and later ones were accepted beyond the read-ahead:
+        one LIST finds the first of them, however long the gap."""
+        now = self._clock()
+        if now - self._listed_at < self._gap_list_interval_s:
+            return
+        self._listed_at = now
+        self.lists += 1
+        page = self._s3.list_objects_v2(
+            Bucket=self._bucket,
+            Prefix=resources.chunk_prefix(session_id),
+            StartAfter=resources.chunk_key(session_id, missing),
+            MaxKeys=self.read_ahead,
+        )
+        found = [resources.parse_chunk_key(item["Key"]) for item in page.get("Contents", [])]
+        self._fetch_all(session_id, [key.seq for key in found if key is not None and key.seq is not None])
+
+    def _final_marked_at(self) -> float | None:
+        if self.hints.final_seq is None:
+            return None
+        if self._final_at is None:
+            self._final_at = self._clock()  # the wait for chunks the end named starts now
+        return self._final_at
 
     def read(self, session_id: str, seqs: list[int]) -> dict[int, bytes]:
-        for seq in seqs:
-            if not self._fetch(session_id, seq):
-                raise KeyError(f"chunk {seq} of {session_id} vanished")
+        self._fetch_all(session_id, seqs)
+        missing = [seq for seq in seqs if seq not in self._chunks]
+        if missing:
+            raise KeyError(f"chunks {missing} of {session_id} vanished")
         return {seq: self._chunks[seq] for seq in seqs}

@@ -23,7 +23,7 @@ from s3_audio_consumer.worker import SessionWorker, TrackedCursors, WorkerSettin
 from shared import env_names
 from shared.audio_unit import UtteranceUnit
 from shared.config import ConfigError, env_float, env_int, env_str
-from shared.worker_kick import LEASE_MS
+from shared.worker_kick import LEASE_MS, WorkerStart
 
 AWS_RECOGNIZER = "aws"
 
@@ -110,7 +110,7 @@ class LambdaSuccessor:
         self._function = function_name
 
     def __call__(self, session_id: str, generation: int) -> None:
-        payload = {"sessionId": session_id, "generation": generation}
+        payload = WorkerStart(session_id, generation).payload()
         self._client.invoke(FunctionName=self._function, InvocationType="Event", Payload=json.dumps(payload))
 
 
@@ -134,6 +134,7 @@ def runtime(context: Any) -> Runtime:
     chunks = KeyedChunkStore(s3, config.chunk_bucket, time.time)
     settings = BatchSettings(
         target_ms=config.segment_ms,
+        max_chunks_per_read=chunks.read_ahead,
         gap_wait_seconds=config.gap_wait_seconds,
         init_wait_seconds=config.init_wait_seconds,
     )

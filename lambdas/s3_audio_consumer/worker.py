@@ -13,13 +13,20 @@ which audio has been fed; the lease's checkpoint says what the listeners already
   successor. The successor feeds from exactly where the predecessor stopped: every
   sample goes to exactly one stream. Its results are placed on the talk's timeline
   with the offset of its first segment (a stream's timestamps restart at 0).
-- Crash: a worker whose lease expired is replaced on the next chunk; the replacement
-  rewinds the ingest cursor to the checkpoint (the segment holding the end of the
-  last emitted utterance) and drops re-recognized words that end before it, so
-  nothing already delivered is sent again.
+- Crash: a worker whose lease expired is replaced on the next chunk, or by the
+  session's worker watch (shared/worker_watch.py) when no chunk comes; a worker that
+  cannot go on (its stream or its hand-off failed) gives its lease up at once. The
+  replacement rewinds the ingest cursor to the checkpoint (the segment holding the end
+  of the last emitted utterance) and drops re-recognized words that end before it.
+- Delivery: an utterance is handed to the processor (retried with backoff) before the
+  checkpoint moves past it, so a failed hand-off is re-delivered by the replacement;
+  the processor's per-index ledger makes the listeners get it once.
 - Silence: Transcribe ends a stream that gets no audio for 15 s, so a stream idle for
-  `idle_close_s` (paused or suspended speaker) is closed and flushed; the next audio
-  opens a new one.
+  `idle_close_s` (paused or suspended speaker) is closed and flushed; after `park_after_s`
+  without audio the worker parks (checkpoints and exits: no Lambda is held through a
+  pause) and the next chunk starts a successor.
+- The end: the session item says when the talk is over (ended by the speaker or the
+  grace timer, or past its maximum length) and which chunk was its last.
 
 Knows nothing of Lambda events: the handler builds it and calls `run`."""
 
@@ -30,7 +37,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from s3_audio_consumer.batcher import Batch, Batcher, Counters, Cursor, CursorStore, SessionState
 from s3_audio_consumer.keyed_chunks import Hints
@@ -41,6 +48,7 @@ from shared.audio_unit import PCM_SAMPLE_RATE
 from shared.languages import LANGUAGES
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,8 @@ class WorkerSettings:
     idle_close_s: float = 10.0  # Transcribe times a stream out after 15 s without audio
     close_timeout_s: float = 10.0
     start_retries: int = 3
+    park_after_s: float = 30.0  # no audio this long (a pause): checkpoint and exit
+    hand_off_retries: int = 4  # invoke attempts after the first, 0.2 s doubling
 
 
 class UtteranceSink(Protocol):
@@ -68,13 +78,20 @@ class Successor(Protocol):
 
 @dataclass(frozen=True)
 class WorkerRun:
-    outcome: str  # ended | handed_over | lost_lease | not_claimed
+    outcome: str  # ended | handed_over | parked | lost_lease | not_claimed | stream_failed | hand_off_failed
     generation: int
     utterances: int = 0
     streams: int = 0
     fed_ms: int = 0
     gaps: int = 0  # chunks waited for and skipped
     decode_failures: int = 0
+    hand_off_retries: int = 0
+    close_timeouts: int = 0  # streams whose last results did not all come in time
+
+
+class HandOffFailed(RuntimeError):
+    """The processor could not be invoked, retries included: the worker stops without
+    moving its checkpoint, so its replacement delivers the utterance again."""
 
 
 class LeaseLost(RuntimeError):
@@ -125,10 +142,13 @@ class _Run:
     segments: list[tuple[int, Cursor]] = field(default_factory=list)  # (start_ms, cursor cut from)
     stretch: _Stretch | None = None
     beat_at: float = 0.0
+    progressed: bool = False  # a segment reached the stream: the start grace is over
+    last_audio_at: float = 0.0
     streams: int = 0
     utterances: int = 0
     fed_ms: int = 0
-    done: bool = False
+    hand_off_retries: int = 0
+    close_timeouts: int = 0
 
 
 class SessionWorker:
@@ -167,6 +187,7 @@ class SessionWorker:
         # Cursor writes are fenced by this worker's lease (see DynamoCursorStore).
         self._cursors = self._make_cursors(owner)
         run = _Run(session_id, owner, claim, claim.checkpoint, claim.session, self._clock())
+        run.last_audio_at = run.started_at
         if claim.after_crash:  # no checkpoint yet: the dead worker's audio is all re-fed
             self._rewind(session_id, claim.checkpoint.resume or Cursor())
         batcher = self._make_batcher(self._cursors, lambda batch: self._feed(run, batch))
@@ -186,6 +207,8 @@ class SessionWorker:
             run.fed_ms,
             gaps=batcher.counters.gaps,
             decode_failures=batcher.counters.decode_failures,
+            hand_off_retries=run.hand_off_retries,
+            close_timeouts=run.close_timeouts,
         )
 
     def _loop(self, run: _Run, batcher: Batcher, deadline: float) -> str:
@@ -193,7 +216,16 @@ class SessionWorker:
             return self._steps(run, batcher, deadline)
         except LeaseLost:
             logger.warning("lease lost; another worker has the session", extra={"sessionId": run.session_id})
+            self._abandon(run)
             return "lost_lease"
+        except (StreamFailed, HandOffFailed) as error:
+            # Not raised: a retry of this generation could never claim the lease again.
+            # The lease is given up now, so the next kick (a chunk, or the watch) starts a
+            # replacement at once; it resumes from the checkpoint.
+            logger.exception("the worker cannot go on; lease released", extra={"sessionId": run.session_id})
+            self._abandon(run)
+            self._lease.release(run.session_id, run.owner)
+            return "stream_failed" if isinstance(error, StreamFailed) else "hand_off_failed"
 
     def _steps(self, run: _Run, batcher: Batcher, deadline: float) -> str:
         while True:
@@ -208,6 +240,9 @@ class SessionWorker:
                 self._hand_over(run)
                 return "handed_over"
             self._close_if_idle(run)
+            if self._time_to_park(run):
+                self._park(run)
+                return "parked"
             if not fed:
                 self._sleep(self._settings.poll_s)
 
@@ -216,17 +251,19 @@ class SessionWorker:
 
     def _beat(self, run: _Run) -> None:
         """Proves the worker alive, at most once a heartbeat period; also between the
-        segments of a backlog, so catching up never lets the lease expire."""
+        segments of a backlog, so catching up never lets the lease expire. Until the
+        first segment reaches a stream, the beat is dated ahead by the start grace."""
         gap = self._clock() - run.beat_at
         if gap < self._settings.heartbeat_s:
             return
         if run.beat_at and gap > 2 * self._settings.heartbeat_s:
             logger.warning("heartbeat late", extra={"sessionId": run.session_id, "gapSeconds": round(gap, 2)})
-        view = self._lease.heartbeat(run.session_id, run.owner, self._ms())
+        beat_ms = self._ms() if run.progressed else self._lease.grace_beat(self._ms())
+        view = self._lease.heartbeat(run.session_id, run.owner, beat_ms)
         if view is None:
             raise LeaseLost(run.session_id)
         run.view, run.beat_at = view, self._clock()
-        self._hints.last_seq, self._hints.ended = view.last_seq, view.status == "ended"
+        self._hints.last_seq, self._hints.final_seq = view.last_seq, view.final(self._clock())
 
     def _rewind(self, session_id: str, resume: Cursor) -> None:
         state = self._cursors.load(session_id)
@@ -234,6 +271,27 @@ class SessionWorker:
             return
         if self._cursors.restore(session_id, state.cursor, resume):
             logger.warning("resumed after a crash from the checkpoint", extra={"sessionId": session_id})
+
+    def _while_beating(self, run: _Run, work: Callable[[], T]) -> T:
+        """Runs a call that may block for seconds (a stream start, a stream's last
+        results) on a helper thread while this one keeps the lease."""
+        box: list[T] = []
+        errors: list[BaseException] = []
+
+        def target() -> None:
+            try:
+                box.append(work())
+            except BaseException as error:  # handed to the worker's thread
+                errors.append(error)
+
+        helper = threading.Thread(target=target, daemon=True)
+        helper.start()
+        while helper.is_alive():
+            helper.join(min(0.5, self._settings.heartbeat_s))
+            self._beat(run)
+        if errors:
+            raise errors[0]
+        return box[0]
 
     # -- audio in ---------------------------------------------------------------------------
     def _feed(self, run: _Run, batch: Batch) -> None:
@@ -243,14 +301,15 @@ class SessionWorker:
         run.segments.append((batch.start_ms, cut_from))
         stretch = run.stretch or self._open(run, batch.start_ms)
         stretch.stream.send(batch.pcm)
-        stretch.last_audio_at = self._clock()
+        stretch.last_audio_at = run.last_audio_at = self._clock()
         run.fed_ms = batch.start_ms + batch.duration_ms
+        run.progressed = True
 
     def _open(self, run: _Run, offset_ms: int) -> _Stretch:
         language = LANGUAGES[run.view.source_language]
         for attempt in range(self._settings.start_retries + 1):
             try:
-                stream = self._recognizer.start(language, PCM_SAMPLE_RATE)
+                stream = self._while_beating(run, lambda: self._recognizer.start(language, PCM_SAMPLE_RATE))
                 break
             except StreamFailed as error:
                 if not error.retryable or attempt == self._settings.start_retries:
@@ -274,15 +333,33 @@ class SessionWorker:
             self._emit(run, run.stretch.cutter.feed(result))
 
     def _emit(self, run: _Run, utterances: list[Utterance]) -> None:
-        """Checkpoints, then delivers: a worker that lost its lease delivers nothing (its
-        replacement re-feeds from the checkpoint), so no utterance goes out twice."""
+        """Delivers, then checkpoints: an utterance whose hand-off failed is not behind the
+        checkpoint, so the replacement delivers it again. One that was delivered but whose
+        checkpoint was lost (the lease moved on) is delivered again under the same index,
+        and the processor's ledger drops the second."""
         for utterance in utterances:
+            self._hand_off(run, utterance)
             point = Checkpoint(utterance.index + 1, utterance.end_ms, self._resume_for(run, utterance.end_ms))
             if not self._lease.checkpoint(run.session_id, run.owner, point):
                 raise LeaseLost(run.session_id)
             run.point = point
-            self._sink(run.session_id, run.view.source_language, utterance)
             run.utterances += 1
+
+    def _hand_off(self, run: _Run, utterance: Utterance) -> None:
+        for attempt in range(self._settings.hand_off_retries + 1):
+            try:
+                self._sink(run.session_id, run.view.source_language, utterance)
+                return
+            except Exception as error:
+                if attempt == self._settings.hand_off_retries:
+                    raise HandOffFailed(f"utterance {utterance.index}: {error}") from error
+                run.hand_off_retries += 1
+                logger.warning(
+                    "hand-off failed; retrying",
+                    extra={"sessionId": run.session_id, "index": utterance.index, "error": str(error)},
+                )
+                self._sleep(0.2 * 2**attempt)
+                self._beat(run)
 
     def _resume_for(self, run: _Run, emitted_until_ms: int) -> Cursor | None:
         """The cursor of the segment holding `emitted_until_ms`: audio from there on may
@@ -313,17 +390,24 @@ class SessionWorker:
             raise LeaseLost(run.session_id)
 
     def _last_results(self, run: _Run, stream: RecognitionStream) -> list[StreamResult]:
-        """Closes the stream on a helper thread while this one keeps the lease: the last
-        results can take seconds (a recognizer finishing its queue)."""
-        box: list[list[StreamResult]] = []
-        closer = threading.Thread(
-            target=lambda: box.append(stream.close(self._settings.close_timeout_s)), daemon=True
-        )
-        closer.start()
-        while closer.is_alive():
-            closer.join(min(0.5, self._settings.heartbeat_s))
-            self._beat(run)
-        return box[0] if box else []
+        """The last results can take seconds (a recognizer finishing its queue); a close
+        that takes the whole timeout may have cut some off: counted."""
+        began = self._clock()
+        results = self._while_beating(run, lambda: stream.close(self._settings.close_timeout_s))
+        if self._clock() - began >= self._settings.close_timeout_s:
+            run.close_timeouts += 1
+            logger.warning("stream closed at its timeout; late results lost", extra={"sessionId": run.session_id})
+        return results
+
+    def _abandon(self, run: _Run) -> None:
+        """Closes the stream at once without emitting anything (the lease is gone or the
+        worker cannot go on): no audio stays billed until Transcribe's own timeout."""
+        stretch, run.stretch = run.stretch, None
+        if stretch is not None:
+            try:
+                stretch.stream.close(0.0)
+            except Exception:  # the stream may be the thing that failed
+                logger.warning("stream close after a failure failed", extra={"sessionId": run.session_id})
 
     def _close_if_idle(self, run: _Run) -> None:
         if run.stretch and self._clock() - run.stretch.last_audio_at >= self._settings.idle_close_s:
@@ -346,6 +430,16 @@ class SessionWorker:
         self._lease.hand_over(run.session_id, run.owner, successor)
         self._successor(run.session_id, successor)
         logger.info("handed over", extra={"sessionId": run.session_id, "successor": successor})
+
+    def _time_to_park(self, run: _Run) -> bool:
+        """A long pause, and not the end of the talk (the end flushes and finishes)."""
+        quiet = self._clock() - run.last_audio_at >= self._settings.park_after_s
+        return quiet and run.stretch is None and self._hints.final_seq is None
+
+    def _park(self, run: _Run) -> None:
+        if not self._lease.park(run.session_id, run.owner, run.point, run.view.last_seq):
+            raise LeaseLost(run.session_id)
+        logger.info("long pause; worker parked", extra={"sessionId": run.session_id, "lastSeq": run.view.last_seq})
 
     def _finish(self, run: _Run) -> None:
         self._close(run)

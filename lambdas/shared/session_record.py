@@ -49,6 +49,10 @@ class SessionRecord:
     # ingest cursor (adapters.py) and the lease of the worker that streams the talk (lease.py).
     ingest: Mapping[str, Any] | None = None
     worker: Mapping[str, Any] | None = None
+    # shared/worker_kick.py and worker_watch.py: the last kick (one per lease period) and
+    # the live link of the session's worker watch chain (epoch ms).
+    worker_kick_at_ms: int | None = None
+    worker_watch_at_ms: int | None = None
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> SessionRecord:
@@ -80,6 +84,10 @@ class SessionRecord:
             listener_counts={str(lang): int(n) for lang, n in sorted(counts.items()) if int(n) > 0},
             ingest=value("ingest"),
             worker=value("worker"),
+            worker_kick_at_ms=None if value("worker_kick_at_ms") is None else as_int(value("worker_kick_at_ms")),
+            worker_watch_at_ms=None
+            if value("worker_watch_at_ms") is None
+            else as_int(value("worker_watch_at_ms")),
         )
 
     def to_item(self) -> dict[str, Any]:
@@ -129,6 +137,8 @@ _ATTRIBUTE: dict[str, str] = {
     "listener_counts": "listenerCounts",
     "ingest": "ingest",
     "worker": "worker",
+    "worker_kick_at_ms": "workerKickAt",
+    "worker_watch_at_ms": "workerWatchAt",
 }
 assert set(_ATTRIBUTE) == {f.name for f in fields(SessionRecord)}
 # Written only once something sets them: a new session has no seq, end or suspension yet.

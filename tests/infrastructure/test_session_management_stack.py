@@ -267,11 +267,19 @@ def test_chunk_writer_puts_chunks_and_kicks_the_worker(synth):
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",
         "lambda:InvokeFunction",
+        # Starting the session's worker watch: a delayed message on the timers' queue.
+        "sqs:SendMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         *FAILURE_DESTINATION,
     }
     assert [text(r) for r in allowed["s3:PutObject"]] == [_chunk_bucket_objects(synth)]
+    timer_queue = resource_id(synth.sessions, "AWS::SQS::Queue", "SessionTimersQueue")
+    # Its own failure destination, and the timers' queue.
+    assert {"Fn::GetAtt": [timer_queue, "Arn"]} in allowed["sqs:SendMessage"]
+    assert len(allowed["sqs:SendMessage"]) == 2
     # The session item only (its worker lease and workerKickAt): no index, no other table.
     for action in ("dynamodb:GetItem", "dynamodb:UpdateItem"):
         assert allowed[action] == [_sessions_arn(synth)], action
@@ -296,6 +304,7 @@ def test_consumer_permissions_are_least_privilege(synth):
     allowed = actions_on(statements)
     assert set(allowed) == {
         "s3:GetObject",
+        "s3:ListBucket",
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",
         "transcribe:StartStreamTranscription",
@@ -304,9 +313,13 @@ def test_consumer_permissions_are_least_privilege(synth):
         "logs:PutLogEvents",
         *FAILURE_DESTINATION,
     }
-    # Chunks are read by exact key: GetObject under sessions/ only, and no listing at all.
+    # Chunks are read by exact key: GetObject under sessions/ only; past a gap, one LIST
+    # of the bucket, conditioned to keys under sessions/.
     assert [text(r) for r in allowed["s3:GetObject"]] == [_chunk_bucket_objects(synth)]
-    assert not any(a.startswith("s3:List") for a in allowed)
+    bucket = resource_id(synth.sessions, "AWS::S3::Bucket", "ChunkBucket")
+    assert allowed["s3:ListBucket"] == [{"Fn::GetAtt": [bucket, "Arn"]}]
+    listing = [s for s in statements if "s3:ListBucket" in str(s["Action"])]
+    assert [s["Condition"] for s in listing] == [{"StringLike": {"s3:prefix": ["sessions/*"]}}]
     for action in ("dynamodb:GetItem", "dynamodb:UpdateItem"):
         assert allowed[action] == [_sessions_arn(synth)], action
     # Transcribe streaming has no resource type: Resource * is all it supports.
@@ -315,7 +328,7 @@ def test_consumer_permissions_are_least_privilege(synth):
     assert sorted(map(text, allowed["lambda:InvokeFunction"])) == sorted(
         text(_function_arn(name)) for name in ("audio-processor-dev", "s3-audio-consumer-dev")
     )
-    assert all("Condition" not in s for s in statements)
+    assert all("Condition" not in s for s in statements if s not in listing)
 
 
 def test_consumer_role_does_not_reference_its_own_function(synth):

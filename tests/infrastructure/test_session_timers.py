@@ -98,6 +98,8 @@ def test_timer_environment(synth):
     assert variables["SPEAKER_GRACE_SECONDS"] == "120"
     assert variables["SESSION_TIMER_QUEUE_URL"] == {"Ref": timer_queue}
     assert variables["CHUNK_WRITER_FUNCTION"] == {"Ref": writer_id}
+    consumer_id, _ = function_by_name(synth.sessions, "s3-audio-consumer-dev")
+    assert variables["AUDIO_CONSUMER_FUNCTION"] == {"Ref": consumer_id}  # the worker watch restarts it
     for name in ("SESSIONS_TABLE", "CONNECTIONS_TABLE", "API_GATEWAY_ENDPOINT"):
         assert variables[name] == handler["Environment"]["Variables"][name], name
     assert "wss://" not in text(variables["API_GATEWAY_ENDPOINT"])
@@ -143,10 +145,13 @@ def test_timer_permissions_are_least_privilege(synth):
     assert allowed["dynamodb:UpdateItem"] == [sessions_arn]
     assert len(allowed["dynamodb:Query"]) == 1
     assert text(allowed["dynamodb:Query"][0]).endswith('"/index/sessionId-targetLanguage-index"]]}')
-    # The chunk writer (the end-of-stream marker), and the fan-out function by its name
-    # (the end's broadcast to thousands of listeners).
+    # The chunk writer (the end-of-stream marker), the session worker (the worker watch
+    # restarts a dead one) and the fan-out function by its name (the end's broadcast to
+    # thousands of listeners).
+    consumer_id, _ = function_by_name(synth.sessions, "s3-audio-consumer-dev")
     invoked = allowed["lambda:InvokeFunction"]
-    assert {"Fn::GetAtt": [writer_id, "Arn"]} in invoked and len(invoked) == 2
+    assert {"Fn::GetAtt": [writer_id, "Arn"]} in invoked and len(invoked) == 3
+    assert {"Fn::GetAtt": [consumer_id, "Arn"]} in invoked
     assert any(":function:fanout-dev" in text(r) for r in invoked)
     assert len(allowed["execute-api:ManageConnections"]) == 1
     assert post_to_connections("dev") in text(allowed["execute-api:ManageConnections"])

@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from chunk_writer import handler as writer_handler
 from chunk_writer import wiring as writer_wiring
-from chunk_writer.kick import WorkerKick
+from chunk_writer.guard import WorkerGuard
 from chunk_writer.writer import ChunkWriter
 from local.kit.captures import CAPTURES
 from local.replay import BUCKET, create_resources
@@ -24,6 +24,8 @@ from s3_audio_consumer.utterances import Utterance
 from s3_audio_consumer.wiring import LambdaSuccessor, LambdaUtteranceSink
 from s3_audio_consumer.worker import WorkerRun
 from shared.audio_unit import UtteranceUnit
+from shared.worker_kick import WorkerKick
+from shared.worker_watch import WatchMessage, WorkerWatch
 from tests.unit.ws_harness import Context
 
 SESSION = "steady-river-1234"
@@ -45,10 +47,14 @@ def aws():
         s3, table = create_resources(boto3.Session(region_name="us-east-1"), SESSION, "en")
         lambda_client = FakeLambda()
         lambda_client.now = time.time()  # type: ignore[attr-defined]
+        clock = lambda: lambda_client.now  # type: ignore[attr-defined]  # noqa: E731
+        kick = WorkerKick(table, lambda_client, "s3-audio-consumer-test", clock)
+        watches: list[tuple[WatchMessage, int]] = []
         runtime = writer_wiring.Runtime(
             writer=ChunkWriter(s3=s3, bucket=BUCKET),
-            kick=WorkerKick(table, lambda_client, "s3-audio-consumer-test", lambda: lambda_client.now),  # type: ignore[attr-defined]
+            guard=WorkerGuard(kick, WorkerWatch(table, kick, lambda m, d: watches.append((m, d)), clock)),
         )
+        lambda_client.watches = watches  # type: ignore[attr-defined]
         WRITER.append(runtime)
         try:
             yield s3, table, lambda_client
