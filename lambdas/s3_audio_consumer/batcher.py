@@ -81,6 +81,7 @@ class Batch:
     last_seq: int
     pcm: bytes
     source_language: str
+    missed_ms: int = 0  # audio lost just before this batch (chunks that never arrived)
 
 
 @dataclass(frozen=True)
@@ -439,6 +440,11 @@ class Batcher:
         if not chosen:
             return Plan(cursor=new)
         total = sum(c.samples for c in chosen)
+        # After lost chunks, the first Cluster's timecode puts the batch back on the talk's
+        # timeline: the jump is the audio that never arrived.
+        start = cursor.emitted_samples
+        if cursor.cut_offset == RESYNC and chosen[0].timecode_ms is not None:
+            start = max(start, chosen[0].timecode_ms * 48)
         end = next_cut if next_cut is not None else chosen[-1].end
         if cursor.preroll_seq >= 0:
             begin = stream.starts[cursor.preroll_seq] + cursor.preroll_offset
@@ -448,17 +454,16 @@ class Batcher:
         batch = Batch(
             session_id=session_id,
             index=cursor.batch_index,
-            start_ms=cursor.emitted_samples // 48,
+            start_ms=start // 48,
             duration_ms=total // 48,
             first_seq=stream.position(chosen[0].offset)[0],
             last_seq=stream.position(max(end - 1, chosen[0].offset))[0],
             pcm=b"",
             source_language=state.source_language,
+            missed_ms=(start - cursor.emitted_samples) // 48,
         )
         return Plan(
-            cursor=replace(
-                new, batch_index=cursor.batch_index + 1, emitted_samples=cursor.emitted_samples + total
-            ),
+            cursor=replace(new, batch_index=cursor.batch_index + 1, emitted_samples=start + total),
             webm=init + stream.buf[begin:end],
             drop_samples=drop,
             batch=batch,

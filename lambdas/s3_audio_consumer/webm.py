@@ -128,6 +128,9 @@ class Cluster:
     end: int  # offset of the next Segment-level element, or of the last complete child
     samples: int  # 48 kHz samples of its complete blocks
     complete: bool  # the next Cluster (or end of stream) was seen
+    # Its Timecode in ms from the recording's start (MediaRecorder's TimecodeScale is
+    # 1 ms): where it sits on the talk's timeline, also after chunks were lost before it.
+    timecode_ms: int | None = None
 
 
 def _block_samples(data: bytes, start: int, end: int) -> int:
@@ -151,6 +154,7 @@ def scan_clusters(data: bytes, start: int) -> list[Cluster]:
         cluster_start = pos
         pos += header
         samples = 0
+        timecode: int | None = None
         limit = len(data) if size == UNKNOWN else min(len(data), pos + size)
         complete = False
         while pos < limit:
@@ -164,7 +168,9 @@ def scan_clusters(data: bytes, start: int) -> list[Cluster]:
             if child_size == UNKNOWN or pos + child_header + child_size > len(data):
                 break
             body = pos + child_header
-            if child_id == SIMPLE_BLOCK:
+            if child_id == TIMECODE:
+                timecode = int.from_bytes(data[body : body + child_size], "big")
+            elif child_id == SIMPLE_BLOCK:
                 samples += _block_samples(data, body, body + child_size)
             elif child_id == BLOCK_GROUP:
                 inner = body
@@ -178,7 +184,9 @@ def scan_clusters(data: bytes, start: int) -> list[Cluster]:
             pos = body + child_size
         if size != UNKNOWN and pos >= cluster_start + header + size:
             complete = True
-        clusters.append(Cluster(offset=cluster_start, end=pos, samples=samples, complete=complete))
+        clusters.append(
+            Cluster(offset=cluster_start, end=pos, samples=samples, complete=complete, timecode_ms=timecode)
+        )
         if not complete:
             break
     return clusters

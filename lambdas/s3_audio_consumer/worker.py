@@ -87,6 +87,7 @@ class WorkerRun:
     decode_failures: int = 0
     hand_off_retries: int = 0
     close_timeouts: int = 0  # streams whose last results did not all come in time
+    missed_ms: int = 0  # audio that never arrived (gaps waited for and skipped)
 
 
 class HandOffFailed(RuntimeError):
@@ -149,6 +150,7 @@ class _Run:
     fed_ms: int = 0
     hand_off_retries: int = 0
     close_timeouts: int = 0
+    missed_ms: int = 0  # audio that never arrived, skipped
 
 
 class SessionWorker:
@@ -209,6 +211,7 @@ class SessionWorker:
             decode_failures=batcher.counters.decode_failures,
             hand_off_retries=run.hand_off_retries,
             close_timeouts=run.close_timeouts,
+            missed_ms=run.missed_ms,
         )
 
     def _loop(self, run: _Run, batcher: Batcher, deadline: float) -> str:
@@ -296,6 +299,8 @@ class SessionWorker:
     # -- audio in ---------------------------------------------------------------------------
     def _feed(self, run: _Run, batch: Batch) -> None:
         self._beat(run)
+        if batch.missed_ms > 0:
+            self._report_gap(run, batch)
         claimed = self._cursors.last_claim
         cut_from = claimed[0] if claimed else Cursor()
         run.segments.append((batch.start_ms, cut_from))
@@ -304,6 +309,18 @@ class SessionWorker:
         stretch.last_audio_at = run.last_audio_at = self._clock()
         run.fed_ms = batch.start_ms + batch.duration_ms
         run.progressed = True
+
+    def _report_gap(self, run: _Run, batch: Batch) -> None:
+        """Audio was lost before this batch: the talk's timeline jumps. A stream's times
+        run on without the jump, so the open stream is closed (its words emitted) and the
+        next opens at the batch's place on the timeline."""
+        run.missed_ms += batch.missed_ms
+        logger.warning(
+            "audio lost before this segment; the talk goes on",
+            extra={"sessionId": run.session_id, "missedMs": batch.missed_ms, "atMs": batch.start_ms},
+        )
+        claimed = self._cursors.last_claim
+        self._close(run, resume=claimed[0] if claimed else None)  # this batch is not fed yet
 
     def _open(self, run: _Run, offset_ms: int) -> _Stretch:
         language = LANGUAGES[run.view.source_language]
@@ -371,9 +388,10 @@ class SessionWorker:
             return holding[-1]
         return run.point.resume
 
-    def _close(self, run: _Run) -> None:
+    def _close(self, run: _Run, resume: Cursor | None = None) -> None:
         """Ends the stream and emits everything it still held: afterwards all audio fed
-        so far is accounted for, and a successor starts from the current cursor."""
+        so far is accounted for, and a successor starts from the current cursor (or
+        `resume`, where audio not fed yet starts)."""
         stretch, run.stretch = run.stretch, None
         if stretch is None:
             return
@@ -381,7 +399,7 @@ class SessionWorker:
             self._emit(run, stretch.cutter.feed(result))
         self._emit(run, stretch.cutter.flush())
         claimed = self._cursors.last_claim
-        current = claimed[1] if claimed else run.point.resume
+        current = resume or (claimed[1] if claimed else run.point.resume)
         run.point = replace(
             run.point, emitted_until_ms=max(run.point.emitted_until_ms, run.fed_ms), resume=current
         )

@@ -20,7 +20,9 @@ export interface Chunk {
 }
 
 export interface ChunkQueueOptions {
-  /** Unsent chunks kept while the socket is down: 240 × 250 ms = 60 s of audio. */
+  /** Unsent chunks kept while the socket is down: 600 × 250 ms = 150 s of audio, more
+   * than the server's 120 s grace period, so nothing said before the session would
+   * end is dropped. The server accepts a seq up to `limit + keep` past its last. */
   limit?: number;
   /** Sent chunks kept for resending (besides chunk 0). */
   keep?: number;
@@ -30,6 +32,9 @@ export interface ChunkQueueOptions {
 }
 
 const WINDOW_MS = 1000;
+// Held to the server's Limits (max_seq_jump, speaker_grace_seconds) by tests/unit/test_worker_limits.py.
+export const UNSENT_LIMIT = 600;
+export const SENT_KEPT = 240;
 const realTimers: Timers = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
@@ -56,8 +61,8 @@ export class ChunkQueue {
     private readonly trySend: (chunk: Chunk) => boolean,
     options: ChunkQueueOptions = {},
   ) {
-    this.limit = options.limit ?? 240;
-    this.keep = options.keep ?? 240;
+    this.limit = options.limit ?? UNSENT_LIMIT;
+    this.keep = options.keep ?? SENT_KEPT;
     this.perSecond = options.perSecond ?? 12;
     this.timers = options.timers ?? realTimers;
   }

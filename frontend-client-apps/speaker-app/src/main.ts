@@ -230,7 +230,9 @@ function retryResume(attempt: number): void {
 function updateSendStatus(): void {
   const seconds = Math.max(1, Math.round((queue.length * TIMESLICE_MS) / 1000));
   let text = '';
+  const lost = Math.round((queue.dropped * TIMESLICE_MS) / 1000);
   if (over) text = '';
+  else if (lost > 0 && queue.length >= 4) text = `${lost} s of audio could not be kept while offline and will be missing; sending the last ${seconds} s…`;
   else if (queue.length >= 4 && !attached && resumeHopeless) text = `${seconds} s of audio held back: the session could not be resumed.`;
   else if (queue.length >= 4 && !attached) text = `Holding ${seconds} s of audio until the session is back…`;
   else if (queue.length >= 4) text = `Catching up: ${seconds} s of audio still to send…`;
