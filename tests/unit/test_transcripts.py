@@ -160,7 +160,7 @@ def test_a_listener_has_their_own_languages_transcript_and_no_other(gateway):
     refused_other_language = ask(gateway, "lis-1", mine, "fr")
     unknown = ask(gateway, "lis-1", "quiet-harbor-9999", "es")
 
-    assert refused_other_session["code"] == "FORBIDDEN"
+    assert refused_other_session["code"] == "SESSION_NOT_FOUND"  # as an unknown one: no oracle
     assert refused_other_language["code"] == "FORBIDDEN"
     assert unknown["code"] == "SESSION_NOT_FOUND"
     assert len(gateway.transcript_requests) == 1
@@ -185,7 +185,7 @@ def test_another_speaker_cannot_have_a_sessions_transcript(gateway):
         ExpressionAttributeValues={":u": "someone-else"},
     )
     refused = ask(gateway, "spk-1", session, "en")
-    assert refused["code"] == "NOT_SESSION_SPEAKER"
+    assert refused["code"] == "SESSION_NOT_FOUND"
     assert gateway.transcript_requests == []
 
 
