@@ -552,9 +552,21 @@ class SessionService:
         connection cannot spend the others' share), then per address and per session."""
         limits, now = self.limits, int(self.clock())
         for allowance, whose in (
-            (Allowance(f"transcript-connection#{caller.connection_id}", limits.transcripts_per_connection_per_minute), "this connection"),
-            (Allowance(f"transcript-ip#{caller.source_ip}", limits.transcripts_per_ip_per_minute), "this address"),
-            (Allowance(f"transcript-session#{session_id}", limits.transcripts_per_session_per_minute), "this session"),
+            (
+                Allowance(
+                    f"transcript-connection#{caller.connection_id}",
+                    limits.transcripts_per_connection_per_minute,
+                ),
+                "this connection",
+            ),
+            (
+                Allowance(f"transcript-ip#{caller.source_ip}", limits.transcripts_per_ip_per_minute),
+                "this address",
+            ),
+            (
+                Allowance(f"transcript-session#{session_id}", limits.transcripts_per_session_per_minute),
+                "this session",
+            ),
         ):
             if not self.sessions.spend(allowance, now):
                 raise ProtocolError(
@@ -625,7 +637,9 @@ class SessionService:
 
     def _miss_allowances(self, caller: Caller) -> tuple[Allowance, Allowance]:
         return (
-            Allowance(f"miss-connection#{caller.connection_id}", self.limits.misses_per_connection_per_minute),
+            Allowance(
+                f"miss-connection#{caller.connection_id}", self.limits.misses_per_connection_per_minute
+            ),
             Allowance(f"miss-ip#{caller.source_ip}", self.limits.misses_per_ip_per_minute),
         )
 

@@ -183,7 +183,12 @@ class SessionRepository:
         until = now + allowance.seconds
         try:
             self._table.put_item(
-                Item={"sessionId": allowance.key, "hits": 1, "until": until, resources.TTL_ATTRIBUTE: until + 60},
+                Item={
+                    "sessionId": allowance.key,
+                    "hits": 1,
+                    "until": until,
+                    resources.TTL_ATTRIBUTE: until + 60,
+                },
                 ConditionExpression="attribute_not_exists(#until) OR #until <= :now",
                 ExpressionAttributeNames={"#until": "until"},
                 ExpressionAttributeValues={":now": now},
