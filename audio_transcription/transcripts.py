@@ -78,7 +78,8 @@ class Transcripts(Construct):
             )
         )
         self.function.allow_wildcards(
-            "Record and transcript keys are sessions/{sessionId}/utterances|transcripts/..., created at run time.",
+            "Record and transcript keys are sessions/{sessionId}/(utterances|transcripts)/..., "
+            "created at run time.",
             objects_under(records),
             objects_under(files),
         )
