@@ -138,6 +138,7 @@ def build_app(app: cdk.App) -> tuple[SessionManagementStack, AudioTranscriptionS
         connections=sessions.connections_table,
         app_origins=deployment.app_origins,
         translation_tuning=deployment.translation_tuning,
+        reserve_concurrency=deployment.reserve_concurrency,
         **common,
     )
     transcription.add_stack_dependency(sessions)

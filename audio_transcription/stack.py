@@ -38,6 +38,7 @@ class AudioTranscriptionStack(Stack):
         app_origins: Sequence[str],
         alarm_email: str | None = None,
         translation_tuning: Mapping[str, str] | None = None,
+        reserve_concurrency: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -77,6 +78,7 @@ class AudioTranscriptionStack(Stack):
             translation_bucket=self.translation_bucket,
             stage=stage,
             management_endpoint=management_endpoint,
+            reserve_concurrency=reserve_concurrency,
         )
 
         self._monitor(alarm_email, pipeline.function, transcripts.function, fanout.function)

@@ -26,7 +26,10 @@ class Transcripts(Construct):
         translation_bucket: s3.IBucket,
         stage: apigw.WebSocketStage,
         management_endpoint: str,
+        reserve_concurrency: bool = True,
     ) -> None:
+        """reserve_concurrency: constants.RESERVED_CONCURRENCY[transcripts][env], which is also
+        its ceiling: downloads never take executions from the speech path."""
         super().__init__(scope, construct_id)
         self.function = PythonFunction(
             self,
@@ -42,25 +45,43 @@ class Transcripts(Construct):
                     env_names.PRESIGNED_URL_EXPIRATION: str(constants.PRESIGNED_URL_EXPIRATION_SECONDS),
                 },
                 invoked_asynchronously=True,
+                reserved_concurrency=(
+                    constants.RESERVED_CONCURRENCY[constants.TRANSCRIPTS][env_name]
+                    if reserve_concurrency
+                    else None
+                ),
             ),
         )
         role = self.function.role
+        # Least privilege: it reads utterance records and writes (and presigns GETs of) the
+        # transcripts, nothing else of the session's objects (chunks, clips).
+        records, files = (f"{resources.CHUNK_KEY_PREFIX}*/{part}/" for part in ("utterances", "transcripts"))
         iam.Grant.add_to_principal(
             grantee=role,
-            actions=["s3:GetObject", "s3:PutObject"],
-            resource_arns=[translation_bucket.arn_for_objects(f"{resources.CHUNK_KEY_PREFIX}*")],
+            actions=["s3:GetObject"],
+            resource_arns=[
+                translation_bucket.arn_for_objects(f"{records}*"),
+                translation_bucket.arn_for_objects(f"{files}*"),
+            ],
         )
-        # Listing only under sessions/: the records of one session are one prefix.
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["s3:PutObject"],
+            resource_arns=[translation_bucket.arn_for_objects(f"{files}*")],
+        )
+        # Listing only the records of a session: one prefix each.
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["s3:ListBucket"],
                 resources=[translation_bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{resources.CHUNK_KEY_PREFIX}*"]}},
+                conditions={"StringLike": {"s3:prefix": [f"{records}*"]}},
             )
         )
         self.function.allow_wildcards(
-            "Record and transcript keys are sessions/{sessionId}/..., created at run time.",
-            objects_under(resources.CHUNK_KEY_PREFIX),
+            "Record and transcript keys are sessions/{sessionId}/(utterances|transcripts)/..., "
+            "created at run time.",
+            objects_under(records),
+            objects_under(files),
         )
         allow_posting(
             self.function,

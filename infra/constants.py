@@ -63,9 +63,13 @@ FANOUT_IN_FLIGHT = 250
 # and Lambda keeps at least 100 of it unreserved; dev and prod in one account reserve
 # both sets. New accounts may have a much lower limit, and the deploy then fails:
 # pass -c reservedConcurrency=false to deploy without reservations.
+# The transcripts function's reservation is its ceiling: downloads queue (asynchronous
+# invocations are retried for TRANSCRIPTS' event age) rather than take the unreserved
+# executions the live speech path runs on. The budget: docs/ARCHITECTURE.md §12.
 RESERVED_CONCURRENCY = {
     CONNECTION_HANDLER: {"dev": 50, "prod": 300},
     AUTHORIZER: {"dev": 20, "prod": 100},
+    TRANSCRIPTS: {"dev": 2, "prod": 10},
 }
 
 # Asynchronous invocations. A live clip is worth nothing after a minute, so the

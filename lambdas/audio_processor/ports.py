@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from shared.languages import Language
-from shared.transcript_records import UtteranceRecord
+from shared.transcript_records import RecordListing, UtteranceRecord
 
 
 class Translator(Protocol):
@@ -32,6 +32,10 @@ class UtteranceRecords(Protocol):
     def put(self, record: UtteranceRecord) -> None: ...
 
     def all(self, session_id: str) -> list[UtteranceRecord]: ...
+
+    def listing(self, session_id: str) -> RecordListing: ...
+
+    def read(self, listing: RecordListing) -> list[UtteranceRecord]: ...
 
 
 class ListenerDirectory(Protocol):

@@ -19,9 +19,26 @@ from shared import resources
 from shared.protocol import ErrorCode, error_message, transcript_ready
 from shared.transcript_records import TranscriptRequest, UtteranceRecord
 
+# A stored build is handed out again, without reading a record, for this long; after it,
+# while the records' listing is unchanged (no new utterance). docs/ARCHITECTURE.md §8.
+TRANSCRIPT_REUSE_SECONDS = 30
+
 
 class FileStore(Protocol):
-    def put_file(self, key: str, body: bytes, content_type: str, download_as: str | None = None) -> str: ...
+    def put_file(
+        self,
+        key: str,
+        body: bytes,
+        content_type: str,
+        download_as: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> str: ...
+
+    def url(self, key: str) -> str: ...
+
+    def metadata(self, key: str) -> dict[str, str] | None:
+        """The user metadata of a stored file; None when there is none."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -36,6 +53,32 @@ class TranscriptFile:
     extension: str
     content_type: str
     body: bytes
+
+
+@dataclass(frozen=True)
+class Build:
+    """What stored files of a transcript were built from (kept as the last file's metadata)."""
+
+    records: str  # RecordListing.fingerprint
+    built_at: int
+    utterances: int
+
+    def metadata(self) -> dict[str, str]:
+        return {"records": self.records, "built-at": str(self.built_at), "utterances": str(self.utterances)}
+
+    @classmethod
+    def of(cls, metadata: dict[str, str] | None) -> Build | None:
+        try:
+            return (
+                cls(metadata["records"], int(metadata["built-at"]), int(metadata["utterances"]))
+                if metadata
+                else None
+            )
+        except (KeyError, ValueError):
+            return None
+
+
+EXTENSIONS = ("txt", "srt", "vtt")  # written in this order: the last one carries the Build
 
 
 @dataclass(frozen=True)
@@ -110,16 +153,40 @@ class TranscriptService:
     clock: Callable[[], float]
 
     def prepare(self, session_id: str, language: str) -> TranscriptReady | None:
-        """The transcript so far; None when nothing was said or delivered in `language`."""
-        lines = lines_in(self.records.all(session_id), language)
+        """The transcript so far; None when nothing was said or delivered in `language`.
+        A stored build is reused when it is younger than TRANSCRIPT_REUSE_SECONDS (no S3
+        call but one HEAD) or when no record was added since (a LIST, no GET, no PUT)."""
+        now = int(self.clock())
+        stored = Build.of(self.files.metadata(resources.transcript_key(session_id, language, EXTENSIONS[-1])))
+        if stored and now - stored.built_at < TRANSCRIPT_REUSE_SECONDS:
+            return self._ready(session_id, language, stored, now)
+        listing = self.records.listing(session_id)
+        if stored and stored.records == listing.fingerprint:
+            return self._ready(session_id, language, stored, now)
+        lines = lines_in(self.records.read(listing), language) if listing.keys else []
         if not lines:
             return None
-        urls = {}
-        for file in transcript_files(lines, f"Transcript of session {session_id} ({language})"):
-            key = resources.transcript_key(session_id, language, file.extension)
-            name = f"{session_id}-{language}.{file.extension}"
-            urls[file.extension] = self.files.put_file(key, file.body, file.content_type, download_as=name)
-        return TranscriptReady(session_id, language, urls, int(self.clock()) + self.url_seconds, len(lines))
+        build = Build(listing.fingerprint, now, len(lines))
+        files = {
+            file.extension: file
+            for file in transcript_files(lines, f"Transcript of session {session_id} ({language})")
+        }
+        for extension in EXTENSIONS:
+            file = files[extension]
+            self.files.put_file(
+                resources.transcript_key(session_id, language, extension),
+                file.body,
+                file.content_type,
+                download_as=f"{session_id}-{language}.{extension}",
+                metadata=build.metadata(),
+            )
+        return self._ready(session_id, language, build, now)
+
+    def _ready(self, session_id: str, language: str, build: Build, now: int) -> TranscriptReady:
+        urls = {
+            ext: self.files.url(resources.transcript_key(session_id, language, ext)) for ext in EXTENSIONS
+        }
+        return TranscriptReady(session_id, language, urls, now + self.url_seconds, build.utterances)
 
 
 def answer(service: TranscriptService, request: TranscriptRequest) -> dict[str, Any]:

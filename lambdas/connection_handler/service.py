@@ -8,12 +8,19 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NoReturn, Protocol
 
 from pydantic import ValidationError
 
 from connection_handler import messages as m
-from connection_handler.store import Condition, ConnectionRepository, SessionRepository, SessionTaken
+from connection_handler.store import (
+    Allowance,
+    Condition,
+    ConnectionRepository,
+    RejoinSeat,
+    SessionRepository,
+    SessionTaken,
+)
 from shared import protocol as p
 from shared import resources
 from shared.audience import Audience, NotConnected, SessionFull
@@ -30,6 +37,12 @@ OPEN = (*LIVE, "suspended")  # listeners may join; the talk is not over
 STATS_TRAILING_SECONDS = 1  # a burst of joins is summed up for the speaker this much later
 
 Outgoing = tuple[str, dict[str, Any]]
+TOO_MANY_MISSES = "too many codes that name no session you may use; wait a minute"
+
+
+def not_found_message(session_id: str) -> str:
+    """The same words for a session that is unknown and one the caller may not use."""
+    return f"no session {session_id!r} for this connection; check the code"
 
 
 @dataclass(frozen=True)
@@ -48,14 +61,24 @@ class Limits:
     # opens ~500 connections a second by default: a storm that size passes).
     joins_per_ip_per_minute: int = 6000
     joins_per_session_per_second: int = 1000
-    # Unknown session codes per address per minute: guessing codes is what this stops.
-    failed_joins_per_ip_per_minute: int = 30
+    # Misses: a session code that is unknown, or names a session the caller may not use,
+    # on any action. Guessing codes is what these stop. A connection is stopped first; its
+    # address only after many phones' worth of misses, so one attendee cannot lock a
+    # venue out (and a rejoin token is honoured before either).
+    misses_per_connection_per_minute: int = 10
+    misses_per_ip_per_minute: int = 120
     chunks_per_second: int = 20  # MediaRecorder sends ~4/s; the rest is catch-up after a reconnect
     session_max_seconds: int = resources.SESSION_MAX_SECONDS
     max_seq_jump: int = 200
     connection_ttl_seconds: int = resources.CONNECTION_TTL_SECONDS
     speaker_grace_seconds: int = 120
-    transcripts_per_connection_per_minute: int = 6  # a speaker asks once per language
+    # Each transcript request may build the files from every utterance so far (the
+    # transcripts function reuses a build for TRANSCRIPT_REUSE_SECONDS, or while no new
+    # utterance arrived): per connection (a speaker asks once per language), per address
+    # and per session, so that no crowd and no script can keep the function busy.
+    transcripts_per_connection_per_minute: int = 6
+    transcripts_per_ip_per_minute: int = 600
+    transcripts_per_session_per_minute: int = 600
 
 
 class ChunkForwarder(Protocol):
@@ -196,11 +219,10 @@ class SessionService:
     def _resume(self, caller: Caller, session_id: str) -> list[Outgoing]:
         """A speaker's new connection takes its session over: the planned renewal (the
         old connection is still open) or a reconnect within the grace period."""
-        session = self._live_session(session_id)
-        if session.speaker_user_id != caller.user_id:
-            raise ProtocolError(
-                ErrorCode.NOT_SESSION_SPEAKER, "only the speaker who created it may resume it"
-            )
+        found = self._read(session_id)
+        if not found or not caller.user_id or found.speaker_user_id != caller.user_id:
+            self._miss(caller, session_id)  # another speaker's session answers as an unknown one
+        session = self._live_session(session_id, read=found)
         notes: list[Outgoing] = []
         if session.status == "suspended" and self._grace_over(session):
             # The timer has not fired yet (or was lost): end the session now, and say so.
@@ -295,7 +317,7 @@ class SessionService:
         """The speaker's live session; or the ended one, when this chunk is one the speaker
         sent before ending it. One read decides both, so an end that lands between two
         reads cannot refuse a chunk it announced."""
-        session = self.sessions.get(action.sessionId) if is_session_id(action.sessionId) else None
+        session = self._read(action.sessionId)
         if (
             session
             and session.status == "ended"
@@ -382,50 +404,74 @@ class SessionService:
 
     # -- listener actions -----------------------------------------------------
     def join_session(self, caller: Caller, action: m.JoinSession) -> list[Outgoing]:
+        """A valid rejoin token is redeemed first: it moves its connection's seat here, and
+        no join limit or miss block applies to it. Any other join is a new listener."""
         self._require_role(caller, "listener")
         now = int(self.clock())
-        minute = now // 60
-        if (
-            self.sessions.peek(f"join-miss#{caller.source_ip}#{minute}")
-            >= self.limits.failed_joins_per_ip_per_minute
-        ):
-            raise ProtocolError(
-                ErrorCode.RATE_LIMITED, "too many unknown session codes from this address; wait a minute"
-            )
-        try:
-            session = self._live_session(action.sessionId)
-        except ProtocolError as error:
-            if error.code == ErrorCode.SESSION_NOT_FOUND:
-                self.sessions.count(f"join-miss#{caller.source_ip}#{minute}", now + 120)
-            raise
+        moved = self._redeem(action, now)
+        if moved is None:
+            self._refuse_if_blocked(caller)
+        found = self._read(action.sessionId)
+        if found is None:
+            self._miss(caller, action.sessionId)
+        session = self._live_session(action.sessionId, read=found)
         self._check_target(session, action.targetLanguage)
-        renewal = bool(action.rejoinToken) and self.sessions.redeem_rejoin(
-            str(action.rejoinToken), action.sessionId, now
-        )
         # Reconnects after a venue's Wi-Fi drops come all at once: they are counted (for
         # the speaker's stats below) but never refused.
         joins_this_second = self.sessions.count(f"join-session#{action.sessionId}#{now}", now + 60)
-        if not renewal:
+        if moved is None:
             self._admit_rate(caller, now, joins_this_second)
+        counts = self._seat(caller, action, moved)
+        if counts is None:
+            return []  # the connection closed while it joined: nobody to answer
+        token = self._issue_rejoin(caller.connection_id, action.sessionId, now)
+        if token is None:
+            return []
+        return [
+            (caller.connection_id, self._joined(session, action.targetLanguage, rejoin_token=token)),
+            *self._stats_after_join(session, counts, joins_this_second),
+        ]
+
+    def _redeem(self, action: m.JoinSession, now: int) -> RejoinSeat | None:
+        if not action.rejoinToken:
+            return None
+        return self.sessions.redeem_rejoin(action.rejoinToken, action.sessionId, now)
+
+    def _seat(self, caller: Caller, action: m.JoinSession, moved: RejoinSeat | None) -> dict[str, int] | None:
+        """Seats the caller; None when its connection closed meanwhile. A redeemed token moves
+        the seat its connection holds here (past the cap: the seat is not a new one) and that
+        connection loses it; when that connection holds none any more (it closed, and its
+        seat was freed), the join is seated within the cap like any other."""
+        old = moved.connection_id if moved else ""
+        moving = bool(old) and (old == caller.connection_id or self.audience.seated(old, action.sessionId))
+        cap = None if moving else self.limits.max_listeners
         try:
-            counts = self.audience.admit(
-                caller.connection_id,
-                action.sessionId,
-                action.targetLanguage,
-                None if renewal else self.limits.max_listeners,
-            )
+            counts = self.audience.admit(caller.connection_id, action.sessionId, action.targetLanguage, cap)
         except SessionFull as error:
             raise ProtocolError(
                 ErrorCode.SESSION_FULL, f"this session has its {self.limits.max_listeners} listeners"
             ) from error
         except NotConnected:
-            return []  # the connection closed while it joined: nobody to answer
+            return None
+        if moving and old != caller.connection_id:
+            counts = self.audience.vacate(old, action.sessionId) or counts
+        return counts
+
+    def _issue_rejoin(self, connection_id: str, session_id: str, now: int) -> str | None:
+        """A token for this connection's seat; the one it held before is revoked (one live
+        token per connection). None when the connection closed meanwhile."""
         token = secrets.token_urlsafe(18)
-        self.sessions.issue_rejoin(token, action.sessionId, now + self.limits.connection_ttl_seconds)
-        return [
-            (caller.connection_id, self._joined(session, action.targetLanguage, rejoin_token=token)),
-            *self._stats_after_join(session, counts, joins_this_second),
-        ]
+        self.sessions.issue_rejoin(
+            token, RejoinSeat(session_id, connection_id), now + self.limits.connection_ttl_seconds
+        )
+        try:
+            previous = self.connections.swap_rejoin_token(connection_id, token)
+        except NotConnected:
+            self.sessions.revoke_rejoin(token)
+            return None
+        if previous:
+            self.sessions.revoke_rejoin(previous)
+        return token
 
     def _stats_after_join(
         self, session: SessionRecord, counts: dict[str, int], joins_this_second: int
@@ -475,45 +521,57 @@ class SessionService:
         """The speaker may have any language of their session (during it and after its
         end); a listener only the language they listen to, of the session they joined.
         The transcripts function answers the caller with `transcriptReady`."""
-        session = self.sessions.get(action.sessionId) if is_session_id(action.sessionId) else None
-        if not session:
-            raise ProtocolError(
-                ErrorCode.SESSION_NOT_FOUND, f"no session {action.sessionId!r}; check the code"
-            )
-        source = session.source_language
         if caller.role == "speaker":
-            if session.speaker_user_id != caller.user_id:
-                raise ProtocolError(
-                    ErrorCode.NOT_SESSION_SPEAKER, "only this session's speaker may have its transcripts"
-                )
-            if not self.served.serves(source, action.language):  # a source always serves itself
+            session = self._read(action.sessionId)
+            if not session or not caller.user_id or session.speaker_user_id != caller.user_id:
+                self._miss(caller, action.sessionId)
+            if not self.served.serves(session.source_language, action.language):  # a source serves itself
                 raise ProtocolError(
                     ErrorCode.UNSUPPORTED_LANGUAGE, f"this session has no {action.language!r} transcript"
                 )
         else:
             connection = self.connections.get(caller.connection_id) or {}
             if connection.get("sessionId") != action.sessionId:
-                raise ProtocolError(ErrorCode.FORBIDDEN, "join this session to have its transcript")
+                self._miss(caller, action.sessionId)  # the caller's own binding, before any read
             if connection.get("targetLanguage") != action.language:
                 raise ProtocolError(
                     ErrorCode.FORBIDDEN, "a listener has the transcript of their own language"
                 )
         if self.transcripts is None:
             raise ProtocolError(ErrorCode.INTERNAL_ERROR, "transcripts are not available on this server")
-        # Each request reads every record of the session: 5,000 listeners pressing the button
-        # again and again must not turn into a storm of S3 reads.
-        minute = int(self.clock()) // 60
-        if (
-            self.sessions.count(f"transcript#{caller.connection_id}#{minute}", minute * 60 + 120)
-            > self.limits.transcripts_per_connection_per_minute
-        ):
-            raise ProtocolError(ErrorCode.RATE_LIMITED, "a transcript was just asked for; wait a minute")
+        self._spend_transcript(caller, action.sessionId)
         self.transcripts(
             TranscriptRequest(
                 session_id=action.sessionId, language=action.language, connection_id=caller.connection_id
             ).payload()
         )
         return []
+
+    def _spend_transcript(self, caller: Caller, session_id: str) -> None:
+        """Each request may read every record of the session: per connection first (so one
+        connection cannot spend the others' share), then per address and per session."""
+        limits, now = self.limits, int(self.clock())
+        for allowance, whose in (
+            (
+                Allowance(
+                    f"transcript-connection#{caller.connection_id}",
+                    limits.transcripts_per_connection_per_minute,
+                ),
+                "this connection",
+            ),
+            (
+                Allowance(f"transcript-ip#{caller.source_ip}", limits.transcripts_per_ip_per_minute),
+                "this address",
+            ),
+            (
+                Allowance(f"transcript-session#{session_id}", limits.transcripts_per_session_per_minute),
+                "this session",
+            ),
+        ):
+            if not self.sessions.spend(allowance, now):
+                raise ProtocolError(
+                    ErrorCode.RATE_LIMITED, f"too many transcript requests from {whose}; wait a minute"
+                )
 
     def heartbeat(self, caller: Caller, action: m.Heartbeat) -> list[Outgoing]:
         return [(caller.connection_id, p.heartbeat(int(self.clock() * 1000)))]
@@ -574,14 +632,42 @@ class SessionService:
                 f"choose one of {', '.join(self.served.targets(source))}",
             )
 
+    def _read(self, session_id: str) -> SessionRecord | None:
+        return self.sessions.get(session_id) if is_session_id(session_id) else None
+
+    def _miss_allowances(self, caller: Caller) -> tuple[Allowance, Allowance]:
+        return (
+            Allowance(
+                f"miss-connection#{caller.connection_id}", self.limits.misses_per_connection_per_minute
+            ),
+            Allowance(f"miss-ip#{caller.source_ip}", self.limits.misses_per_ip_per_minute),
+        )
+
+    def _refuse_if_blocked(self, caller: Caller) -> None:
+        """Before a join looks a code up: a connection or address out of misses learns nothing."""
+        now = int(self.clock())
+        if any(self.sessions.spent(allowance, now) for allowance in self._miss_allowances(caller)):
+            raise ProtocolError(ErrorCode.RATE_LIMITED, TOO_MANY_MISSES)
+
+    def _miss(self, caller: Caller, session_id: str) -> NoReturn:
+        """The one answer for a session that is unknown or that the caller may not use, on
+        every action. Each is counted, in one conditional write per counter, against the
+        connection and then the address: a connection out of misses spends no more of its
+        address's; past either limit the answer is RATE_LIMITED."""
+        now = int(self.clock())
+        for allowance in self._miss_allowances(caller):
+            if not self.sessions.spend(allowance, now):
+                raise ProtocolError(ErrorCode.RATE_LIMITED, TOO_MANY_MISSES)
+        raise ProtocolError(ErrorCode.SESSION_NOT_FOUND, not_found_message(session_id))
+
     def _live_session(
         self, session_id: str, allow_expired: bool = False, read: SessionRecord | None = None
     ) -> SessionRecord:
         """The session, unless it is unknown, ended or expired. `read`: the item if the
         caller has just read it."""
-        session = read or (self.sessions.get(session_id) if is_session_id(session_id) else None)
+        session = read or self._read(session_id)
         if not session:
-            raise ProtocolError(ErrorCode.SESSION_NOT_FOUND, f"no session {session_id!r}; check the code")
+            raise ProtocolError(ErrorCode.SESSION_NOT_FOUND, not_found_message(session_id))
         if session.status == "ended":
             raise ProtocolError(ErrorCode.SESSION_ENDED, "this session has ended")
         if not allow_expired and session.expires_at < self.clock():
@@ -591,11 +677,13 @@ class SessionService:
     def _own_session(
         self, caller: Caller, session_id: str, allow_expired: bool = False, read: SessionRecord | None = None
     ) -> SessionRecord:
+        """The session this connection speaks in. Whose it is is decided before its state:
+        another speaker's session, ended or not, answers as an unknown one."""
         self._require_role(caller, "speaker")
-        session = self._live_session(session_id, allow_expired, read)
-        if session.speaker_connection_id != caller.connection_id:
-            raise ProtocolError(ErrorCode.NOT_SESSION_SPEAKER, "this connection is not the session's speaker")
-        return session
+        found = read or self._read(session_id)
+        if not found or found.speaker_connection_id != caller.connection_id:
+            self._miss(caller, session_id)
+        return self._live_session(session_id, allow_expired, found)
 
 
 def _query_join(query: dict[str, str]) -> m.JoinSession:

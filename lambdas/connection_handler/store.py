@@ -8,6 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared import resources
+from shared.audience import NotConnected
 from shared.listener_index import session_listeners
 from shared.session_record import SessionRecord, as_int
 
@@ -27,6 +28,31 @@ def set_attributes(values: dict[str, Any]) -> dict[str, Any]:
 
 class SessionTaken(Exception):
     pass
+
+
+# Partition-key prefix of rejoin tokens in the Sessions table (the stack limits DeleteItem to it).
+REJOIN_KEY_PREFIX = "rejoin#"
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """A limit of `limit` uses per `seconds`, counted in the item `rate#<name>`."""
+
+    name: str
+    limit: int
+    seconds: int = 60
+
+    @property
+    def key(self) -> str:
+        return f"rate#{self.name}"
+
+
+@dataclass(frozen=True)
+class RejoinSeat:
+    """What a rejoin token stands for: the seat of one connection in one session."""
+
+    session_id: str
+    connection_id: str
 
 
 @dataclass(frozen=True)
@@ -115,21 +141,98 @@ class SessionRepository:
         )
         return int(result["Attributes"]["hits"])
 
-    def peek(self, counter: str) -> int:
-        item = self._table.get_item(Key={"sessionId": f"rate#{counter}"}).get("Item") or {}
-        return as_int(item.get("hits"), 0)
+    def spend(self, allowance: Allowance, now: int) -> bool:
+        """One more use of the allowance, in one conditional write; False (nothing spent)
+        when its limit is spent. The window opens with its first use and lasts
+        `allowance.seconds`; the use that reaches the limit restarts it, so a block lasts
+        `allowance.seconds` from then. Concurrent callers never pass the limit together."""
+        for _ in range(2):  # a window that expired is reopened; a racing reopen is retried once
+            hits = self._add_in_window(allowance, now)
+            if hits is not None:
+                if hits >= allowance.limit:
+                    self._extend(allowance, now)
+                return True
+            if self._open_window(allowance, now):
+                if allowance.limit <= 1:
+                    self._extend(allowance, now)
+                return True
+        return False
 
-    def issue_rejoin(self, token: str, session_id: str, ttl: int) -> None:
-        self._table.put_item(
-            Item={"sessionId": f"rejoin#{token}", "forSession": session_id, resources.TTL_ATTRIBUTE: ttl}
+    def spent(self, allowance: Allowance, now: int) -> bool:
+        """True while the allowance's limit is spent (a strongly consistent read)."""
+        item = self._table.get_item(Key={"sessionId": allowance.key}, ConsistentRead=True).get("Item") or {}
+        return as_int(item.get("hits"), 0) >= allowance.limit and as_int(item.get("until"), 0) > now
+
+    def _add_in_window(self, allowance: Allowance, now: int) -> int | None:
+        try:
+            result = self._table.update_item(
+                Key={"sessionId": allowance.key},
+                UpdateExpression="ADD hits :one",
+                ConditionExpression="#until > :now AND hits < :limit",
+                ExpressionAttributeNames={"#until": "until"},
+                ExpressionAttributeValues={":one": 1, ":now": now, ":limit": allowance.limit},
+                ReturnValues="UPDATED_NEW",
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                return None
+            raise
+        return int(result["Attributes"]["hits"])
+
+    def _open_window(self, allowance: Allowance, now: int) -> bool:
+        until = now + allowance.seconds
+        try:
+            self._table.put_item(
+                Item={
+                    "sessionId": allowance.key,
+                    "hits": 1,
+                    "until": until,
+                    resources.TTL_ATTRIBUTE: until + 60,
+                },
+                ConditionExpression="attribute_not_exists(#until) OR #until <= :now",
+                ExpressionAttributeNames={"#until": "until"},
+                ExpressionAttributeValues={":now": now},
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+        return True
+
+    def _extend(self, allowance: Allowance, now: int) -> None:
+        until = now + allowance.seconds
+        self._table.update_item(
+            Key={"sessionId": allowance.key},
+            UpdateExpression="SET #until = :until, #ttl = :ttl",
+            ExpressionAttributeNames={"#until": "until", "#ttl": resources.TTL_ATTRIBUTE},
+            ExpressionAttributeValues={":until": until, ":ttl": until + 60},
         )
 
-    def redeem_rejoin(self, token: str, session_id: str, now: int) -> bool:
-        """True once for a token issued to a listener of this session that has not expired.
-        Single use: a leaked token cannot seat many listeners past the limits."""
-        result = self._table.delete_item(Key={"sessionId": f"rejoin#{token}"}, ReturnValues="ALL_OLD")
+    def issue_rejoin(self, token: str, seat: RejoinSeat, ttl: int) -> None:
+        self._table.put_item(
+            Item={
+                "sessionId": f"{REJOIN_KEY_PREFIX}{token}",
+                "forSession": seat.session_id,
+                "forConnection": seat.connection_id,
+                resources.TTL_ATTRIBUTE: ttl,
+            }
+        )
+
+    def revoke_rejoin(self, token: str) -> None:
+        self._table.delete_item(Key={"sessionId": f"{REJOIN_KEY_PREFIX}{token}"})
+
+    def redeem_rejoin(self, token: str, session_id: str, now: int) -> RejoinSeat | None:
+        """The seat a token was issued for, once, if it is of this session and has not
+        expired. Single use: a leaked token cannot seat many listeners past the limits."""
+        result = self._table.delete_item(
+            Key={"sessionId": f"{REJOIN_KEY_PREFIX}{token}"}, ReturnValues="ALL_OLD"
+        )
         item = result.get("Attributes") or {}
-        return item.get("forSession") == session_id and as_int(item.get(resources.TTL_ATTRIBUTE), 0) > now
+        if item.get("forSession") != session_id or as_int(item.get(resources.TTL_ATTRIBUTE), 0) <= now:
+            return None
+        if not item.get("forConnection"):
+            return None
+        return RejoinSeat(session_id, str(item["forConnection"]))
 
 
 class ConnectionRepository:
@@ -149,6 +252,24 @@ class ConnectionRepository:
             ConditionExpression="attribute_exists(connectionId)",
             **set_attributes(values),
         )
+
+    def swap_rejoin_token(self, connection_id: str, token: str) -> str | None:
+        """Keeps `token` as the connection's one live rejoin token; returns the one it
+        replaces. Raises NotConnected when the connection record is gone."""
+        try:
+            result = self._table.update_item(
+                Key={"connectionId": connection_id},
+                UpdateExpression="SET rejoinToken = :t",
+                ConditionExpression="attribute_exists(connectionId)",
+                ExpressionAttributeValues={":t": token},
+                ReturnValues="UPDATED_OLD",
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                raise NotConnected(connection_id) from error
+            raise
+        previous = (result.get("Attributes") or {}).get("rejoinToken")
+        return str(previous) if previous else None
 
     def delete(self, connection_id: str) -> dict[str, Any] | None:
         result = self._table.delete_item(Key={"connectionId": connection_id}, ReturnValues="ALL_OLD")

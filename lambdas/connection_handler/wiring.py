@@ -62,8 +62,11 @@ class HandlerConfig:
                 joins_per_session_per_second=env_int(
                     env_names.JOINS_PER_SESSION_PER_SECOND, defaults.joins_per_session_per_second
                 ),
-                failed_joins_per_ip_per_minute=env_int(
-                    env_names.FAILED_JOINS_PER_IP_PER_MINUTE, defaults.failed_joins_per_ip_per_minute
+                misses_per_connection_per_minute=env_int(
+                    env_names.MISSES_PER_CONNECTION_PER_MINUTE, defaults.misses_per_connection_per_minute
+                ),
+                misses_per_ip_per_minute=env_int(
+                    env_names.MISSES_PER_IP_PER_MINUTE, defaults.misses_per_ip_per_minute
                 ),
                 chunks_per_second=env_int(env_names.CHUNKS_PER_SECOND, defaults.chunks_per_second),
                 session_max_seconds=env_int(env_names.SESSION_MAX_SECONDS, defaults.session_max_seconds),

@@ -181,6 +181,33 @@ class Audience:
                 counts = after
         return counts
 
+    def seated(self, connection_id: str, session_id: str) -> bool:
+        """True when the connection listens to the session (its record says so)."""
+        item = self._connections.get_item(
+            Key={resources.CONNECTIONS_PARTITION_KEY: connection_id}, ConsistentRead=True
+        ).get("Item")
+        seat = Seat.of(item)
+        return seat is not None and seat.session_id == session_id
+
+    def vacate(self, connection_id: str, session_id: str) -> dict[str, int] | None:
+        """Takes the connection's seat in the session away (its seat moved to another
+        connection): the session's counts after, or None when it held no seat there. The
+        record stays: the connection may still be open."""
+        try:
+            result = self._connections.update_item(
+                Key={resources.CONNECTIONS_PARTITION_KEY: connection_id},
+                UpdateExpression="REMOVE sessionId, targetLanguage",
+                ConditionExpression="sessionId = :s",
+                ExpressionAttributeValues={":s": session_id},
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                return None
+            raise
+        seat = Seat.of(result.get("Attributes"))
+        return self._subtract(seat) if seat is not None else None
+
     def switch(self, connection_id: str, session_id: str, language: str) -> dict[str, int]:
         try:
             result = self._connections.update_item(

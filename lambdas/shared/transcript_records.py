@@ -12,7 +12,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.languages import is_target_language
+from shared.session_ids import SESSION_ID_PATTERN
+
+# API Gateway's connection ids (and the local gateway's): base64 of a few bytes.
+CONNECTION_ID_PATTERN = r"^[A-Za-z0-9_=+-]{1,128}$"
 
 
 @dataclass(frozen=True)
@@ -63,14 +69,31 @@ class UtteranceRecord:
         )
 
 
+@dataclass(frozen=True)
+class RecordListing:
+    """The keys of a session's utterance records, and a fingerprint of them (their keys and
+    ETags): equal fingerprints, the same records."""
+
+    keys: tuple[str, ...]
+    fingerprint: str
+
+
 class TranscriptRequest(BaseModel):
     """connection_handler -> transcripts: which transcript, and the connection to answer."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
-    session_id: str = Field(alias="sessionId", min_length=1, max_length=64)
-    language: str = Field(min_length=2, max_length=8)
-    connection_id: str = Field(alias="connectionId", min_length=1, max_length=128)
+    # Both name S3 keys (resources.transcript_key): only a session code and a known language.
+    session_id: str = Field(alias="sessionId", pattern=SESSION_ID_PATTERN.pattern)
+    language: str
+    connection_id: str = Field(alias="connectionId", pattern=CONNECTION_ID_PATTERN)
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if not is_target_language(value):
+            raise ValueError(f"no language {value!r}")
+        return value
 
     def payload(self) -> dict[str, Any]:
         """The invocation event, in the wire's camelCase names."""

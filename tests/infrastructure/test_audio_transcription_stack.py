@@ -161,3 +161,45 @@ def test_idempotency_table_uses_powertools_schema(synth):
             "TimeToLiveSpecification": {"AttributeName": "expiration", "Enabled": True},
         },
     )
+
+
+def _object_suffixes(resources_: list[object]) -> set[str]:
+    """The key patterns of object ARNs ({"Fn::Join": ["", [<bucket arn>, "/sessions/..."]]})."""
+    suffixes = set()
+    for resource in resources_:
+        parts = (
+            resource["Fn::Join"][1] if isinstance(resource, dict) and "Fn::Join" in resource else [resource]
+        )
+        suffixes.add(str(parts[-1]))
+    return suffixes
+
+
+def test_transcripts_function_reads_records_and_writes_transcripts_only(synth):
+    statements = role_statements(synth.transcription, "transcripts-dev")
+    allowed = actions_on(statements)
+    assert set(allowed) == {
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:ListBucket",
+        "execute-api:ManageConnections",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        *FAILURE_DESTINATION,
+    }
+    assert _object_suffixes(allowed["s3:GetObject"]) == {
+        "/sessions/*/utterances/*",
+        "/sessions/*/transcripts/*",
+    }
+    assert _object_suffixes(allowed["s3:PutObject"]) == {"/sessions/*/transcripts/*"}
+    (listing,) = [s for s in statements if "s3:ListBucket" in as_list(s["Action"])]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["sessions/*/utterances/*"]}}
+
+
+def test_transcripts_function_has_its_reserved_concurrency_as_its_ceiling(synth):
+    _, function = function_by_name(synth.transcription, "transcripts-dev")
+    assert (
+        function["ReservedConcurrentExecutions"]
+        == constants.RESERVED_CONCURRENCY[constants.TRANSCRIPTS]["dev"]
+    )
+    # Far below the unreserved pool the speech path runs on (docs/ARCHITECTURE.md §12).
+    assert constants.RESERVED_CONCURRENCY[constants.TRANSCRIPTS] == {"dev": 2, "prod": 10}

@@ -42,12 +42,22 @@ def _sessions_template(env: str, **context: str) -> Template:
     return Template.from_stack(sessions_stack)
 
 
+def _transcription_template(env: str, **context: str) -> Template:
+    app = cdk.App(context={**constants.FEATURE_FLAGS, "aws:cdk:bundling-stacks": [], "env": env, **context})
+    _, transcription_stack = build_app(app)
+    return Template.from_stack(transcription_stack)
+
+
 @pytest.mark.parametrize("value", ["false", "0"])
 def test_context_turns_reservations_off(value):
     template = _sessions_template("dev", reservedConcurrency=value)
     for base in CONNECTION_PATH:
         _, function = function_by_name(template, f"{base}-dev")
         assert "ReservedConcurrentExecutions" not in function
+    _, transcripts = function_by_name(
+        _transcription_template("dev", reservedConcurrency=value), "transcripts-dev"
+    )
+    assert "ReservedConcurrentExecutions" not in transcripts
 
 
 def test_prod_reservations():

@@ -17,6 +17,7 @@ from moto import mock_aws
 from audio_processor import transcripts, wiring
 from audio_processor.aws_stores import S3UtteranceRecords
 from audio_processor.transcripts import lines_in, subtitles
+from connection_handler.service import Limits
 from local.kit.aws_fakes import FakeManagementApi, create_tables
 from shared.transcript_records import UtteranceRecord
 from tests.unit.ws_harness import Gateway
@@ -160,7 +161,7 @@ def test_a_listener_has_their_own_languages_transcript_and_no_other(gateway):
     refused_other_language = ask(gateway, "lis-1", mine, "fr")
     unknown = ask(gateway, "lis-1", "quiet-harbor-9999", "es")
 
-    assert refused_other_session["code"] == "FORBIDDEN"
+    assert refused_other_session["code"] == "SESSION_NOT_FOUND"  # as an unknown one: no oracle
     assert refused_other_language["code"] == "FORBIDDEN"
     assert unknown["code"] == "SESSION_NOT_FOUND"
     assert len(gateway.transcript_requests) == 1
@@ -185,7 +186,7 @@ def test_another_speaker_cannot_have_a_sessions_transcript(gateway):
         ExpressionAttributeValues={":u": "someone-else"},
     )
     refused = ask(gateway, "spk-1", session, "en")
-    assert refused["code"] == "NOT_SESSION_SPEAKER"
+    assert refused["code"] == "SESSION_NOT_FOUND"
     assert gateway.transcript_requests == []
 
 
@@ -199,3 +200,95 @@ def test_asking_again_and_again_is_rate_limited_per_connection_and_clears_after_
     assert ask(gateway, "spk-1", session, "es") is None  # another connection is not held back
     gateway.now += 60
     assert ask(gateway, "lis-1", session, "es") is None
+
+
+class CountingFiles:
+    """The S3 file store, counting builds (a build writes the three files)."""
+
+    def __init__(self, files) -> None:
+        self._files = files
+        self.puts = 0
+
+    def __getattr__(self, name):
+        return getattr(self._files, name)
+
+    def put_file(self, *args, **kwargs):
+        self.puts += 1
+        return self._files.put_file(*args, **kwargs)
+
+
+def test_a_thousand_requests_in_a_minute_for_one_session_build_at_most_twice(s3):
+    """Utterances keep arriving (one every 3 s) while 1,000 listeners ask in one minute:
+    a build is reused for TRANSCRIPT_REUSE_SECONDS, and the session's limit passes at
+    most transcripts_per_session_per_minute requests on to the function."""
+    records_store = S3UtteranceRecords(s3, BUCKET)
+    dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
+    gw = Gateway(*create_tables(dynamodb), limits=Limits(transcripts_per_ip_per_minute=5000))
+    session = gw.start_session("spk-1")
+    runtime = wiring.build_transcripts_runtime(s3, FakeManagementApi(), BUCKET, 600)
+    files = CountingFiles(runtime.service.files)
+    service = transcripts.TranscriptService(records_store, files, 600, lambda: gw.now)
+    answers = []
+    gw.runtime.service.transcripts = lambda payload: answers.append(
+        transcripts.answer(service, transcripts.TranscriptRequest.model_validate(payload))
+    )
+    for n in range(200):
+        gw.connect(f"lis-{n}")
+        gw.send(f"lis-{n}", {"action": "joinSession", "sessionId": session, "targetLanguage": "es"})
+    start, refused = gw.now, 0
+    for n in range(1000):
+        gw.now = start + n * 0.06
+        if n % 50 == 0:
+            index = n // 50
+            records_store.put(
+                UtteranceRecord(session, index, index * 3000, 2000, "en", "Hi.", {"es": "Hola."})
+            )
+        refusal = ask(gateway=gw, connection_id=f"lis-{n % 200}", session_id=session, language="es")
+        if refusal is not None:
+            assert refusal["code"] == "RATE_LIMITED"
+            assert refusal["message"] == "too many transcript requests from this session; wait a minute"
+            refused += 1
+    assert files.puts == 2 * 3  # two builds of three files: at 0 s and at 30 s
+    assert refused == 1000 - Limits().transcripts_per_session_per_minute
+    assert {a["type"] for a in answers} == {"transcriptReady"} and len(answers) == 600
+    assert answers[-1]["utterances"] == 11  # the build at 30 s: what had been said by then
+
+
+def test_a_build_is_reused_while_no_utterance_arrives_and_rebuilt_after_one(s3):
+    store = S3UtteranceRecords(s3, BUCKET)
+    store.put(records()[0])
+    runtime = wiring.build_transcripts_runtime(s3, FakeManagementApi(), BUCKET, 600)
+    files = CountingFiles(runtime.service.files)
+    now = [1_800_000_000.0]
+    service = transcripts.TranscriptService(store, files, 600, lambda: now[0])
+    assert service.prepare(SESSION, "en").utterances == 1
+    now[0] += 3600  # long after the reuse time, but nothing new was said
+    assert service.prepare(SESSION, "en").utterances == 1
+    assert files.puts == 3
+    store.put(records()[1])
+    assert service.prepare(SESSION, "en").utterances == 2
+    assert files.puts == 6
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"sessionId": "x/../y", "language": "es", "connectionId": "c1"},
+        {"sessionId": SESSION, "language": "x/../y", "connectionId": "c1"},
+        {"sessionId": SESSION, "language": "xx", "connectionId": "c1"},
+        {"sessionId": SESSION, "language": "es", "connectionId": "c/1"},
+        {"sessionId": SESSION, "language": "es", "connectionId": "c1", "extra": 1},
+    ],
+)
+def test_a_transcript_request_is_validated_like_every_contract(bad):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        transcripts.TranscriptRequest.model_validate(bad)
+    from audio_processor import transcript_handler
+
+    class Context:
+        function_name, memory_limit_in_mb, aws_request_id = "transcripts-test", 512, "req"
+        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:transcripts-test"
+
+    assert transcript_handler.lambda_handler(bad, Context(), runtime=object())["outcome"] == "invalid"
