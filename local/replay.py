@@ -5,8 +5,10 @@ S3 and DynamoDB are moto in process; audio_processor invocations are captured.""
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,14 +19,53 @@ from moto import mock_aws
 from chunk_writer.writer import ChunkWriter
 from local.paths import ffmpeg_path
 from local.resources import create_sessions_table
-from s3_audio_consumer.adapters import DynamoCursorStore, S3ChunkStore
-from s3_audio_consumer.batcher import Batch, Batcher, BatchSettings
+from s3_audio_consumer.adapters import DynamoCursorStore
+from s3_audio_consumer.batcher import Batch, Batcher, BatchSettings, Listing
 from s3_audio_consumer.decoder import FfmpegDecoder
 from shared import resources
 from shared.chunk_events import ChunkEvent, EndOfStreamEvent
 
 BUCKET = "replay-chunks"
 TABLE = resources.SESSIONS_TABLE_PATTERN.format(env="replay")
+
+
+class S3ChunkStore:
+    """Chunks found by LISTing the session's prefix: the replay's and the bench's store
+    (the worker reads chunks by key, s3_audio_consumer/keyed_chunks.py)."""
+
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+        self._pool = ThreadPoolExecutor(max_workers=8)
+
+    def list_from(self, session_id: str, first_seq: int) -> Listing:
+        kwargs: dict[str, Any] = {"Bucket": self._bucket, "Prefix": resources.chunk_prefix(session_id)}
+        if first_seq > 0:
+            kwargs["StartAfter"] = resources.chunk_key(session_id, first_seq - 1)
+        chunks: dict[int, float] = {}
+        final_seq: int | None = None
+        final_at: float | None = None
+        for page in self._s3.get_paginator("list_objects_v2").paginate(**kwargs):
+            for item in page.get("Contents", []):
+                parsed = resources.parse_chunk_key(item["Key"])
+                if parsed is None:
+                    continue
+                seq = parsed.seq
+                modified = item["LastModified"].timestamp()
+                if seq is None:
+                    body = self._s3.get_object(Bucket=self._bucket, Key=item["Key"])["Body"].read()
+                    final_seq = int(json.loads(body)["finalSeq"])
+                    final_at = modified
+                else:
+                    chunks[seq] = modified
+        return Listing(chunks=chunks, final_seq=final_seq, final_marked_at=final_at)
+
+    def read(self, session_id: str, seqs: list[int]) -> dict[int, bytes]:
+        def get(seq: int) -> bytes:
+            key = resources.chunk_key(session_id, seq)
+            return bytes(self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read())
+
+        return dict(zip(seqs, self._pool.map(get, seqs), strict=True))
 
 
 def load_chunks(chunk_dir: Path) -> list[bytes]:

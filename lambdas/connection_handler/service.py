@@ -69,7 +69,10 @@ class Limits:
     misses_per_ip_per_minute: int = 120
     chunks_per_second: int = 20  # MediaRecorder sends ~4/s; the rest is catch-up after a reconnect
     session_max_seconds: int = resources.SESSION_MAX_SECONDS
-    max_seq_jump: int = 200
+    # How far past the highest stored chunk a seq may be: what the speaker app may resend
+    # after a reconnect (600 unsent + 240 kept, speaker-app/src/chunks.ts), so an outage as
+    # long as the grace period is resent whole (tests/unit/test_worker_limits.py).
+    max_seq_jump: int = 840
     connection_ttl_seconds: int = resources.CONNECTION_TTL_SECONDS
     speaker_grace_seconds: int = 120
     # Each transcript request may build the files from every utterance so far (the

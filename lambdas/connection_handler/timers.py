@@ -56,14 +56,18 @@ def lambda_handler(
     return {"batchItemFailures": failures}
 
 
-def _watch(watch: WorkerWatch | None, message: WatchMessage, failures: list[dict[str, str]], record: Any) -> None:
+def _watch(
+    watch: WorkerWatch | None, message: WatchMessage, failures: list[dict[str, str]], record: Any
+) -> None:
     if watch is None:
         logger.error("a worker watch reached a function without the worker's name")
         return
     try:
         outcome = watch.fire(message)
     except Exception:
-        logger.exception("worker watch failed; SQS will deliver it again", extra={"sessionId": message.session_id})
+        logger.exception(
+            "worker watch failed; SQS will deliver it again", extra={"sessionId": message.session_id}
+        )
         failures.append({"itemIdentifier": str(record.get("messageId", ""))})
         return
     if outcome.started is not None:

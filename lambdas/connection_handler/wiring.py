@@ -145,4 +145,6 @@ def _watch(config: HandlerConfig, sessions_table: Any, lambda_client: Any) -> Wo
     if not config.worker_function:
         return None  # the WebSocket handler: it never receives timers
     kick = WorkerKick(sessions_table, lambda_client, config.worker_function, time.time)
-    return WorkerWatch(sessions_table, kick, SqsWatchScheduler(boto3.client("sqs"), config.timer_queue_url), time.time)
+    return WorkerWatch(
+        sessions_table, kick, SqsWatchScheduler(boto3.client("sqs"), config.timer_queue_url), time.time
+    )

@@ -1,56 +1,17 @@
-"""AWS adapters of the consumer's ports: S3 chunks, the DynamoDB cursor, Lambda invoke."""
+"""The DynamoDB adapter of the worker's cursor store (the ingest cursor in the session item)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from s3_audio_consumer.batcher import Cursor, Listing, SessionState
+from s3_audio_consumer.batcher import Cursor, SessionState
 from shared import resources
 from shared.session_record import SessionRecord
-
-
-class S3ChunkStore:
-    def __init__(self, s3: Any, bucket: str) -> None:
-        self._s3 = s3
-        self._bucket = bucket
-        self._pool = ThreadPoolExecutor(max_workers=8)
-
-    def list_from(self, session_id: str, first_seq: int) -> Listing:
-        kwargs: dict[str, Any] = {"Bucket": self._bucket, "Prefix": resources.chunk_prefix(session_id)}
-        if first_seq > 0:
-            kwargs["StartAfter"] = resources.chunk_key(session_id, first_seq - 1)
-        chunks: dict[int, float] = {}
-        final_seq: int | None = None
-        final_at: float | None = None
-        for page in self._s3.get_paginator("list_objects_v2").paginate(**kwargs):
-            for item in page.get("Contents", []):
-                parsed = resources.parse_chunk_key(item["Key"])
-                if parsed is None:
-                    continue
-                seq = parsed.seq
-                modified = item["LastModified"].timestamp()
-                if seq is None:
-                    body = self._s3.get_object(Bucket=self._bucket, Key=item["Key"])["Body"].read()
-                    final_seq = int(json.loads(body)["finalSeq"])
-                    final_at = modified
-                else:
-                    chunks[seq] = modified
-        return Listing(chunks=chunks, final_seq=final_seq, final_marked_at=final_at)
-
-    def read(self, session_id: str, seqs: list[int]) -> dict[int, bytes]:
-        def get(seq: int) -> bytes:
-            key = resources.chunk_key(session_id, seq)
-            return bytes(self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read())
-
-        return dict(zip(seqs, self._pool.map(get, seqs), strict=True))
-
 
 _CURSOR_FIELDS = (
     "version", "batch_index", "cut_seq", "cut_offset", "preroll_seq", "preroll_offset",

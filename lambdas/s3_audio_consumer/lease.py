@@ -8,6 +8,9 @@ It lives in the session item, attribute `worker`:
   successor may take over before the lease expires;
 - `parked`, `parkedSeq`: the holder exited in a long pause with its stream flushed (the
   lease is free); the next chunk, or the end of the session, starts a successor;
+- `nextGeneration`, `standby`: before a handover the holder starts its successor early
+  (`prepare`); the successor opens its stream and registers (`stand_by`), then takes
+  the session the moment `handoverTo` names it;
 - the checkpoint: `nextIndex` and `emittedUntilMs` (what the listeners already got)
   and `resume`, the ingest cursor from which re-fed audio covers every word not yet
   emitted. A handover leaves `resume` equal to where the predecessor stopped (its
@@ -147,7 +150,7 @@ class DynamoLease:
             expression = (
                 "SET worker.generation = :generation, worker.#owner = :owner, "
                 "worker.heartbeatAt = :heartbeatAt, worker.done = :f, worker.parked = :f "
-                "REMOVE worker.handoverTo"
+                "REMOVE worker.handoverTo, worker.nextGeneration, worker.standby"
             )
             condition = "worker.generation = :old AND worker.heartbeatAt = :beat"
         kwargs: dict[str, Any] = {"ExpressionAttributeNames": names} if names else {}
@@ -188,10 +191,37 @@ class DynamoLease:
         expression, values = _checkpoint_update(point)
         return self._owned_update(session_id, owner, expression, values) is not None
 
-    def hand_over(self, session_id: str, owner: str, successor: int) -> bool:
-        return (
-            self._owned_update(session_id, owner, "SET worker.handoverTo = :g", {":g": successor}) is not None
-        )
+    def prepare(self, session_id: str, owner: str, successor: int) -> bool:
+        """Names the successor that may stand by for this worker's handover."""
+        expression = "SET worker.nextGeneration = :g"
+        return self._owned_update(session_id, owner, expression, {":g": successor}) is not None
+
+    def stand_by(self, session_id: str, generation: int, ready: bool = True) -> SessionView | None:
+        """The successor registers as ready (its stream is open), or withdraws; only the
+        generation the holder prepared for may. None if it was not prepared for."""
+        expression = "SET worker.standby = :g" if ready else "REMOVE worker.standby"
+        try:
+            result = self._table.update_item(
+                Key=self._key(session_id),
+                UpdateExpression=expression,
+                ConditionExpression="worker.nextGeneration = :g",
+                ExpressionAttributeValues={":g": generation},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _failed(error):
+                return None
+            raise
+        return _view(SessionRecord.from_item(result["Attributes"]))
+
+    def hand_over(self, session_id: str, owner: str, successor: int) -> bool | None:
+        """Hands the session to `successor`: True if it stands by (it takes over at once),
+        False if it must be started; None if the lease was lost."""
+        result = self._owned_update(session_id, owner, "SET worker.handoverTo = :g", {":g": successor})
+        if result is None:
+            return None
+        worker = SessionRecord.from_item(result["Attributes"]).worker or {}
+        return int(worker.get("standby", -1)) == successor
 
     def finish(self, session_id: str, owner: str) -> bool:
         """The talk is over and flushed: no successor is to start."""
@@ -209,7 +239,9 @@ class DynamoLease:
     def release(self, session_id: str, owner: str) -> bool:
         """Gives the lease up at once (the worker cannot go on): the next kick starts a
         replacement that resumes from the checkpoint, without waiting for the expiry."""
-        return self._owned_update(session_id, owner, "SET worker.heartbeatAt = :zero", {":zero": 0}) is not None
+        return (
+            self._owned_update(session_id, owner, "SET worker.heartbeatAt = :zero", {":zero": 0}) is not None
+        )
 
 
 def _checkpoint_update(point: Checkpoint) -> tuple[str, dict[str, Any]]:

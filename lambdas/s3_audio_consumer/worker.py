@@ -7,12 +7,15 @@ order), sends the segments to one recognition stream, cuts the stream's results 
 utterances and hands each utterance to the audio processor. The ingest cursor says
 which audio has been fed; the lease's checkpoint says what the listeners already got.
 
-- Handover: after `handover_after_s`, at the next moment the stream has no open
-  partial (or at the latest `handover_pause_wait_s` later), the worker closes its
-  stream, waits for its last results, emits them, checkpoints and invokes the
-  successor. The successor feeds from exactly where the predecessor stopped: every
-  sample goes to exactly one stream. Its results are placed on the talk's timeline
-  with the offset of its first segment (a stream's timestamps restart at 0).
+- Handover: `prepare_lead_s` before `handover_after_s` the worker starts its successor,
+  which opens its stream and stands by (sending a little silence so the stream stays
+  open). At the next moment the stream has no open partial (or at the latest
+  `handover_pause_wait_s` later), the worker closes its stream, waits for its last
+  results, emits them, checkpoints and names the successor, which takes over at once
+  with its stream already open: no cold start nor stream start in the handover. The
+  successor feeds from exactly where the predecessor stopped: every sample goes to
+  exactly one stream. Its results are placed on the talk's timeline with the offset of
+  its first segment (a stream's timestamps restart at 0; its standby silence before).
 - Crash: a worker whose lease expired is replaced on the next chunk, or by the
   session's worker watch (shared/worker_watch.py) when no chunk comes; a worker that
   cannot go on (its stream or its hand-off failed) gives its lease up at once. The
@@ -42,7 +45,13 @@ from typing import Protocol, TypeVar
 from s3_audio_consumer.batcher import Batch, Batcher, Counters, Cursor, CursorStore, SessionState
 from s3_audio_consumer.keyed_chunks import Hints
 from s3_audio_consumer.lease import Checkpoint, Claim, DynamoLease, SessionView
-from s3_audio_consumer.recognition import RecognitionStream, Recognizer, StreamFailed
+from s3_audio_consumer.recognition import (
+    AUDIO_EVENT_BYTES,
+    AUDIO_EVENT_MS,
+    RecognitionStream,
+    Recognizer,
+    StreamFailed,
+)
 from s3_audio_consumer.utterances import StreamResult, Utterance, UtteranceCutter
 from shared.audio_unit import PCM_SAMPLE_RATE
 from shared.languages import LANGUAGES
@@ -62,6 +71,8 @@ class WorkerSettings:
     start_retries: int = 3
     park_after_s: float = 30.0  # no audio this long (a pause): checkpoint and exit
     hand_off_retries: int = 4  # invoke attempts after the first, 0.2 s doubling
+    prepare_lead_s: float = 10.0  # a successor's cold start (1-4 s) and stream start, with margin
+    standby_keepalive_s: float = 2.0  # Transcribe ends a stream after 15 s without audio
 
 
 class UtteranceSink(Protocol):
@@ -101,15 +112,22 @@ class LeaseLost(RuntimeError):
 
 class TrackedCursors:
     """The cursor store, remembering the cursor each segment was cut from: the place a
-    crash replacement rewinds to, so re-fed audio covers the words not yet emitted."""
+    crash replacement rewinds to, so re-fed audio covers the words not yet emitted.
+
+    The worker's writes are fenced by its lease, so while it holds the lease nobody else
+    moves the cursor: it is read once and then kept from the worker's own claims (the
+    batcher asks for it every poll, ~10 a second). A claim that fails (the lease moved
+    on) forgets it, so the next load reads the table."""
 
     def __init__(self, inner: CursorStore) -> None:
         self.inner = inner
         self.loaded: Cursor | None = None
         self.last_claim: tuple[Cursor, Cursor] | None = None
+        self._kept: SessionState | None = None
 
     def load(self, session_id: str) -> SessionState | None:
-        state = self.inner.load(session_id)
+        state = self._kept or self.inner.load(session_id)
+        self._kept = state
         self.loaded = state.cursor if state else None
         return state
 
@@ -117,9 +135,11 @@ class TrackedCursors:
         claimed = self.inner.claim(session_id, expected_version, new)
         if claimed and self.loaded is not None:
             self.last_claim = (self.loaded, new)
+        self._kept = replace(self._kept, cursor=new) if claimed and self._kept else None
         return claimed
 
     def restore(self, session_id: str, written: Cursor, previous: Cursor) -> bool:
+        self._kept = None
         return self.inner.restore(session_id, written, previous)
 
 
@@ -130,6 +150,15 @@ class _Stretch:
     stream: RecognitionStream
     cutter: UtteranceCutter
     last_audio_at: float
+
+
+@dataclass
+class _Standby:
+    """A successor's stream, opened before the handover: `silence_ms` of keep-alive
+    silence went in first."""
+
+    stream: RecognitionStream
+    silence_ms: int = 0
 
 
 @dataclass
@@ -144,6 +173,8 @@ class _Run:
     stretch: _Stretch | None = None
     beat_at: float = 0.0
     progressed: bool = False  # a segment reached the stream: the start grace is over
+    prepared: bool = False  # the successor was started early
+    standby: _Standby | None = None  # this worker's own stream, opened while standing by
     last_audio_at: float = 0.0
     streams: int = 0
     utterances: int = 0
@@ -184,11 +215,15 @@ class SessionWorker:
     def run(self, session_id: str, generation: int, deadline: float) -> WorkerRun:
         owner = uuid.uuid4().hex
         claim = self._lease.claim(session_id, generation, owner, self._ms())
+        standby: _Standby | None = None
+        if claim is None:
+            claim, standby = self._stand_by(session_id, generation, owner)
         if claim is None:
             return WorkerRun("not_claimed", generation)
         # Cursor writes are fenced by this worker's lease (see DynamoCursorStore).
         self._cursors = self._make_cursors(owner)
         run = _Run(session_id, owner, claim, claim.checkpoint, claim.session, self._clock())
+        run.standby = standby
         run.last_audio_at = run.started_at
         if claim.after_crash:  # no checkpoint yet: the dead worker's audio is all re-fed
             self._rewind(session_id, claim.checkpoint.resume or Cursor())
@@ -201,6 +236,8 @@ class SessionWorker:
             outcome = self._loop(run, batcher, deadline)
         finally:
             self.counters = batcher.counters  # for the handler's metrics, also after a crash
+            if run.standby is not None:  # opened, never fed
+                run.standby.stream.close(0.0)
         return WorkerRun(
             outcome,
             generation,
@@ -230,9 +267,37 @@ class SessionWorker:
             self._lease.release(run.session_id, run.owner)
             return "stream_failed" if isinstance(error, StreamFailed) else "hand_off_failed"
 
+    def _stand_by(self, session_id: str, generation: int, owner: str) -> tuple[Claim | None, _Standby | None]:
+        """The predecessor started this worker early: open a stream, register, and take
+        the session the moment it is handed over (or its holder's lease expires)."""
+        view = self._lease.stand_by(session_id, generation)
+        if view is None:
+            return None, None  # not prepared for: a duplicate or stale start
+        try:
+            standby = _Standby(self._recognizer.start(LANGUAGES[view.source_language], PCM_SAMPLE_RATE))
+        except StreamFailed:
+            self._lease.stand_by(session_id, generation, ready=False)  # the handover starts one
+            return None, None
+        began = kept_alive = self._clock()
+        limit = self._settings.prepare_lead_s + self._settings.handover_pause_wait_s + 10.0
+        while self._clock() - began < limit:
+            claim = self._lease.claim(session_id, generation, owner, self._ms())
+            if claim is not None:
+                return claim, standby
+            if self._clock() - kept_alive >= self._settings.standby_keepalive_s:
+                standby.stream.send(bytes(AUDIO_EVENT_BYTES))  # 100 ms of silence
+                standby.silence_ms += AUDIO_EVENT_MS
+                kept_alive = self._clock()
+            standby.stream.results()
+            self._sleep(self._settings.poll_s)
+        standby.stream.close(0.0)
+        self._lease.stand_by(session_id, generation, ready=False)
+        return None, None
+
     def _steps(self, run: _Run, batcher: Batcher, deadline: float) -> str:
         while True:
             self._beat(run)
+            self._prepare_successor(run)
             fed = batcher.advance(run.session_id)
             self._collect(run)
             claimed, loaded = self._cursors.last_claim, self._cursors.loaded
@@ -290,7 +355,7 @@ class SessionWorker:
         helper = threading.Thread(target=target, daemon=True)
         helper.start()
         while helper.is_alive():
-            helper.join(min(0.5, self._settings.heartbeat_s))
+            self._sleep(self._settings.poll_s)
             self._beat(run)
         if errors:
             raise errors[0]
@@ -323,6 +388,9 @@ class SessionWorker:
         self._close(run, resume=claimed[0] if claimed else None)  # this batch is not fed yet
 
     def _open(self, run: _Run, offset_ms: int) -> _Stretch:
+        if run.standby is not None:  # opened while standing by: its silence comes first
+            standby, run.standby = run.standby, None
+            return self._stretch(run, standby.stream, offset_ms - standby.silence_ms)
         language = LANGUAGES[run.view.source_language]
         for attempt in range(self._settings.start_retries + 1):
             try:
@@ -333,6 +401,9 @@ class SessionWorker:
                     raise
                 self._sleep(0.5 * 2**attempt)  # throttled at start: back off, the audio waits
                 self._beat(run)
+        return self._stretch(run, stream, offset_ms)
+
+    def _stretch(self, run: _Run, stream: RecognitionStream, offset_ms: int) -> _Stretch:
         cutter = UtteranceCutter(
             first_index=run.point.next_index,
             stream_offset_ms=offset_ms,
@@ -414,7 +485,9 @@ class SessionWorker:
         results = self._while_beating(run, lambda: stream.close(self._settings.close_timeout_s))
         if self._clock() - began >= self._settings.close_timeout_s:
             run.close_timeouts += 1
-            logger.warning("stream closed at its timeout; late results lost", extra={"sessionId": run.session_id})
+            logger.warning(
+                "stream closed at its timeout; late results lost", extra={"sessionId": run.session_id}
+            )
         return results
 
     def _abandon(self, run: _Run) -> None:
@@ -442,12 +515,29 @@ class SessionWorker:
         in_pause = run.stretch is None or run.stretch.stream.at_pause()
         return in_pause or elapsed >= self._settings.handover_after_s + self._settings.handover_pause_wait_s
 
+    def _prepare_successor(self, run: _Run) -> None:
+        """Starts the successor early, so that its cold start and stream start are over
+        by the time of the handover."""
+        lead = self._settings.handover_after_s - self._settings.prepare_lead_s
+        if run.prepared or self._clock() - run.started_at < lead:
+            return
+        run.prepared = True
+        successor = run.claim.generation + 1
+        if self._lease.prepare(run.session_id, run.owner, successor):
+            self._successor(run.session_id, successor)
+
     def _hand_over(self, run: _Run) -> None:
         self._close(run)
         successor = run.claim.generation + 1
-        self._lease.hand_over(run.session_id, run.owner, successor)
-        self._successor(run.session_id, successor)
-        logger.info("handed over", extra={"sessionId": run.session_id, "successor": successor})
+        standing_by = self._lease.hand_over(run.session_id, run.owner, successor)
+        if standing_by is None:
+            raise LeaseLost(run.session_id)
+        if not standing_by:  # not prepared (a deadline), or it could not stand by
+            self._successor(run.session_id, successor)
+        logger.info(
+            "handed over",
+            extra={"sessionId": run.session_id, "successor": successor, "standingBy": standing_by},
+        )
 
     def _time_to_park(self, run: _Run) -> bool:
         """A long pause, and not the end of the talk (the end flushes and finishes)."""
@@ -457,7 +547,9 @@ class SessionWorker:
     def _park(self, run: _Run) -> None:
         if not self._lease.park(run.session_id, run.owner, run.point, run.view.last_seq):
             raise LeaseLost(run.session_id)
-        logger.info("long pause; worker parked", extra={"sessionId": run.session_id, "lastSeq": run.view.last_seq})
+        logger.info(
+            "long pause; worker parked", extra={"sessionId": run.session_id, "lastSeq": run.view.last_seq}
+        )
 
     def _finish(self, run: _Run) -> None:
         self._close(run)

@@ -84,7 +84,9 @@ class SessionRecord:
             listener_counts={str(lang): int(n) for lang, n in sorted(counts.items()) if int(n) > 0},
             ingest=value("ingest"),
             worker=value("worker"),
-            worker_kick_at_ms=None if value("worker_kick_at_ms") is None else as_int(value("worker_kick_at_ms")),
+            worker_kick_at_ms=None
+            if value("worker_kick_at_ms") is None
+            else as_int(value("worker_kick_at_ms")),
             worker_watch_at_ms=None
             if value("worker_watch_at_ms") is None
             else as_int(value("worker_watch_at_ms")),

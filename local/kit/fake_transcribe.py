@@ -38,7 +38,9 @@ class TranscribeTiming:
     close_flush_s: float = 1.0
 
 
-def _result(result_id: str, words: list[tuple[float, float]], partial: bool, stable_until: float) -> StreamResult:
+def _result(
+    result_id: str, words: list[tuple[float, float]], partial: bool, stable_until: float
+) -> StreamResult:
     items = [
         Item(
             start_time=start,
@@ -105,7 +107,10 @@ class FakeTranscribeStream:
         lag_end = len(self.received) / (PCM_SAMPLE_RATE * BYTES_PER_SAMPLE)
         stable_until = lag_end - 1.0  # words a second old are stable
         self._queue.append(
-            (self.clock() + self.timing.partial_lag_s, _result(result_id, list(self._words), partial, stable_until))
+            (
+                self.clock() + self.timing.partial_lag_s,
+                _result(result_id, list(self._words), partial, stable_until),
+            )
         )
         if not partial:
             self._words = []

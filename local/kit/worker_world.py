@@ -23,12 +23,14 @@ per-index ledger), what was lost or doubled, recovery times and costs."""
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from local.kit.fake_transcribe import FakeTranscribe, TranscribeTiming
+from local.kit.fake_transcribe import WORD_MS, FakeTranscribe, TranscribeTiming
 from s3_audio_consumer.adapters import DynamoCursorStore
 from s3_audio_consumer.batcher import Batcher, BatchSettings
 from s3_audio_consumer.decoder import FfmpegDecoder
@@ -78,6 +80,7 @@ class Faults:
 class Delivered:
     utterance: Utterance
     at: float  # clock time the processor received it
+    generation: int  # of the worker that delivered it
 
 
 @dataclass
@@ -107,8 +110,12 @@ class WorldReport:
         return sum(end - start for start, end in self.spans())
 
     def overlaps(self) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-        spans = self.spans()
-        return [(a, b) for a, b in zip(spans, spans[1:], strict=False) if b[0] < a[1] - 1]
+        """Utterances whose audio overlaps by more than half a word: a word delivered
+        twice. (A stream that re-recognizes audio after a crash cuts its words elsewhere
+        than the first did; a word is kept by the side its midpoint is on, so a word's
+        edge may straddle by less than half a word.)"""
+        spans, slack = self.spans(), WORD_MS // 2
+        return [(a, b) for a, b in itertools.pairwise(spans) if b[0] < a[1] - slack]
 
     def lost_ms(self) -> int:
         """Audio of the talk in no delivered utterance and in no reported gap."""
@@ -116,17 +123,66 @@ class WorldReport:
 
 
 class Clock:
+    """Simulated time shared by the world and its workers, each worker in a thread of
+    its own. Only one thread runs at a time: a thread runs until it sleeps (or ends);
+    then the world moves the clock to the next wake-up or event, whichever is first.
+    So two workers (a predecessor and its standing-by successor, or a stalled worker
+    and its replacement) interleave as they would on AWS, deterministically. A thread a
+    worker starts (its stream start on a helper thread) takes turns the same way."""
+
     def __init__(self) -> None:
         self.now = START
-        self.hook: Callable[[], None] | None = None
+        self.hook: Callable[[], None] | None = None  # faults: runs on each read by a worker
+        self._cv = threading.Condition()
+        self._wakes: dict[int, tuple[float, threading.Thread]] = {}  # sleeping threads
+        self._running: int | None = None  # the thread whose turn it is
 
     def __call__(self) -> float:
-        if self.hook is not None:
+        if self.hook is not None and threading.current_thread() is not threading.main_thread():
             self.hook()
         return self.now
 
     def sleep(self, seconds: float) -> None:
-        self.now += max(seconds, 0.001)
+        me = threading.get_ident()
+        with self._cv:
+            self._wakes[me] = (self.now + max(seconds, 0.001), threading.current_thread())
+            if self._running == me:
+                self._running = None
+            self._cv.notify_all()
+            self._cv.wait_for(lambda: self._running == me)
+            del self._wakes[me]
+
+    def spawn(self, work: Callable[[], None]) -> None:
+        """Runs `work` in a thread of its own from now on; returns once it waits for its turn."""
+
+        def body() -> None:
+            self.sleep(0.0)  # wait for the first turn
+            try:
+                work()
+            finally:
+                with self._cv:
+                    self._running = None
+                    self._cv.notify_all()
+
+        thread = threading.Thread(target=body, daemon=True)
+        thread.start()
+        with self._cv:
+            self._cv.wait_for(lambda: thread.ident in self._wakes)
+
+    def next_wake(self) -> float | None:
+        with self._cv:
+            return min((at for at, _ in self._wakes.values()), default=None)
+
+    def resume_next(self) -> None:
+        """Gives the turn to the thread that wakes first; returns when it sleeps or ends."""
+        with self._cv:
+            at, tid, thread = min((at, tid, t) for tid, (at, t) in self._wakes.items())
+            self.now = max(self.now, at)
+            self._running = tid
+            self._cv.notify_all()
+            while not self._cv.wait_for(lambda: self._running != tid, timeout=0.05):
+                if not thread.is_alive():  # a helper thread ended without sleeping again
+                    self._running = None
 
 
 class ArrivingS3:
@@ -218,8 +274,9 @@ class World:
         self.runs: list[tuple[float, WorkerRun | None]] = []
         self.crashes = sorted(START + t for t in self.faults.crash_at)
         self.failures: list[float] = []  # crash or failure times
-        self.stalled: set[str] = set()
+        self.stalled_at: tuple[float, float] | None = None
         self.lambda_s = 0.0
+        self.claims: list[float] = []  # when each worker began (after its cold start)
 
     # -- the talk ----------------------------------------------------------------------
     def _arrivals(self, timings_ms: list[int]) -> dict[int, float]:
@@ -300,13 +357,30 @@ class World:
         ended_at = self.talk_end + (GRACE_S if self.faults.ended_by == "grace" else 0)
         self.schedule(ended_at, "end")
         horizon = ended_at + self.faults.horizon_s
-        while self._events and not self._done():
-            at, _, kind, payload = heapq.heappop(self._events)
-            if at > horizon:
-                break
-            self.clock.now = max(self.clock.now, at)
-            self._handle(kind, payload)
+        self.clock.hook = self._faults_hook
+        try:
+            while not self._done() and self._step(horizon):
+                pass
+        finally:
+            self.clock.hook = None
         return self._report()
+
+    def _step(self, horizon: float) -> bool:
+        """The next thing to happen: a sleeping worker wakes, or an event. False when
+        nothing is left before the horizon."""
+        wake = self.clock.next_wake()
+        event_at = self._events[0][0] if self._events else None
+        if wake is not None and (event_at is None or wake <= event_at):
+            if wake > horizon:
+                return False
+            self.clock.resume_next()
+            return True
+        if event_at is None or event_at > horizon:
+            return False
+        at, _, kind, payload = heapq.heappop(self._events)
+        self.clock.now = max(self.clock.now, at)
+        self._handle(kind, payload)
+        return True
 
     def _handle(self, kind: str, payload: Any) -> None:
         if kind == "chunk":
@@ -316,7 +390,8 @@ class World:
         elif kind == "watch":
             self.watch.fire(payload)
         elif kind == "start":
-            self._start(payload)
+            generation = int(payload)
+            self.clock.spawn(lambda: self._start(generation))
 
     def _guard(self, seq: int | None) -> None:
         from chunk_writer.guard import WorkerGuard
@@ -331,15 +406,14 @@ class World:
 
     # -- workers -----------------------------------------------------------------------
     def _start(self, generation: int) -> None:
+        """One worker Lambda, in a thread of its own."""
         began = self.clock.now - self.timing.cold_start_s
-        worker = self._worker()
-        self.clock.hook = self._faults_hook
+        self.claims.append(self.clock.now)
+        worker = self._worker(generation)
         try:
             run: WorkerRun | None = worker.run(SESSION, generation, deadline=self.clock.now + 840)
         except Crash:
             run = None
-        finally:
-            self.clock.hook = None
         self.lambda_s += self.clock.now - began
         self.runs.append((began, run))
         if run is not None and run.outcome in ("stream_failed", "hand_off_failed"):
@@ -352,22 +426,12 @@ class World:
             self.failures.append(now)
             raise Crash(f"crashed at {now - START:.1f} s")
         stall = self.faults.stall
-        if stall and START + stall[0] <= now and not self.stalled:
-            self.stalled.add("stalled")
-            self.clock.hook = None
-            self._run_during_stall(START + stall[0] + stall[1])
+        if stall and START + stall[0] <= now and not self.stalled_at:
+            # The worker freezes (a long GC, a hung call): the world goes on without it.
+            self.stalled_at = (now, now + stall[1])
+            self.clock.sleep(stall[1])
 
-    def _run_during_stall(self, wake_at: float) -> None:
-        """The stalled worker is frozen: the world goes on (a replacement takes over)."""
-        owner_writes = dict(self.table.owned_writes)
-        while self._events and self._events[0][0] <= wake_at and not self._done():
-            at, _, kind, payload = heapq.heappop(self._events)
-            self.clock.now = max(self.clock.now, at)
-            self._handle(kind, payload)
-        self.clock.now = max(self.clock.now, wake_at)
-        self.stalled.update(owner for owner in owner_writes)  # their beat gaps are the stall's
-
-    def _worker(self) -> SessionWorker:
+    def _worker(self, generation: int) -> SessionWorker:
         chunks = KeyedChunkStore(self.s3, BUCKET, self.clock)
         settings = BatchSettings(target_ms=600, max_chunks_per_read=chunks.read_ahead)
         decoder = _TimedDecoder(self.decoder, self.clock, self.timing.decode_s)
@@ -379,7 +443,7 @@ class World:
             ),
             hints=chunks.hints,
             recognizer=self.recognizer,
-            sink=self._sink,
+            sink=lambda session_id, language, utterance: self._sink(utterance, generation),
             successor=lambda session_id, generation: self.lambda_client.invoke(
                 "s3-audio-consumer-world", "Event", json.dumps(WorkerStart(session_id, generation).payload())
             ),
@@ -388,7 +452,7 @@ class World:
             settings=WorkerSettings(handover_after_s=self.faults.handover_after_s, handover_pause_wait_s=5),
         )
 
-    def _sink(self, session_id: str, language: str, utterance: Utterance) -> None:
+    def _sink(self, utterance: Utterance, generation: int) -> None:
         """The processor's invoke and its per-index delivery ledger."""
         self.invokes += 1
         failures = self.faults.invoke_failures
@@ -397,7 +461,7 @@ class World:
         if utterance.index in self.delivered:
             self.duplicates += 1
             return
-        self.delivered[utterance.index] = Delivered(utterance, self.clock.now)
+        self.delivered[utterance.index] = Delivered(utterance, self.clock.now, generation)
 
     # -- the report --------------------------------------------------------------------
     def _report(self) -> WorldReport:
@@ -418,21 +482,20 @@ class World:
         )
 
     def _recoveries(self) -> list[float]:
-        """Per failure: until the next segment reached a stream, or the talk was done."""
-        fed = sorted(s.opened_at for s in self.recognizer.streams)
+        """Per failure: until a replacement worker was running (its cold start included)."""
         out = []
         for failed in self.failures:
-            later = [t for t in fed if t > failed]
-            end = later[0] if later else self.clock.now
-            out.append(end - failed)
+            later = [t for t in self.claims if t > failed]
+            out.append((later[0] if later else self.clock.now) - failed)
         return out
 
     def _max_beat_gap(self) -> float:
+        stall = self.stalled_at
         gaps = [
             b - a
-            for owner, times in self.table.owned_writes.items()
-            if owner not in self.stalled
-            for a, b in zip(times, times[1:], strict=False)
+            for times in self.table.owned_writes.values()
+            for a, b in itertools.pairwise(times)
+            if not (stall and a <= stall[0] and b >= stall[1])  # the stall's own gap
         ]
         return max(gaps, default=0.0)
 
@@ -444,4 +507,3 @@ class _TimedDecoder:
     def decode(self, webm: bytes, drop_samples_48k: int = 0) -> bytes:
         self._clock.now += self._seconds
         return self._inner.decode(webm, drop_samples_48k)
-

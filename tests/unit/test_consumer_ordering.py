@@ -22,8 +22,8 @@ from moto import mock_aws
 
 from chunk_writer.writer import ChunkWriter
 from local.kit.captures import CAPTURES
-from local.replay import BUCKET, create_resources, load_chunks
-from s3_audio_consumer.adapters import DynamoCursorStore, S3ChunkStore
+from local.replay import BUCKET, S3ChunkStore, create_resources, load_chunks
+from s3_audio_consumer.adapters import DynamoCursorStore
 from s3_audio_consumer.batcher import (
     Batch,
     Batcher,

@@ -31,7 +31,9 @@ AWS_TIMING = Timing(
 )
 # A crash is noticed when the lease expires (LEASE_MS), and acted on at the next chunk or
 # at the watch's next message (WATCH_PERIOD_S); then a cold start and a stream start.
-RECOVERY_BOUND_S = LEASE_MS / 1000 + WATCH_PERIOD_S + AWS_TIMING.cold_start_s + 2 * AWS_TIMING.transcribe.start_s
+RECOVERY_BOUND_S = (
+    LEASE_MS / 1000 + WATCH_PERIOD_S + AWS_TIMING.cold_start_s + 2 * AWS_TIMING.transcribe.start_s
+)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +91,10 @@ def test_runs_of_chunks_that_never_arrive_are_skipped_reported_and_the_talk_goes
     first = 40
     report = run_world(ffmpeg, talk_ms, Faults(never_arrive=frozenset(range(first, first + missing))))
     assert_exact(report)
-    assert abs(report.missed_ms - report.expected_missed_ms) <= 300, (report.missed_ms, report.expected_missed_ms)
+    assert abs(report.missed_ms - report.expected_missed_ms) <= 300, (
+        report.missed_ms,
+        report.expected_missed_ms,
+    )
     # The talk after the gap is heard: utterances end past it, up to the end.
     assert max(d.utterance.end_ms for d in report.delivered.values()) >= talk_ms - 1500
 
@@ -152,3 +157,20 @@ def test_a_speaker_paused_for_twenty_minutes_holds_no_lambda(ffmpeg, talk_ms):
     outcomes = [r.outcome for _, r in report.runs if r]
     assert "parked" in outcomes
     assert report.lambda_s < 300  # not 20 minutes of a polling worker
+
+
+def test_three_handovers_leave_no_audible_hole(ffmpeg, talk_ms):
+    """The successor stands by with its stream open: a handover adds no cold start and no
+    stream start to the wait; the gap between two utterances at a handover is no larger
+    than elsewhere in the talk."""
+    report = run_world(ffmpeg, talk_ms, Faults(handover_after_s=20.0))
+    assert_exact(report)
+    outcomes = [r.outcome for _, r in report.runs if r]
+    assert outcomes.count("handed_over") >= 3 and outcomes[-1] == "ended"
+    assert len(report.runs) == len(outcomes)  # no extra start: every successor stood by
+    ordered = [report.delivered[i] for i in report.indexes]
+    gaps = [(b.at - a.at, a.generation != b.generation) for a, b in zip(ordered, ordered[1:], strict=False)]
+    at_handover = [gap for gap, handed in gaps if handed]
+    elsewhere = [gap for gap, handed in gaps if not handed]
+    assert len(at_handover) >= 3
+    assert max(at_handover) <= max(elsewhere), (at_handover, sorted(elsewhere)[-3:])
