@@ -28,6 +28,7 @@ from local.paths import ROOT, ffmpeg_path
 from local.process import free_port
 from local.resources import LocalNames, LocalQueues, create_all, sqs_records
 from shared import env_names, functions, resources
+from shared.worker_kick import LEASE_MS
 
 logger = logging.getLogger("local")
 
@@ -99,9 +100,9 @@ class LocalStack:
             if self.engines.startswith("local.engines")
             else "aws",
             env_names.WORKER_HANDOVER_SECONDS: os.environ.get(env_names.WORKER_HANDOVER_SECONDS, "720"),
-            # Whisper, Piper, ffmpeg and moto share two cores here: a worker may miss a few
-            # beats without being dead (on AWS each worker has its own CPU: 3 s).
-            env_names.WORKER_LEASE_MS: os.environ.get(env_names.WORKER_LEASE_MS, "10000"),
+            # The lease AWS runs with (shared/worker_kick.py): its beats never wait on the
+            # recognizer, which runs on a thread of its own. WORKER_LEASE_MS overrides it.
+            env_names.WORKER_LEASE_MS: os.environ.get(env_names.WORKER_LEASE_MS, str(LEASE_MS)),
             env_names.PRESIGNED_URL_EXPIRATION: "600",
             env_names.FFMPEG_PATH: ffmpeg_path(),
             env_names.LISTENER_BASE_URL: f"{base}/listener/",

@@ -149,7 +149,9 @@ class SessionTimers(Construct):
         """The worker watch: `scheduler` (the chunk writer) starts a session's chain, this
         function fires each link and starts `worker` when it died."""
         self.allow_scheduling(scheduler)
-        self.function.function.add_environment(env_names.AUDIO_CONSUMER_FUNCTION, worker.function.function_name)
+        self.function.function.add_environment(
+            env_names.AUDIO_CONSUMER_FUNCTION, worker.function.function_name
+        )
         iam.Grant.add_to_principal(
             grantee=self.function.role,
             actions=["lambda:InvokeFunction"],

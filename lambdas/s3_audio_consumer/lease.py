@@ -140,8 +140,9 @@ class DynamoLease:
 
     def _take(self, session_id: str, old: WorkerLease, holder: dict[str, Any]) -> Any:
         names = {"#owner": "owner"}
+        values: dict[str, Any]
         if old.generation < 0:
-            values = {":new": {**holder, "owner": holder["owner"], "done": False}}
+            values = {":new": {**holder, "done": False}}
             expression, condition = "SET worker = :new", "attribute_not_exists(worker)"
             names = {}
         else:

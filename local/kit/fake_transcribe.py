@@ -51,7 +51,7 @@ def _result(
         )
         for start, end in words
     ]
-    text = " ".join(item.content for item in items)
+    text = " ".join(str(item.content) for item in items)
     alternative = Alternative(transcript=text, items=items, entities=[])
     return from_sdk_result(
         Result(

@@ -444,13 +444,15 @@ class World:
             hints=chunks.hints,
             recognizer=self.recognizer,
             sink=lambda session_id, language, utterance: self._sink(utterance, generation),
-            successor=lambda session_id, generation: self.lambda_client.invoke(
-                "s3-audio-consumer-world", "Event", json.dumps(WorkerStart(session_id, generation).payload())
-            ),
+            successor=self._successor,
             clock=self.clock,
             sleep=self.clock.sleep,
             settings=WorkerSettings(handover_after_s=self.faults.handover_after_s, handover_pause_wait_s=5),
         )
+
+    def _successor(self, session_id: str, generation: int) -> None:
+        payload = json.dumps(WorkerStart(session_id, generation).payload())
+        self.lambda_client.invoke("s3-audio-consumer-world", "Event", payload)
 
     def _sink(self, utterance: Utterance, generation: int) -> None:
         """The processor's invoke and its per-index delivery ledger."""
