@@ -230,7 +230,12 @@ class SpeechPipeline:
         if not speaker or not self._stores.ledger.claim(unit.session_id, unit.index, SPEAKER_TRANSCRIPT):
             return
         message = protocol.transcript(
-            unit.session_id, unit.index, work.report.source_text, unit.start_ms, unit.duration_ms
+            unit.session_id,
+            unit.index,
+            work.report.source_text,
+            unit.start_ms,
+            unit.duration_ms,
+            missed_ms=unit.missed_before_ms,
         )
         self._stores.sender.send_many([(speaker, message)])  # a vanished speaker is not removed here
 

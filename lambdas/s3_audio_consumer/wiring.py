@@ -88,7 +88,9 @@ class LambdaUtteranceSink:
         self._client = lambda_client
         self._function = function_name
 
-    def __call__(self, session_id: str, source_language: str, utterance: Utterance) -> None:
+    def __call__(
+        self, session_id: str, source_language: str, utterance: Utterance, missed_before_ms: int = 0
+    ) -> None:
         unit = UtteranceUnit(
             session_id=session_id,
             index=utterance.index,
@@ -96,6 +98,7 @@ class LambdaUtteranceSink:
             duration_ms=utterance.duration_ms,
             source_language=source_language,
             text=utterance.text,
+            missed_before_ms=missed_before_ms,
         )
         self._client.invoke(
             FunctionName=self._function, InvocationType="Event", Payload=json.dumps(unit.payload())

@@ -76,8 +76,11 @@ class WorkerSettings:
 
 
 class UtteranceSink(Protocol):
-    def __call__(self, session_id: str, source_language: str, utterance: Utterance) -> None:
-        """Hands one utterance to the processor (idempotent per session and index there)."""
+    def __call__(
+        self, session_id: str, source_language: str, utterance: Utterance, missed_before_ms: int = 0
+    ) -> None:
+        """Hands one utterance to the processor (idempotent per session and index there),
+        with the audio lost just before it, if any (the speaker is told)."""
         ...
 
 
@@ -182,6 +185,7 @@ class _Run:
     hand_off_retries: int = 0
     close_timeouts: int = 0
     missed_ms: int = 0  # audio that never arrived, skipped
+    untold_gap_ms: int = 0  # ... not yet told to the speaker (with the next utterance)
 
 
 class SessionWorker:
@@ -380,6 +384,7 @@ class SessionWorker:
         run on without the jump, so the open stream is closed (its words emitted) and the
         next opens at the batch's place on the timeline."""
         run.missed_ms += batch.missed_ms
+        run.untold_gap_ms += batch.missed_ms
         logger.warning(
             "audio lost before this segment; the talk goes on",
             extra={"sessionId": run.session_id, "missedMs": batch.missed_ms, "atMs": batch.start_ms},
@@ -436,7 +441,8 @@ class SessionWorker:
     def _hand_off(self, run: _Run, utterance: Utterance) -> None:
         for attempt in range(self._settings.hand_off_retries + 1):
             try:
-                self._sink(run.session_id, run.view.source_language, utterance)
+                self._sink(run.session_id, run.view.source_language, utterance, run.untold_gap_ms)
+                run.untold_gap_ms = 0
                 return
             except Exception as error:
                 if attempt == self._settings.hand_off_retries:

@@ -36,6 +36,9 @@ class UtteranceUnit(BaseModel):
     duration_ms: int = Field(alias="durationMs", ge=1, le=MAX_UTTERANCE_MS)
     source_language: str = Field(alias="sourceLanguage")
     text: str = Field(min_length=1, max_length=MAX_UTTERANCE_TEXT)
+    # Audio that never arrived just before this utterance (chunks lost and skipped): the
+    # speaker is told with this utterance's transcript line.
+    missed_before_ms: int = Field(alias="missedBeforeMs", default=0, ge=0)
 
     @field_validator("session_id")
     @classmethod

@@ -140,9 +140,12 @@ def heartbeat(server_time_ms: int) -> dict[str, Any]:
     return {"type": "heartbeat", "serverTime": server_time_ms}
 
 
-def transcript(session_id: str, index: int, text: str, start_ms: int, duration_ms: int) -> dict[str, Any]:
-    """What the service heard of one utterance, for the speaker."""
-    return {
+def transcript(
+    session_id: str, index: int, text: str, start_ms: int, duration_ms: int, missed_ms: int = 0
+) -> dict[str, Any]:
+    """What the service heard of one utterance, for the speaker; `missedMs` when audio
+    before it never arrived (the talk went on without it)."""
+    body: dict[str, Any] = {
         "type": "transcript",
         "sessionId": session_id,
         "index": index,
@@ -150,6 +153,9 @@ def transcript(session_id: str, index: int, text: str, start_ms: int, duration_m
         "startMs": start_ms,
         "durationMs": duration_ms,
     }
+    if missed_ms:
+        body["missedMs"] = missed_ms
+    return body
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,7 @@ class Delivered:
     utterance: Utterance
     at: float  # clock time the processor received it
     generation: int  # of the worker that delivered it
+    missed_before_ms: int = 0  # the gap the speaker is told of with it
 
 
 @dataclass
@@ -443,7 +444,7 @@ class World:
             ),
             hints=chunks.hints,
             recognizer=self.recognizer,
-            sink=lambda session_id, language, utterance: self._sink(utterance, generation),
+            sink=lambda session_id, language, utterance, missed=0: self._sink(utterance, generation, missed),
             successor=self._successor,
             clock=self.clock,
             sleep=self.clock.sleep,
@@ -454,7 +455,7 @@ class World:
         payload = json.dumps(WorkerStart(session_id, generation).payload())
         self.lambda_client.invoke("s3-audio-consumer-world", "Event", payload)
 
-    def _sink(self, utterance: Utterance, generation: int) -> None:
+    def _sink(self, utterance: Utterance, generation: int, missed_before_ms: int) -> None:
         """The processor's invoke and its per-index delivery ledger."""
         self.invokes += 1
         failures = self.faults.invoke_failures
@@ -463,7 +464,7 @@ class World:
         if utterance.index in self.delivered:
             self.duplicates += 1
             return
-        self.delivered[utterance.index] = Delivered(utterance, self.clock.now, generation)
+        self.delivered[utterance.index] = Delivered(utterance, self.clock.now, generation, missed_before_ms)
 
     # -- the report --------------------------------------------------------------------
     def _report(self) -> WorldReport:

@@ -318,3 +318,12 @@ def test_every_utterance_is_recorded_for_the_transcripts_with_its_delivered_tran
     assert (record.index, record.start_ms, record.duration_ms) == (1, batch.start_ms, batch.duration_ms)
     assert (record.source_language, record.source_text) == ("en", SOURCE_TEXT)
     assert record.translations == {"es": SPANISH}
+
+
+def test_the_speaker_is_told_of_audio_lost_before_an_utterance(processor, batches):
+    """The worker skipped chunks that never arrived: the transcript line after the gap
+    says how much audio is missing."""
+    payload = {**first_payload(batches), "missedBeforeMs": 9300}
+    processor.invoke(payload)
+    (transcript,) = processor.api.to(SPEAKER)
+    assert transcript["missedMs"] == 9300 and transcript["text"] == SOURCE_TEXT

@@ -161,7 +161,7 @@ class Harness:
             ),
             hints=chunks.hints,
             recognizer=self.recognizer,
-            sink=lambda session_id, language, utterance: self.delivered.append(utterance),
+            sink=lambda session_id, language, utterance, missed=0: self.delivered.append(utterance),
             successor=lambda session_id, generation: self.successors.append(generation),
             clock=self.clock,
             sleep=self.clock.sleep,

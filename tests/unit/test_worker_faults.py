@@ -96,6 +96,9 @@ def test_runs_of_chunks_that_never_arrive_are_skipped_reported_and_the_talk_goes
         report.missed_ms,
         report.expected_missed_ms,
     )
+    # The speaker is told, with the first utterance after the gap.
+    told = [d.missed_before_ms for d in report.delivered.values() if d.missed_before_ms]
+    assert told == [report.missed_ms]
     # The talk after the gap is heard: utterances end past it, up to the end.
     assert max(d.utterance.end_ms for d in report.delivered.values()) >= talk_ms - 1500
 

@@ -161,6 +161,8 @@ export interface TranscriptMessage {
   text: string;
   startMs: number;
   durationMs: number;
+  /** Audio just before this utterance that never reached the service. */
+  missedMs?: number;
 }
 export interface TranslatedAudio {
   type: 'translatedAudio';

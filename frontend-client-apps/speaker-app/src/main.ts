@@ -304,6 +304,12 @@ function addTranscriptLine(message: Message<'transcript'>): void {
   downloadButton.disabled = false; // something to download now
   const item = document.createElement('li');
   item.textContent = message.text;
+  if (message.missedMs) {
+    const missed = document.createElement('p');
+    missed.className = 'missed';
+    missed.textContent = `${Math.max(1, Math.round(message.missedMs / 1000))} s of audio did not arrive before this.`;
+    item.prepend(missed);
+  }
   item.value = message.index + 1;
   item.dataset.index = String(message.index);
   const later = [...transcript.children].find((li) => Number((li as HTMLElement).dataset.index) > message.index);
