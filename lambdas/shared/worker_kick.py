@@ -23,9 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shared import env_names, resources
+from shared.conditional import conditional_update
 from shared.session_ids import is_session_id
 from shared.session_record import SessionRecord
 
@@ -149,16 +148,11 @@ class WorkerKick:
     def _first_to_kick(self, session_id: str, now_ms: int) -> bool:
         """One kick per lease period: the chunks that arrive while a worker starts (a
         cold start takes seconds) do not each start another."""
-        try:
-            self.sessions_table.update_item(
-                Key={resources.SESSIONS_PARTITION_KEY: session_id},
-                UpdateExpression="SET #kick = :now",
-                ConditionExpression="attribute_not_exists(#kick) OR #kick < :since",
-                ExpressionAttributeNames={"#kick": SessionRecord.attribute("worker_kick_at_ms")},
-                ExpressionAttributeValues={":now": now_ms, ":since": now_ms - LEASE_MS},
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return conditional_update(
+            self.sessions_table,
+            Key={resources.SESSIONS_PARTITION_KEY: session_id},
+            UpdateExpression="SET #kick = :now",
+            ConditionExpression="attribute_not_exists(#kick) OR #kick < :since",
+            ExpressionAttributeNames={"#kick": SessionRecord.attribute("worker_kick_at_ms")},
+            ExpressionAttributeValues={":now": now_ms, ":since": now_ms - LEASE_MS},
+        )

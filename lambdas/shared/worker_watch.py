@@ -23,9 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
-
 from shared import resources
+from shared.conditional import conditional_update
 from shared.session_ids import is_session_id
 from shared.session_record import SessionRecord
 from shared.worker_kick import WATCH_PERIOD_S, WorkerKick, WorkerLease, read_session
@@ -108,18 +107,13 @@ class WorkerWatch:
         return WatchOutcome(started=started, next_at_ms=now_ms)
 
     def _move(self, session_id: str, now_ms: int, condition: str, values: dict[str, Any]) -> bool:
-        try:
-            self.sessions_table.update_item(
-                Key={resources.SESSIONS_PARTITION_KEY: session_id},
-                UpdateExpression=f"SET {WATCH_ATTRIBUTE} = :now",
-                ConditionExpression=f"attribute_exists({resources.SESSIONS_PARTITION_KEY}) AND ({condition})",
-                ExpressionAttributeValues={":now": now_ms, **values},
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return conditional_update(
+            self.sessions_table,
+            Key={resources.SESSIONS_PARTITION_KEY: session_id},
+            UpdateExpression=f"SET {WATCH_ATTRIBUTE} = :now",
+            ConditionExpression=f"attribute_exists({resources.SESSIONS_PARTITION_KEY}) AND ({condition})",
+            ExpressionAttributeValues={":now": now_ms, **values},
+        )
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)

@@ -111,3 +111,22 @@ async def speaker_session(
         create["title"] = title
     await speaker.send(create)
     return speaker, str((await speaker.wait_for("sessionCreated"))[0]["sessionId"])
+
+
+async def worker_done(
+    http: aiohttp.ClientSession, base: str, session_id: str, timeout: float
+) -> dict[str, Any]:
+    """The session's worker lease once the talk is flushed (`done`: everything it
+    recognized was handed to the processor, `nextIndex` utterances). A test that waits
+    for this, and then for that many utterances, waits as long as the product needs and
+    no longer, instead of guessing a quiet time."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        async with http.get(f"{base}/dev/sessions/{session_id}/worker") as response:
+            worker: dict[str, Any] = await response.json()
+        if worker.get("done") == 1:
+            return worker
+        if loop.time() > deadline:
+            raise AssertionError(f"the session's worker was not done after {timeout} s: {worker}")
+        await asyncio.sleep(0.5)

@@ -433,22 +433,17 @@ class World:
             self.clock.sleep(stall[1])
 
     def _worker(self, generation: int) -> SessionWorker:
-        chunks = KeyedChunkStore(self.s3, BUCKET, self.clock)
-        settings = BatchSettings(target_ms=600, max_chunks_per_read=chunks.read_ahead)
-        decoder = _TimedDecoder(self.decoder, self.clock, self.timing.decode_s)
-        return SessionWorker(
-            lease=DynamoLease(self.table, LEASE_MS),
-            cursors=lambda owner: TrackedCursors(DynamoCursorStore(self.table, owner)),
-            batcher=lambda cursors, deliver: Batcher(
-                cursors, chunks, decoder, deliver, settings, self.clock, self.clock.sleep
+        return build_worker(
+            WorkerParts(
+                self.table,
+                self.s3,
+                self.clock,
+                _TimedDecoder(self.decoder, self.clock, self.timing.decode_s),
+                self.recognizer,
+                lambda session_id, language, utterance, missed=0: self._sink(utterance, generation, missed),
+                self._successor,
             ),
-            hints=chunks.hints,
-            recognizer=self.recognizer,
-            sink=lambda session_id, language, utterance, missed=0: self._sink(utterance, generation, missed),
-            successor=self._successor,
-            clock=self.clock,
-            sleep=self.clock.sleep,
-            settings=WorkerSettings(handover_after_s=self.faults.handover_after_s, handover_pause_wait_s=5),
+            WorkerSettings(handover_after_s=self.faults.handover_after_s, handover_pause_wait_s=5),
         )
 
     def _successor(self, session_id: str, generation: int) -> None:
@@ -501,6 +496,41 @@ class World:
             if not (stall and a <= stall[0] and b >= stall[1])  # the stall's own gap
         ]
         return max(gaps, default=0.0)
+
+
+@dataclass(frozen=True)
+class WorkerParts:
+    """What a worker is built from in the tests and the bench: the production classes
+    on moto, with the clock, recognizer, sink and successor a test gives."""
+
+    table: Any
+    s3: Any
+    clock: Any  # a callable clock with .sleep (the world's, or a test's)
+    decoder: Any
+    recognizer: Any
+    sink: Callable[..., None]
+    successor: Callable[[str, int], None]
+    bucket: str = BUCKET
+
+
+def build_worker(parts: WorkerParts, settings: WorkerSettings) -> SessionWorker:
+    """The worker as `s3_audio_consumer/wiring.py` builds it, on the given parts."""
+    chunks = KeyedChunkStore(parts.s3, parts.bucket, parts.clock)
+    batch = BatchSettings(target_ms=600, max_chunks_per_read=chunks.read_ahead)
+    return SessionWorker(
+        lease=DynamoLease(parts.table, LEASE_MS),
+        cursors=lambda owner: TrackedCursors(DynamoCursorStore(parts.table, owner)),
+        batcher=lambda cursors, deliver: Batcher(
+            cursors, chunks, parts.decoder, deliver, batch, parts.clock, parts.clock.sleep
+        ),
+        hints=chunks.hints,
+        recognizer=parts.recognizer,
+        sink=parts.sink,
+        successor=parts.successor,
+        clock=parts.clock,
+        sleep=parts.clock.sleep,
+        settings=settings,
+    )
 
 
 class _TimedDecoder:

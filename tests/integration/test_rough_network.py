@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from local.kit.captures import CAPTURES
-from local.kit.client import ProtocolClient, speaker_session, ws_url
+from local.kit.client import ProtocolClient, speaker_session, worker_done, ws_url
 from local.kit.wer import word_error_rate
 from local.process import running_local_stack
 from local.replay import load_chunks
@@ -59,8 +59,12 @@ async def heard(base: str, send_talk) -> Heard:  # type: ignore[no-untyped-def]
         last_seq = len(load_chunks(CAPTURE)) - 1
         await speaker.send({"action": "endSession", "sessionId": session_id, "lastSeq": last_seq})
         await listener.wait_for("sessionEnded", timeout=30)
-        await speaker.wait_for("transcript", timeout=120)
-        await speaker.wait_until_quiet(quiet=15, timeout=180)  # the flush after the end marker
+        # The talk is flushed when the worker is done; then its utterances reach both sides
+        # (a fixed quiet time was a guess: under load the last one came after it).
+        emitted = (await worker_done(http, base, session_id, timeout=240))["nextIndex"]
+        await speaker.wait_for("transcript", count=emitted, timeout=120)
+        await listener.wait_for("translatedAudio", count=emitted, timeout=120)
+        await speaker.wait_until_quiet(quiet=3, timeout=30)  # a duplicate would still show
         transcripts = sorted(speaker.of_type("transcript"), key=lambda t: t["index"])
         assert speaker.of_type("error") == []
         clips = {m["index"]: m["sourceText"] for m in listener.of_type("translatedAudio")}

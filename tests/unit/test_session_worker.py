@@ -20,16 +20,14 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from local.kit.captures import CAPTURES
+from local.kit.worker_world import WorkerParts, build_worker
 from local.replay import load_chunks
 from local.resources import create_sessions_table
-from s3_audio_consumer.adapters import DynamoCursorStore
-from s3_audio_consumer.batcher import Batcher, BatchSettings
 from s3_audio_consumer.decoder import FfmpegDecoder
-from s3_audio_consumer.keyed_chunks import KeyedChunkStore
 from s3_audio_consumer.lease import DynamoLease
 from s3_audio_consumer.recognition import StreamFailed
 from s3_audio_consumer.utterances import StreamResult, Utterance, from_sdk_result
-from s3_audio_consumer.worker import SessionWorker, TrackedCursors, WorkerRun, WorkerSettings
+from s3_audio_consumer.worker import SessionWorker, WorkerRun, WorkerSettings
 from shared import resources
 from shared.languages import Language
 from shared.worker_kick import LEASE_MS, generation_to_start, read_session
@@ -150,23 +148,18 @@ class Harness:
     successors: list[int] = field(default_factory=list)
 
     def worker(self) -> SessionWorker:
-        chunks = KeyedChunkStore(self.s3, BUCKET, self.clock)
-        settings = BatchSettings(target_ms=600)
-        decoder = FfmpegDecoder(self.ffmpeg)
-        return SessionWorker(
-            lease=DynamoLease(self.table, LEASE_MS),
-            cursors=lambda owner: TrackedCursors(DynamoCursorStore(self.table, owner)),
-            batcher=lambda cursors, deliver: Batcher(
-                cursors, chunks, decoder, deliver, settings, self.clock, self.clock.sleep
-            ),
-            hints=chunks.hints,
-            recognizer=self.recognizer,
-            sink=lambda session_id, language, utterance, missed=0: self.delivered.append(utterance),
-            successor=lambda session_id, generation: self.successors.append(generation),
-            clock=self.clock,
-            sleep=self.clock.sleep,
-            settings=WorkerSettings(handover_after_s=self.handover_after_s, handover_pause_wait_s=5),
+        parts = WorkerParts(
+            self.table,
+            self.s3,
+            self.clock,
+            FfmpegDecoder(self.ffmpeg),
+            self.recognizer,
+            lambda session_id, language, utterance, missed=0: self.delivered.append(utterance),
+            lambda session_id, generation: self.successors.append(generation),
+            bucket=BUCKET,
         )
+        settings = WorkerSettings(handover_after_s=self.handover_after_s, handover_pause_wait_s=5)
+        return build_worker(parts, settings)
 
     def run(self, generation: int) -> WorkerRun:
         return self.worker().run(SESSION, generation, deadline=self.clock() + 850)
