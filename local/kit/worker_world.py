@@ -37,7 +37,14 @@ from s3_audio_consumer.decoder import FfmpegDecoder
 from s3_audio_consumer.keyed_chunks import KeyedChunkStore
 from s3_audio_consumer.lease import DynamoLease
 from s3_audio_consumer.utterances import Utterance
-from s3_audio_consumer.worker import SessionWorker, TrackedCursors, WorkerRun, WorkerSettings
+from s3_audio_consumer.worker import (
+    SessionWorker,
+    Successor,
+    TrackedCursors,
+    UtteranceSink,
+    WorkerRun,
+    WorkerSettings,
+)
 from shared import resources
 from shared.worker_kick import LEASE_MS, WorkerKick, WorkerStart
 from shared.worker_watch import WatchMessage, WorkerWatch
@@ -508,8 +515,8 @@ class WorkerParts:
     clock: Any  # a callable clock with .sleep (the world's, or a test's)
     decoder: Any
     recognizer: Any
-    sink: Callable[..., None]
-    successor: Callable[[str, int], None]
+    sink: UtteranceSink
+    successor: Successor
     bucket: str = BUCKET
 
 
