@@ -20,8 +20,8 @@ from moto import mock_aws
 
 from bench.stats import percentile
 from local.kit.captures import CAPTURES
-from local.replay import Replay, create_resources, load_chunks
-from s3_audio_consumer.batcher import BatchSettings
+from local.replay import Replay, create_bucket, load_chunks
+from s3_audio_consumer.planner import PlanSettings
 
 
 def run(sessions: int) -> dict[str, object]:
@@ -32,10 +32,8 @@ def run(sessions: int) -> dict[str, object]:
         for n in range(sessions):
             session_id = f"steady-river-{n:04d}"
             if n == 0:
-                s3, table = create_resources(aws, session_id, "en")
-            else:
-                table.put_item(Item={"sessionId": session_id, "sourceLanguage": "en", "status": "active"})
-            replay = Replay(s3, table, session_id, BatchSettings(gap_wait_seconds=3600))
+                s3 = create_bucket(aws)
+            replay = Replay(s3, session_id, PlanSettings(gap_wait_seconds=3600))
             for seq, chunk in enumerate(chunks):
                 replay.store(seq, chunk)
                 started = time.perf_counter()

@@ -1,15 +1,15 @@
-"""Replays recorded MediaRecorder chunks through the real chunk writer and consumer.
+"""Replays recorded MediaRecorder chunks through the real chunk writer and segmenter.
 
-S3 and DynamoDB are moto in process; audio_processor invocations are captured."""
+S3 is moto in process; the segments are collected (the bench and the tests of the
+segment planner's I/O); the cursor is kept in memory."""
 
 from __future__ import annotations
 
 import base64
-import json
+import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,54 +18,38 @@ from moto import mock_aws
 
 from chunk_writer.writer import ChunkWriter
 from local.paths import ffmpeg_path
-from local.resources import create_sessions_table
-from s3_audio_consumer.adapters import DynamoCursorStore
-from s3_audio_consumer.batcher import Batch, Batcher, BatchSettings, Listing
 from s3_audio_consumer.decoder import FfmpegDecoder
-from shared import resources
-from shared.chunk_events import ChunkEvent, EndOfStreamEvent
+from s3_audio_consumer.keyed_chunks import Hints, KeyedChunkStore
+from s3_audio_consumer.planner import Batch, Cursor, PlanSettings, SessionState
+from s3_audio_consumer.ports import Decoder
+from s3_audio_consumer.segmenter import Segmenter
+from shared.chunk_events import ChunkEvent
 
 BUCKET = "replay-chunks"
-TABLE = resources.SESSIONS_TABLE_PATTERN.format(env="replay")
 
 
-class S3ChunkStore:
-    """Chunks found by LISTing the session's prefix: the replay's and the bench's store
-    (the worker reads chunks by key, s3_audio_consumer/keyed_chunks.py)."""
+class MemoryCursorStore:
+    """The ingest cursor in memory, with the production store's versioned claims: the
+    replay and the bench run no worker, so there is no lease to fence the writes with
+    (the session item's store, s3_audio_consumer/adapters.py, always has one)."""
 
-    def __init__(self, s3: Any, bucket: str) -> None:
-        self._s3 = s3
-        self._bucket = bucket
-        self._pool = ThreadPoolExecutor(max_workers=8)
+    def __init__(self, source_language: str) -> None:
+        self._state = SessionState(source_language, Cursor())
+        self._lock = threading.Lock()
 
-    def list_from(self, session_id: str, first_seq: int) -> Listing:
-        kwargs: dict[str, Any] = {"Bucket": self._bucket, "Prefix": resources.chunk_prefix(session_id)}
-        if first_seq > 0:
-            kwargs["StartAfter"] = resources.chunk_key(session_id, first_seq - 1)
-        chunks: dict[int, float] = {}
-        final_seq: int | None = None
-        final_at: float | None = None
-        for page in self._s3.get_paginator("list_objects_v2").paginate(**kwargs):
-            for item in page.get("Contents", []):
-                parsed = resources.parse_chunk_key(item["Key"])
-                if parsed is None:
-                    continue
-                seq = parsed.seq
-                modified = item["LastModified"].timestamp()
-                if seq is None:
-                    body = self._s3.get_object(Bucket=self._bucket, Key=item["Key"])["Body"].read()
-                    final_seq = int(json.loads(body)["finalSeq"])
-                    final_at = modified
-                else:
-                    chunks[seq] = modified
-        return Listing(chunks=chunks, final_seq=final_seq, final_marked_at=final_at)
+    def load(self, session_id: str) -> SessionState | None:
+        with self._lock:
+            return self._state
 
-    def read(self, session_id: str, seqs: list[int]) -> dict[int, bytes]:
-        def get(seq: int) -> bytes:
-            key = resources.chunk_key(session_id, seq)
-            return bytes(self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read())
+    def claim(self, session_id: str, expected_version: int, new: Cursor) -> bool:
+        with self._lock:
+            if self._state.cursor.version != expected_version:
+                return False
+            self._state = replace(self._state, cursor=new)
+            return True
 
-        return dict(zip(seqs, self._pool.map(get, seqs), strict=True))
+    def restore(self, session_id: str, written: Cursor, previous: Cursor) -> bool:
+        return self.claim(session_id, written.version, replace(previous, version=written.version + 1))
 
 
 def load_chunks(chunk_dir: Path) -> list[bytes]:
@@ -75,48 +59,62 @@ def load_chunks(chunk_dir: Path) -> list[bytes]:
     return [f.read_bytes() for f in files]
 
 
-def create_resources(session: boto3.Session, session_id: str, source_language: str) -> tuple[Any, Any]:
+def create_bucket(session: boto3.Session) -> Any:
     s3 = session.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket=BUCKET)
-    dynamodb = session.resource("dynamodb", region_name="us-east-1")
-    table = create_sessions_table(dynamodb, TABLE)
-    table.put_item(Item={"sessionId": session_id, "sourceLanguage": source_language, "status": "active"})
-    return s3, table
+    return s3
 
 
 @dataclass
 class Replay:
-    """One session's pipeline up to the audio_processor invocation."""
+    """One session's chunks through the real chunk writer and segmenter, read by key as
+    the worker reads them; the segments are collected instead of streamed."""
 
     s3: Any
-    table: Any
     session_id: str
-    settings: BatchSettings
+    settings: PlanSettings
+    source_language: str = "en"
     batches: list[Batch] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.writer = ChunkWriter(self.s3, BUCKET)
-        self.batcher = self.new_batcher()
+        self.cursors = MemoryCursorStore(self.source_language)
+        self._hints: list[Hints] = []
+        self._last_seq = -1
+        self._final_seq: int | None = None
+        self.segmenter = self.new_segmenter()
 
-    def new_batcher(self) -> Batcher:
-        """A consumer instance, as a separate concurrent Lambda would be."""
-        return Batcher(
-            cursors=DynamoCursorStore(self.table),
-            chunks=S3ChunkStore(self.s3, BUCKET),
-            decoder=FfmpegDecoder(ffmpeg_path()),
-            deliver=self.batches.append,
-            settings=self.settings,
-            clock=time.time,
+    def new_segmenter(self, decoder: Decoder | None = None) -> Segmenter:
+        """Another segmenter on the same cursor: a second worker, as a stalled one and its
+        replacement would be (their claims decide who feeds what)."""
+        chunks = KeyedChunkStore(self.s3, BUCKET, time.time)
+        chunks.hints.last_seq, chunks.hints.final_seq = self._last_seq, self._final_seq
+        self._hints.append(chunks.hints)
+        settings = replace(self.settings, max_chunks_per_read=chunks.read_ahead)
+        return Segmenter(
+            self.cursors,
+            chunks,
+            decoder or FfmpegDecoder(ffmpeg_path()),
+            self.batches.append,
+            settings,
+            time.time,
         )
 
     def store(self, seq: int, chunk: bytes) -> None:
+        """The chunk writer stores it; the connection handler's lastSeq follows."""
         self.writer.write(ChunkEvent(self.session_id, seq, base64.b64encode(chunk).decode()).payload())
+        self._last_seq = max(self._last_seq, seq)
+        for hints in self._hints:
+            hints.last_seq = self._last_seq
 
     def end(self, final_seq: int) -> None:
-        self.writer.write(EndOfStreamEvent(self.session_id, final_seq).payload())
+        """The talk is over (the session item says so), its last chunk `final_seq`."""
+        self._final_seq = final_seq
+        for hints in self._hints:
+            hints.final_seq = final_seq
 
-    def event(self, batcher: Batcher | None = None) -> int:
-        return (batcher or self.batcher).advance(self.session_id)
+    def event(self, segmenter: Segmenter | None = None) -> int:
+        return (segmenter or self.segmenter).advance(self.session_id)
 
 
 def replay_in_order(
@@ -126,8 +124,9 @@ def replay_in_order(
         session = boto3.Session(
             aws_access_key_id="replay", aws_secret_access_key="replay", region_name="us-east-1"
         )
-        s3, table = create_resources(session, session_id, "en")
-        replay = Replay(s3, table, session_id, BatchSettings(target_ms=target_ms, gap_wait_seconds=0.0))
+        replay = Replay(
+            create_bucket(session), session_id, PlanSettings(target_ms=target_ms, gap_wait_seconds=0.0)
+        )
         last = -1
         for seq, chunk in enumerate(chunks):
             replay.store(seq, chunk)

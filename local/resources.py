@@ -38,6 +38,10 @@ class LocalNames:
     def session_timer_queue(self) -> str:
         return f"session-timers-{self.env}"
 
+    @property
+    def undelivered_queue(self) -> str:
+        return f"undelivered-utterances-{self.env}"
+
 
 def _hash_key_table(dynamodb: Any, name: str, key: str, **extra: Any) -> Any:
     definitions = [{"AttributeName": key, "AttributeType": "S"}, *extra.pop("more_attributes", [])]
@@ -83,6 +87,7 @@ def create_idempotency_table(dynamodb: Any, name: str) -> Any:
 @dataclass(frozen=True)
 class LocalQueues:
     session_timers: str  # the session-timer function's delay queue, as on AWS
+    undelivered: str  # the worker's queue of utterances the processor would not take
 
 
 def create_all(session: Any, names: LocalNames, endpoint_url: str | None = None) -> LocalQueues:
@@ -96,7 +101,8 @@ def create_all(session: Any, names: LocalNames, endpoint_url: str | None = None)
     s3.create_bucket(Bucket=names.translation_bucket)
     sqs = session.client("sqs", endpoint_url=endpoint_url)
     timers = sqs.create_queue(QueueName=names.session_timer_queue)["QueueUrl"]
-    return LocalQueues(session_timers=str(timers))
+    undelivered = sqs.create_queue(QueueName=names.undelivered_queue)["QueueUrl"]
+    return LocalQueues(session_timers=str(timers), undelivered=str(undelivered))
 
 
 def sqs_records(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -194,6 +194,7 @@ class LocalStack:
         self.start_moto()
         queues = self.create_resources()
         os.environ[env_names.SESSION_TIMER_QUEUE_URL] = queues.session_timers
+        os.environ[env_names.UNDELIVERED_QUEUE_URL] = queues.undelivered
         host = self.lambda_host()
         apps = {name: folder for name, folder in APPS.items() if (folder / "index.html").exists()}
         shuffle_seed = os.environ.get("LOCAL_SHUFFLE_SEED")

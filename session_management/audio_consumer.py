@@ -23,6 +23,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra import constants
+from infra.failure_queue import FailureQueue
 from infra.nag import objects_under
 from infra.python_function import FunctionSpec, PythonFunction, function_arn
 from lambdas.shared import env_names, resources
@@ -98,6 +99,13 @@ class AudioConsumer(Construct):
                 invoked_asynchronously=True,
             ),
         )
+        # Utterances the processor would not take (its invoke failed, retries included):
+        # kept for an operator's redrive while the talk goes on; an alarm watches it.
+        self.undelivered = FailureQueue(self, "Undelivered")
+        self.function.function.add_environment(
+            env_names.UNDELIVERED_QUEUE_URL, self.undelivered.queue.queue_url
+        )
+        self.undelivered.queue.grant_send_messages(self.function.role)
         self._grant(env_name, bucket, sessions)
 
     def _grant(self, env_name: str, bucket: s3.IBucket, sessions: dynamodb.ITable) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import constants
@@ -36,6 +37,7 @@ class MonitoredFunctions:
     authorizer: PythonFunction
     writer: PythonFunction
     consumer: PythonFunction
+    undelivered: sqs.IQueue  # the worker's utterances the processor would not take
 
 
 class SessionManagementStack(Stack):
@@ -93,7 +95,13 @@ class SessionManagementStack(Stack):
         self._allow_broadcasts(handling.handler, timers.function)
         self._monitor(
             alarm_email,
-            MonitoredFunctions(handling.handler, handling.authorizer, writer.function, consumer.function),
+            MonitoredFunctions(
+                handling.handler,
+                handling.authorizer,
+                writer.function,
+                consumer.function,
+                consumer.undelivered.queue,
+            ),
             timers,
         )
         self._outputs(identity, timers)
@@ -179,6 +187,12 @@ class SessionManagementStack(Stack):
             monitoring.watch_function(name, function.function)
             if function.failure_queue:
                 monitoring.watch_failure_queue(name, function.failure_queue.queue)
+        monitoring.watch_failure_queue(
+            "UndeliveredUtterances",
+            functions.undelivered,
+            "The audio processor refused utterances (invoke failed after retries): listeners missed "
+            "them; redrive the queue's requestPayload to the processor",
+        )
         monitoring.watch_failure_queue(
             "SessionTimer",
             timers.dead_letters,

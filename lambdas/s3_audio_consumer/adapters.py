@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from s3_audio_consumer.batcher import Cursor, SessionState
+from s3_audio_consumer.planner import Cursor, SessionState
 from shared import resources
 from shared.session_record import SessionRecord
 
@@ -37,11 +37,12 @@ def cursor_from_item(raw: Mapping[str, Any] | None) -> Cursor:
 class DynamoCursorStore:
     """The cursor lives in the session item, attribute `ingest`.
 
-    With `owner`, every write is fenced by the session's worker lease: a worker that
-    lost its lease (it stalled, and a replacement took over) can no longer move the
-    cursor, so two workers never feed the same talk at once."""
+    Every write is fenced by the session's worker lease (`owner`): a worker that lost
+    its lease (it stalled, and a replacement took over) can no longer move the cursor,
+    so two workers never feed the same talk at once. Within one lease the version makes
+    each claim conditional on the cursor it was planned from."""
 
-    def __init__(self, table: Any, owner: str | None = None) -> None:
+    def __init__(self, table: Any, owner: str) -> None:
         self._table = table
         self._owner = owner
 
@@ -60,8 +61,8 @@ class DynamoCursorStore:
         return self._write(session_id, new, condition, expected_version or None)
 
     def restore(self, session_id: str, written: Cursor, previous: Cursor) -> bool:
-        """Rolls back the claim that wrote `written`; versions only grow, so an invocation
-        that planned from `written` (or from `previous`) loses its claim and reloads."""
+        """Puts `previous` back over `written` (a replacement rewinding to the checkpoint);
+        versions only grow, so a plan made from either loses its claim and reloads."""
         restored = replace(previous, version=written.version + 1)
         return self._write(session_id, restored, "ingest.version = :expected", written.version)
 
@@ -74,10 +75,9 @@ class DynamoCursorStore:
         }
         if expected is not None:
             kwargs["ExpressionAttributeValues"][":expected"] = Decimal(expected)
-        if self._owner is not None:
-            kwargs["ConditionExpression"] = f"({condition}) AND worker.#owner = :owner"
-            kwargs["ExpressionAttributeNames"] = {"#owner": "owner"}
-            kwargs["ExpressionAttributeValues"][":owner"] = self._owner
+        kwargs["ConditionExpression"] = f"({condition}) AND worker.#owner = :owner"
+        kwargs["ExpressionAttributeNames"] = {"#owner": "owner"}
+        kwargs["ExpressionAttributeValues"][":owner"] = self._owner
         try:
             self._table.update_item(**kwargs)
         except ClientError as error:

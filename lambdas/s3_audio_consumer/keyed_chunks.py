@@ -1,4 +1,4 @@
-"""The batcher's ChunkStore for the streaming worker: chunks read by their exact keys.
+"""The segmenter's ChunkStore for the streaming worker: chunks read by their exact keys.
 
 The worker polls for the next chunk every ~100 ms; a GET by key costs a tenth of a
 LIST, and a 404 answers at once, so the live path never waits on S3 event delivery.
@@ -22,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from s3_audio_consumer.batcher import Listing
+from s3_audio_consumer.planner import Listing
 from shared import resources
 
 READ_AHEAD = 16  # chunks (~5 s) read at once: bounds memory and the time between two beats

@@ -31,7 +31,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from s3_audio_consumer.adapters import cursor_from_item, cursor_to_item
-from s3_audio_consumer.batcher import Cursor
+from s3_audio_consumer.planner import Cursor
 from shared import resources
 from shared.session_record import SessionRecord
 from shared.worker_kick import WorkerLease

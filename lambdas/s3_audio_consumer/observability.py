@@ -20,6 +20,7 @@ def ran(run: WorkerRun) -> dict[str, Any]:
     metrics.add_metric(name="UtterancesHandedOn", unit=MetricUnit.Count, value=run.utterances)
     metrics.add_metric(name="HandOffRetries", unit=MetricUnit.Count, value=run.hand_off_retries)
     metrics.add_metric(name="StreamCloseTimeouts", unit=MetricUnit.Count, value=run.close_timeouts)
+    metrics.add_metric(name="UndeliveredUtterances", unit=MetricUnit.Count, value=run.undelivered)
     metrics.add_metric(name="MissedAudio", unit=MetricUnit.Seconds, value=run.missed_ms / 1000)
     if run.outcome in ("stream_failed", "hand_off_failed"):
         metrics.add_metric(name="WorkerFailures", unit=MetricUnit.Count, value=1)

@@ -13,11 +13,12 @@ from typing import Any
 import boto3
 
 from s3_audio_consumer.adapters import DynamoCursorStore
-from s3_audio_consumer.batcher import Batch, Batcher, BatchSettings
 from s3_audio_consumer.decoder import FfmpegDecoder
 from s3_audio_consumer.keyed_chunks import KeyedChunkStore
 from s3_audio_consumer.lease import DynamoLease
+from s3_audio_consumer.planner import Batch, PlanSettings
 from s3_audio_consumer.recognition import Recognizer
+from s3_audio_consumer.segmenter import Segmenter
 from s3_audio_consumer.utterances import Utterance
 from s3_audio_consumer.worker import SessionWorker, TrackedCursors, WorkerSettings
 from shared import env_names
@@ -33,6 +34,7 @@ class WorkerConfig:
     chunk_bucket: str
     sessions_table: str
     processor_function: str
+    undelivered_queue_url: str
     ffmpeg_path: str
     recognizer: str  # "aws", or "module:factory" (the local runner's offline recognizer)
     region: str
@@ -52,6 +54,7 @@ class WorkerConfig:
             chunk_bucket=env_str(env_names.CHUNK_BUCKET),
             sessions_table=env_str(env_names.SESSIONS_TABLE),
             processor_function=env_str(env_names.AUDIO_PROCESSOR_FUNCTION),
+            undelivered_queue_url=env_str(env_names.UNDELIVERED_QUEUE_URL),
             ffmpeg_path=env_str(env_names.FFMPEG_PATH, "/opt/bin/ffmpeg"),
             recognizer=recognizer,
             region=env_str(env_names.AWS_REGION, "us-east-1"),
@@ -81,6 +84,20 @@ def build_recognizer(config: WorkerConfig) -> Recognizer:
     return AwsRecognizer(client, StreamSettings(config.vocabulary, config.stability))
 
 
+def utterance_unit(
+    session_id: str, source_language: str, utterance: Utterance, missed_before_ms: int = 0
+) -> UtteranceUnit:
+    return UtteranceUnit(
+        session_id=session_id,
+        index=utterance.index,
+        start_ms=utterance.start_ms,
+        duration_ms=utterance.duration_ms,
+        source_language=source_language,
+        text=utterance.text,
+        missed_before_ms=missed_before_ms,
+    )
+
+
 class LambdaUtteranceSink:
     """Hands an utterance to the audio processor, asynchronously."""
 
@@ -91,18 +108,32 @@ class LambdaUtteranceSink:
     def __call__(
         self, session_id: str, source_language: str, utterance: Utterance, missed_before_ms: int = 0
     ) -> None:
-        unit = UtteranceUnit(
-            session_id=session_id,
-            index=utterance.index,
-            start_ms=utterance.start_ms,
-            duration_ms=utterance.duration_ms,
-            source_language=source_language,
-            text=utterance.text,
-            missed_before_ms=missed_before_ms,
-        )
+        unit = utterance_unit(session_id, source_language, utterance, missed_before_ms)
         self._client.invoke(
             FunctionName=self._function, InvocationType="Event", Payload=json.dumps(unit.payload())
         )
+
+
+class QueueUndeliveredSink:
+    """Keeps an utterance the processor would not take in an SQS queue, in the shape of a
+    Lambda on-failure destination record, so that an operator redrives it as one (the
+    requestPayload is the processor's event; its ledger makes a redrive deliver once)."""
+
+    def __init__(self, sqs_client: Any, queue_url: str, function_name: str) -> None:
+        self._client = sqs_client
+        self._queue_url = queue_url
+        self._function = function_name
+
+    def __call__(
+        self, session_id: str, source_language: str, utterance: Utterance, missed_before_ms: int, error: str
+    ) -> None:
+        unit = utterance_unit(session_id, source_language, utterance, missed_before_ms)
+        record = {
+            "requestContext": {"condition": "HandOffFailed", "functionName": self._function},
+            "requestPayload": unit.payload(),
+            "responsePayload": {"errorType": "HandOffFailed", "errorMessage": error},
+        }
+        self._client.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(record))
 
 
 class LambdaSuccessor:
@@ -123,19 +154,37 @@ class Runtime:
 
 
 @cache
-def _shared(function_name: str) -> tuple[WorkerConfig, Any, Any, Any, Recognizer]:
+@dataclass(frozen=True)
+class _Shared:
+    config: WorkerConfig
+    table: Any
+    s3: Any
+    lambda_client: Any
+    sqs: Any
+    recognizer: Recognizer
+
+
+def _shared(function_name: str) -> _Shared:
     config = WorkerConfig.from_env()
     table = boto3.resource("dynamodb").Table(config.sessions_table)
-    return config, table, boto3.client("s3"), boto3.client("lambda"), build_recognizer(config)
+    return _Shared(
+        config,
+        table,
+        boto3.client("s3"),
+        boto3.client("lambda"),
+        boto3.client("sqs"),
+        build_recognizer(config),
+    )
 
 
 def runtime(context: Any) -> Runtime:
     """A worker per invocation (its chunk cache and hints are its own); clients and the
     recognizer are shared by the invocations of one process."""
     function_name = str(getattr(context, "function_name", "s3-audio-consumer"))
-    config, table, s3, lambda_client, recognizer = _shared(function_name)
+    shared = _shared(function_name)
+    config, table, s3, lambda_client = shared.config, shared.table, shared.s3, shared.lambda_client
     chunks = KeyedChunkStore(s3, config.chunk_bucket, time.time)
-    settings = BatchSettings(
+    settings = PlanSettings(
         target_ms=config.segment_ms,
         max_chunks_per_read=chunks.read_ahead,
         gap_wait_seconds=config.gap_wait_seconds,
@@ -143,16 +192,17 @@ def runtime(context: Any) -> Runtime:
     )
     decoder = FfmpegDecoder(config.ffmpeg_path)
 
-    def batcher(cursors: TrackedCursors, deliver: Callable[[Batch], None]) -> Batcher:
-        return Batcher(cursors, chunks, decoder, deliver, settings, time.time, time.sleep)
+    def segmenter(cursors: TrackedCursors, deliver: Callable[[Batch], None]) -> Segmenter:
+        return Segmenter(cursors, chunks, decoder, deliver, settings, time.time)
 
     worker = SessionWorker(
         lease=DynamoLease(table, LEASE_MS),
         cursors=lambda owner: TrackedCursors(DynamoCursorStore(table, owner)),
-        batcher=batcher,
+        segmenter=segmenter,
         hints=chunks.hints,
-        recognizer=recognizer,
+        recognizer=shared.recognizer,
         sink=LambdaUtteranceSink(lambda_client, config.processor_function),
+        undelivered=QueueUndeliveredSink(shared.sqs, config.undelivered_queue_url, config.processor_function),
         successor=LambdaSuccessor(lambda_client, function_name),
         clock=time.time,
         sleep=time.sleep,

@@ -2,7 +2,7 @@
 to a successor before Lambda's 15-minute limit.
 
 It reads the session's chunks by key in seq order, cuts them into short PCM segments
-with the exact EBML batcher (every sample in exactly one segment, whatever the arrival
+with the segment planner (every sample in exactly one segment, whatever the arrival
 order), sends the segments to one recognition stream, cuts the stream's results into
 utterances and hands each utterance to the audio processor. The ingest cursor says
 which audio has been fed; the lease's checkpoint says what the listeners already got.
@@ -22,8 +22,11 @@ which audio has been fed; the lease's checkpoint says what the listeners already
   replacement rewinds the ingest cursor to the checkpoint (the segment holding the end
   of the last emitted utterance) and drops re-recognized words that end before it.
 - Delivery: an utterance is handed to the processor (retried with backoff) before the
-  checkpoint moves past it, so a failed hand-off is re-delivered by the replacement;
-  the processor's per-index ledger makes the listeners get it once.
+  checkpoint moves past it; the processor's per-index ledger makes the listeners get it
+  once. One the processor will not take after the retries goes to the undelivered
+  queue (the listeners miss that sentence; an operator can redrive it) and the talk
+  goes on; if even that fails, the worker stops without moving its checkpoint and its
+  replacement delivers the utterance again.
 - Silence: Transcribe ends a stream that gets no audio for 15 s, so a stream idle for
   `idle_close_s` (paused or suspended speaker) is closed and flushed; after `park_after_s`
   without audio the worker parks (checkpoints and exits: no Lambda is held through a
@@ -40,11 +43,12 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
-from s3_audio_consumer.batcher import Batch, Batcher, Counters, Cursor, CursorStore, SessionState
 from s3_audio_consumer.keyed_chunks import Hints
 from s3_audio_consumer.lease import Checkpoint, Claim, DynamoLease, SessionView
+from s3_audio_consumer.planner import Batch, Cursor, SessionState
+from s3_audio_consumer.ports import CursorStore, Successor, UndeliveredSink, UtteranceSink
 from s3_audio_consumer.recognition import (
     AUDIO_EVENT_BYTES,
     AUDIO_EVENT_MS,
@@ -52,6 +56,7 @@ from s3_audio_consumer.recognition import (
     Recognizer,
     StreamFailed,
 )
+from s3_audio_consumer.segmenter import Counters, Segmenter
 from s3_audio_consumer.utterances import StreamResult, Utterance, UtteranceCutter
 from shared.audio_unit import PCM_SAMPLE_RATE
 from shared.languages import LANGUAGES
@@ -75,21 +80,6 @@ class WorkerSettings:
     standby_keepalive_s: float = 2.0  # Transcribe ends a stream after 15 s without audio
 
 
-class UtteranceSink(Protocol):
-    def __call__(
-        self, session_id: str, source_language: str, utterance: Utterance, missed_before_ms: int = 0
-    ) -> None:
-        """Hands one utterance to the processor (idempotent per session and index there),
-        with the audio lost just before it, if any (the speaker is told)."""
-        ...
-
-
-class Successor(Protocol):
-    def __call__(self, session_id: str, generation: int) -> None:
-        """Starts the next worker for the session (an asynchronous invoke)."""
-        ...
-
-
 @dataclass(frozen=True)
 class WorkerRun:
     outcome: str  # ended | handed_over | parked | lost_lease | not_claimed | stream_failed | hand_off_failed
@@ -102,11 +92,12 @@ class WorkerRun:
     hand_off_retries: int = 0
     close_timeouts: int = 0  # streams whose last results did not all come in time
     missed_ms: int = 0  # audio that never arrived (gaps waited for and skipped)
+    undelivered: int = 0  # utterances the processor would not take, kept in the undelivered queue
 
 
 class HandOffFailed(RuntimeError):
-    """The processor could not be invoked, retries included: the worker stops without
-    moving its checkpoint, so its replacement delivers the utterance again."""
+    """Neither the processor nor the undelivered queue took an utterance: the worker
+    stops without moving its checkpoint, so its replacement delivers it again."""
 
 
 class LeaseLost(RuntimeError):
@@ -119,7 +110,7 @@ class TrackedCursors:
 
     The worker's writes are fenced by its lease, so while it holds the lease nobody else
     moves the cursor: it is read once and then kept from the worker's own claims (the
-    batcher asks for it every poll, ~10 a second). A claim that fails (the lease moved
+    segmenter asks for it every poll, ~10 a second). A claim that fails (the lease moved
     on) forgets it, so the next load reads the table."""
 
     def __init__(self, inner: CursorStore) -> None:
@@ -184,6 +175,7 @@ class _Run:
     fed_ms: int = 0
     hand_off_retries: int = 0
     close_timeouts: int = 0
+    undelivered: int = 0
     missed_ms: int = 0  # audio that never arrived, skipped
     untold_gap_ms: int = 0  # ... not yet told to the speaker (with the next utterance)
 
@@ -194,10 +186,11 @@ class SessionWorker:
         *,
         lease: DynamoLease,
         cursors: Callable[[str], TrackedCursors],
-        batcher: Callable[[TrackedCursors, Callable[[Batch], None]], Batcher],
+        segmenter: Callable[[TrackedCursors, Callable[[Batch], None]], Segmenter],
         hints: Hints,
         recognizer: Recognizer,
         sink: UtteranceSink,
+        undelivered: UndeliveredSink,
         successor: Successor,
         clock: Callable[[], float],
         sleep: Callable[[float], None],
@@ -205,10 +198,11 @@ class SessionWorker:
     ) -> None:
         self._lease = lease
         self._make_cursors = cursors
-        self._make_batcher = batcher
+        self._make_segmenter = segmenter
         self._hints = hints
         self._recognizer = recognizer
         self._sink = sink
+        self._undelivered = undelivered
         self._successor = successor
         self._clock = clock
         self._sleep = sleep
@@ -231,15 +225,15 @@ class SessionWorker:
         run.last_audio_at = run.started_at
         if claim.after_crash:  # no checkpoint yet: the dead worker's audio is all re-fed
             self._rewind(session_id, claim.checkpoint.resume or Cursor())
-        batcher = self._make_batcher(self._cursors, lambda batch: self._feed(run, batch))
+        segmenter = self._make_segmenter(self._cursors, lambda batch: self._feed(run, batch))
         logger.info(
             "worker started",
             extra={"sessionId": session_id, "generation": generation, "afterCrash": claim.after_crash},
         )
         try:
-            outcome = self._loop(run, batcher, deadline)
+            outcome = self._loop(run, segmenter, deadline)
         finally:
-            self.counters = batcher.counters  # for the handler's metrics, also after a crash
+            self.counters = segmenter.counters  # for the handler's metrics, also after a crash
             if run.standby is not None:  # opened, never fed
                 run.standby.stream.close(0.0)
         return WorkerRun(
@@ -248,16 +242,17 @@ class SessionWorker:
             run.utterances,
             run.streams,
             run.fed_ms,
-            gaps=batcher.counters.gaps,
-            decode_failures=batcher.counters.decode_failures,
+            gaps=segmenter.counters.gaps,
+            decode_failures=segmenter.counters.decode_failures,
             hand_off_retries=run.hand_off_retries,
             close_timeouts=run.close_timeouts,
             missed_ms=run.missed_ms,
+            undelivered=run.undelivered,
         )
 
-    def _loop(self, run: _Run, batcher: Batcher, deadline: float) -> str:
+    def _loop(self, run: _Run, segmenter: Segmenter, deadline: float) -> str:
         try:
-            return self._steps(run, batcher, deadline)
+            return self._steps(run, segmenter, deadline)
         except LeaseLost:
             logger.warning("lease lost; another worker has the session", extra={"sessionId": run.session_id})
             self._abandon(run)
@@ -298,11 +293,11 @@ class SessionWorker:
         self._lease.stand_by(session_id, generation, ready=False)
         return None, None
 
-    def _steps(self, run: _Run, batcher: Batcher, deadline: float) -> str:
+    def _steps(self, run: _Run, segmenter: Segmenter, deadline: float) -> str:
         while True:
             self._beat(run)
             self._prepare_successor(run)
-            fed = batcher.advance(run.session_id)
+            fed = segmenter.advance(run.session_id)
             self._collect(run)
             claimed, loaded = self._cursors.last_claim, self._cursors.loaded
             if (claimed is not None and claimed[1].done) or (loaded is not None and loaded.done):
@@ -446,7 +441,8 @@ class SessionWorker:
                 return
             except Exception as error:
                 if attempt == self._settings.hand_off_retries:
-                    raise HandOffFailed(f"utterance {utterance.index}: {error}") from error
+                    self._keep_undelivered(run, utterance, error)
+                    return
                 run.hand_off_retries += 1
                 logger.warning(
                     "hand-off failed; retrying",
@@ -454,6 +450,22 @@ class SessionWorker:
                 )
                 self._sleep(0.2 * 2**attempt)
                 self._beat(run)
+
+    def _keep_undelivered(self, run: _Run, utterance: Utterance, error: Exception) -> None:
+        """The processor would not take it: the talk goes on, the utterance waits in the
+        undelivered queue. Only if that fails too does the worker stop (its place kept)."""
+        try:
+            self._undelivered(
+                run.session_id, run.view.source_language, utterance, run.untold_gap_ms, str(error)
+            )
+        except Exception as queue_error:
+            raise HandOffFailed(f"utterance {utterance.index}: {error}; queue: {queue_error}") from error
+        run.untold_gap_ms = 0
+        run.undelivered += 1
+        logger.error(
+            "utterance not delivered; kept in the undelivered queue",
+            extra={"sessionId": run.session_id, "index": utterance.index, "error": str(error)},
+        )
 
     def _resume_for(self, run: _Run, emitted_until_ms: int) -> Cursor | None:
         """The cursor of the segment holding `emitted_until_ms`: audio from there on may

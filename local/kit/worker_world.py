@@ -1,6 +1,6 @@
 """The session worker's world on a fake clock, for its fault tests and the fault bench.
 
-The real worker, lease, cursor, batcher and keyed chunk store run on moto (S3,
+The real worker, lease, cursor, segmenter and keyed chunk store run on moto (S3,
 DynamoDB) with real ffmpeg, against a Transcribe-like stream (`fake_transcribe.py`).
 Around them, the parts of AWS that start and feed workers run as events in time
 order, with the product's own code where it exists:
@@ -32,19 +32,14 @@ from typing import Any
 
 from local.kit.fake_transcribe import WORD_MS, FakeTranscribe, TranscribeTiming
 from s3_audio_consumer.adapters import DynamoCursorStore
-from s3_audio_consumer.batcher import Batcher, BatchSettings
 from s3_audio_consumer.decoder import FfmpegDecoder
 from s3_audio_consumer.keyed_chunks import KeyedChunkStore
 from s3_audio_consumer.lease import DynamoLease
+from s3_audio_consumer.planner import PlanSettings
+from s3_audio_consumer.ports import Successor, UndeliveredSink, UtteranceSink
+from s3_audio_consumer.segmenter import Segmenter
 from s3_audio_consumer.utterances import Utterance
-from s3_audio_consumer.worker import (
-    SessionWorker,
-    Successor,
-    TrackedCursors,
-    UtteranceSink,
-    WorkerRun,
-    WorkerSettings,
-)
+from s3_audio_consumer.worker import SessionWorker, TrackedCursors, WorkerRun, WorkerSettings
 from shared import resources
 from shared.worker_kick import LEASE_MS, WorkerKick, WorkerStart
 from shared.worker_watch import WatchMessage, WorkerWatch
@@ -76,6 +71,7 @@ class Faults:
     app_buffer_chunks: int = 600  # chunks the speaker app keeps unsent (oldest dropped)
     pause: tuple[float, float] | None = None  # at (s), for (s): the speaker pauses
     invoke_failures: int = 0  # the processor invoke fails this often; -1: always
+    queue_fails: bool = False  # the undelivered queue refuses too
     stall: tuple[float, float] | None = None  # at (s), for (s): the worker freezes
     double_kick: bool = False
     ended_by: str = "speaker"  # or "grace": the speaker vanished, the grace timer ends the talk
@@ -96,6 +92,7 @@ class WorldReport:
     talk_ms: int
     delivered: dict[int, Delivered]
     duplicates: int  # second hand-offs of an index, dropped by the ledger
+    undelivered: dict[int, Delivered]  # kept in the undelivered queue (the processor refused)
     runs: list[tuple[float, WorkerRun | None]]  # (start time, run or None if it crashed)
     missed_ms: int  # audio reported lost (gaps)
     expected_missed_ms: int  # audio of the chunks that never arrived
@@ -278,6 +275,7 @@ class World:
         self._order = 0
         self.delivered: dict[int, Delivered] = {}
         self.duplicates = 0
+        self.undelivered: dict[int, Delivered] = {}
         self.invokes = 0
         self.runs: list[tuple[float, WorkerRun | None]] = []
         self.crashes = sorted(START + t for t in self.faults.crash_at)
@@ -449,6 +447,9 @@ class World:
                 self.recognizer,
                 lambda session_id, language, utterance, missed=0: self._sink(utterance, generation, missed),
                 self._successor,
+                lambda session_id, language, utterance, missed, error: self._keep(
+                    utterance, generation, missed
+                ),
             ),
             WorkerSettings(handover_after_s=self.faults.handover_after_s, handover_pause_wait_s=5),
         )
@@ -468,12 +469,19 @@ class World:
             return
         self.delivered[utterance.index] = Delivered(utterance, self.clock.now, generation, missed_before_ms)
 
+    def _keep(self, utterance: Utterance, generation: int, missed_before_ms: int) -> None:
+        """The undelivered queue (SQS: at least once; an operator redrives it)."""
+        if self.faults.queue_fails:
+            raise ConnectionError("the undelivered queue is unavailable")
+        self.undelivered[utterance.index] = Delivered(utterance, self.clock.now, generation, missed_before_ms)
+
     # -- the report --------------------------------------------------------------------
     def _report(self) -> WorldReport:
         return WorldReport(
             talk_ms=self.talk_ms,
             delivered=self.delivered,
             duplicates=self.duplicates,
+            undelivered=self.undelivered,
             runs=self.runs,
             missed_ms=sum(run.missed_ms for _, run in self.runs if run is not None),
             expected_missed_ms=self.expected_missed_ms,
@@ -517,22 +525,24 @@ class WorkerParts:
     recognizer: Any
     sink: UtteranceSink
     successor: Successor
+    undelivered: UndeliveredSink
     bucket: str = BUCKET
 
 
 def build_worker(parts: WorkerParts, settings: WorkerSettings) -> SessionWorker:
     """The worker as `s3_audio_consumer/wiring.py` builds it, on the given parts."""
     chunks = KeyedChunkStore(parts.s3, parts.bucket, parts.clock)
-    batch = BatchSettings(target_ms=600, max_chunks_per_read=chunks.read_ahead)
+    plan = PlanSettings(target_ms=600, max_chunks_per_read=chunks.read_ahead)
     return SessionWorker(
         lease=DynamoLease(parts.table, LEASE_MS),
         cursors=lambda owner: TrackedCursors(DynamoCursorStore(parts.table, owner)),
-        batcher=lambda cursors, deliver: Batcher(
-            cursors, chunks, parts.decoder, deliver, batch, parts.clock, parts.clock.sleep
+        segmenter=lambda cursors, deliver: Segmenter(
+            cursors, chunks, parts.decoder, deliver, plan, parts.clock
         ),
         hints=chunks.hints,
         recognizer=parts.recognizer,
         sink=parts.sink,
+        undelivered=parts.undelivered,
         successor=parts.successor,
         clock=parts.clock,
         sleep=parts.clock.sleep,

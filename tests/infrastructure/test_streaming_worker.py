@@ -66,6 +66,36 @@ def test_worker_code_reads_the_environment_the_stack_sets(synth, monkeypatch):
     assert config.ffmpeg_path == "/opt/bin/ffmpeg"
 
 
+def test_the_worker_may_send_to_its_undelivered_queue_and_an_alarm_watches_it(synth):
+    template = synth.sessions
+    variables = _variables(template, CONSUMER)
+    queue_ref = variables["UNDELIVERED_QUEUE_URL"]["Ref"]
+    queue = template.to_json()["Resources"][queue_ref]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    _, function = function_by_name(template, CONSUMER)
+    role = function["Role"]["Fn::GetAtt"][0]
+    statements = [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        if any(r["Ref"] == role for r in policy["Properties"]["Roles"])
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    sends = [s for s in statements if "sqs:SendMessage" in text(s["Action"])]
+    # Only its own queues: the undelivered one and its on-failure destination.
+    resources = [
+        r["Fn::GetAtt"][0]
+        for s in sends
+        for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+    ]
+    assert queue_ref in resources
+    assert all(template.to_json()["Resources"][r]["Type"] == "AWS::SQS::Queue" for r in resources)
+    assert all(r == queue_ref or "OnFailure" in r for r in resources), resources
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    watching = [a for a in alarms.values() if queue_ref in text(a["Properties"].get("Dimensions", []))]
+    assert len(watching) == 1
+
+
 def test_handover_leaves_time_to_hand_over():
     """The worker stops DEADLINE_MARGIN_SECONDS before its timeout; a handover may wait
     for a pause and then for its stream to close. The longest allowed handover fits."""

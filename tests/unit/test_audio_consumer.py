@@ -1,4 +1,5 @@
-"""s3_audio_consumer on a real capture: exact batches whatever the event order."""
+"""The segmenter on a real capture: exact segments whatever the arrival order, and
+several workers on one cursor feed each segment once."""
 
 from __future__ import annotations
 
@@ -11,11 +12,10 @@ import numpy as np
 import pytest
 from moto import mock_aws
 
-from local.kit.aws_fakes import AtomicWrites
 from local.kit.captures import CAPTURES
-from local.replay import Replay, create_resources, load_chunks, replay_in_order
-from s3_audio_consumer.batcher import BatchSettings
+from local.replay import Replay, create_bucket, load_chunks, replay_in_order
 from s3_audio_consumer.decoder import DecodeError, FfmpegDecoder
+from s3_audio_consumer.planner import PlanSettings
 from shared.audio_unit import MAX_UTTERANCE_MS, MAX_UTTERANCE_TEXT, UtteranceUnit
 
 SESSION = "steady-river-1234"
@@ -43,8 +43,7 @@ def aws():
 
 
 def new_replay(aws, **settings) -> Replay:
-    s3, table = create_resources(aws, SESSION, "en")
-    return Replay(s3, table, SESSION, BatchSettings(**settings))
+    return Replay(create_bucket(aws), SESSION, PlanSettings(**settings))
 
 
 def test_joined_batches_equal_one_full_decode(full_decode):
@@ -72,15 +71,15 @@ def test_other_batch_lengths_are_configurable():
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_shuffled_and_duplicated_events_give_the_same_batches(aws, full_decode, seed):
+def test_shuffled_arrivals_and_several_workers_give_the_same_segments(aws, full_decode, seed):
     rng = random.Random(seed)
     replay = new_replay(aws, gap_wait_seconds=3600)
-    consumers = [replay.new_batcher() for _ in range(3)]
+    consumers = [replay.new_segmenter() for _ in range(3)]
     order = list(range(len(CHUNKS)))
     rng.shuffle(order)
     for seq in order:
         replay.store(seq, CHUNKS[seq])
-        for _ in range(rng.randint(1, 3)):  # S3 delivers at least once
+        for _ in range(rng.randint(1, 3)):  # polled by any of them, any number of times
             replay.event(rng.choice(consumers))
     replay.end(len(CHUNKS) - 1)
     for consumer in consumers:
@@ -97,9 +96,9 @@ def test_concurrent_consumers_hand_on_each_batch_once(aws, full_decode):
     for seq, chunk in enumerate(CHUNKS):
         replay.store(seq, chunk)
     replay.end(len(CHUNKS) - 1)
-    # The consumers' cursor claims are conditional writes; DynamoDB makes each atomic, moto does not.
-    replay.table = AtomicWrites(replay.table)
-    consumers = [replay.new_batcher() for _ in range(4)]
+    # A stalled worker and its replacement, before the lease fences the first out: their
+    # claims are conditional on the cursor's version, so each segment is fed once.
+    consumers = [replay.new_segmenter() for _ in range(4)]
     threads = [threading.Thread(target=replay.event, args=(c,)) for c in consumers for _ in range(2)]
     for thread in threads:
         thread.start()
@@ -107,7 +106,7 @@ def test_concurrent_consumers_hand_on_each_batch_once(aws, full_decode):
         thread.join()
     assert sorted(b.index for b in replay.batches) == list(range(len(replay.batches)))
     assert len(joined(replay.batches)) == len(full_decode)
-    assert sum(c.counters.lost_claims for c in consumers) >= 0
+    assert sum(c.counters.batches for c in consumers) == len(replay.batches)
 
 
 def test_a_missing_chunk_is_skipped_after_the_wait_and_the_session_goes_on(aws, full_decode):
@@ -119,7 +118,7 @@ def test_a_missing_chunk_is_skipped_after_the_wait_and_the_session_goes_on(aws, 
             replay.event()
     replay.end(len(CHUNKS) - 1)
     replay.event()
-    assert replay.batcher.counters.gaps == 1
+    assert replay.segmenter.counters.gaps == 1
     indexes = [b.index for b in replay.batches]
     assert indexes == list(range(len(indexes)))
     total_ms = sum(b.duration_ms for b in replay.batches)
@@ -167,13 +166,13 @@ class FailingOnce(FfmpegDecoder):
 
 def test_a_decode_failure_skips_that_batch_only(aws, ffmpeg):
     replay = new_replay(aws)
-    replay.batcher._decoder = FailingOnce(ffmpeg)
+    replay.segmenter = replay.new_segmenter(FailingOnce(ffmpeg))
     for seq, chunk in enumerate(CHUNKS):
         replay.store(seq, chunk)
         replay.event()
     replay.end(len(CHUNKS) - 1)
     replay.event()
-    assert replay.batcher.counters.decode_failures == 1
+    assert replay.segmenter.counters.decode_failures == 1
     assert [b.index for b in replay.batches] == [0, 2, 3, 4]
 
 

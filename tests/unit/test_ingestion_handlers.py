@@ -17,11 +17,12 @@ from chunk_writer import wiring as writer_wiring
 from chunk_writer.guard import WorkerGuard
 from chunk_writer.writer import ChunkWriter
 from local.kit.captures import CAPTURES
-from local.replay import BUCKET, create_resources
+from local.replay import BUCKET, create_bucket
+from local.resources import create_sessions_table
 from s3_audio_consumer import handler as consumer_handler
 from s3_audio_consumer import wiring as consumer_wiring
 from s3_audio_consumer.utterances import Utterance
-from s3_audio_consumer.wiring import LambdaSuccessor, LambdaUtteranceSink
+from s3_audio_consumer.wiring import LambdaSuccessor, LambdaUtteranceSink, QueueUndeliveredSink
 from s3_audio_consumer.worker import WorkerRun
 from shared.audio_unit import UtteranceUnit
 from shared.worker_kick import WorkerKick
@@ -44,7 +45,10 @@ class FakeLambda:
 @pytest.fixture
 def aws():
     with mock_aws():
-        s3, table = create_resources(boto3.Session(region_name="us-east-1"), SESSION, "en")
+        aws = boto3.Session(region_name="us-east-1")
+        s3 = create_bucket(aws)
+        table = create_sessions_table(aws.resource("dynamodb"), "sessions-test")
+        table.put_item(Item={"sessionId": SESSION, "sourceLanguage": "en", "status": "active"})
         lambda_client = FakeLambda()
         lambda_client.now = time.time()  # type: ignore[attr-defined]
         clock = lambda: lambda_client.now  # type: ignore[attr-defined]  # noqa: E731
@@ -165,6 +169,26 @@ def test_an_utterance_reaches_the_processor_in_a_payload_it_accepts():
     assert (unit.index, unit.start_ms, unit.duration_ms, unit.text) == (4, 12_300, 2_100, "Hello there.")
     LambdaSuccessor(client, "s3-audio-consumer-test")(SESSION, 5)
     assert client.invokes[-1] == ("s3-audio-consumer-test", "Event", {"sessionId": SESSION, "generation": 5})
+
+
+def test_an_undelivered_utterance_is_kept_as_a_redrivable_failure_record(aws):
+    """The record has the shape of a Lambda on-failure destination's: its requestPayload
+    is an event the processor accepts, so a redrive is one invoke of it."""
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="undelivered-test")["QueueUrl"]
+    keep = QueueUndeliveredSink(sqs, url, "audio-processor-test")
+    keep(SESSION, "en", Utterance(4, 12_300, 2_100, "Hello there."), 900, "Rate exceeded")
+    (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    record = json.loads(message["Body"])
+    assert record["requestContext"] == {"condition": "HandOffFailed", "functionName": "audio-processor-test"}
+    assert record["responsePayload"]["errorMessage"] == "Rate exceeded"
+    unit = UtteranceUnit.model_validate(record["requestPayload"])
+    assert (unit.session_id, unit.index, unit.text, unit.missed_before_ms) == (
+        SESSION,
+        4,
+        "Hello there.",
+        900,
+    )
 
 
 def test_the_deadline_leaves_time_to_hand_over():

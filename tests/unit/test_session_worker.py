@@ -145,6 +145,7 @@ class Harness:
     ffmpeg: str
     handover_after_s: float
     delivered: list[Utterance] = field(default_factory=list)
+    undelivered: list[Utterance] = field(default_factory=list)
     successors: list[int] = field(default_factory=list)
 
     def worker(self) -> SessionWorker:
@@ -156,6 +157,7 @@ class Harness:
             self.recognizer,
             lambda session_id, language, utterance, missed=0: self.delivered.append(utterance),
             lambda session_id, generation: self.successors.append(generation),
+            lambda session_id, language, utterance, missed, error: self.undelivered.append(utterance),
             bucket=BUCKET,
         )
         settings = WorkerSettings(handover_after_s=self.handover_after_s, handover_pause_wait_s=5)

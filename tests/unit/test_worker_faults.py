@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+from dataclasses import replace
 
 import boto3
 import pytest
@@ -125,9 +126,18 @@ def test_a_failing_processor_invoke_is_retried_and_delivered_once(ffmpeg, talk_m
     assert sum(r.hand_off_retries for _, r in report.runs if r) == failures
 
 
-def test_a_processor_that_never_answers_stops_the_worker_without_losing_its_place(ffmpeg, talk_ms):
-    report = run_world(ffmpeg, talk_ms, Faults(invoke_failures=-1, horizon_s=60))
+def test_a_processor_that_never_answers_leaves_each_utterance_once_in_the_undelivered_queue(ffmpeg, talk_ms):
+    """The talk goes on: what the processor will not take waits for an operator's redrive."""
+    report = run_world(ffmpeg, talk_ms, Faults(invoke_failures=-1))
     assert not report.delivered
+    assert [r.outcome for _, r in report.runs if r] == ["ended"]
+    assert_exact(replace(report, delivered=report.undelivered))
+    assert sum(r.undelivered for _, r in report.runs if r) == len(report.undelivered)
+
+
+def test_a_processor_and_a_queue_that_never_answer_stop_the_worker_without_losing_its_place(ffmpeg, talk_ms):
+    report = run_world(ffmpeg, talk_ms, Faults(invoke_failures=-1, queue_fails=True, horizon_s=60))
+    assert not report.delivered and not report.undelivered
     outcomes = [r.outcome for _, r in report.runs if r]
     assert outcomes and set(outcomes) == {"hand_off_failed"}
     assert len(outcomes) >= 3  # each replacement tries again from the checkpoint
