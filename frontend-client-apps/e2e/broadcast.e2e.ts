@@ -36,7 +36,7 @@ it('a speaker broadcasts and a listener hears Spanish clips with captions', asyn
   const listener = await listenerContext.newPage();
   listener.on('pageerror', (error) => console.error('listener page error:', error));
   await listener.goto(`${BASE}/listener/?session=${code}`);
-  expect(await listener.getByTestId('session-code-input').inputValue()).toBe(code);
+  await expect.poll(() => listener.getByTestId('session-code-input').inputValue()).toBe(code);
   await listener.getByTestId('language-select').selectOption('es');
   await listener.getByTestId('join-button').click(); // "Tap to start audio"
   await expect.poll(() => listener.getByTestId('live-panel').isVisible(), { timeout: 15_000 }).toBe(true);

@@ -54,6 +54,7 @@ const stats = byTestId('playback-stats');
 const title = byTestId('session-title');
 const downloadButton = byTestId<HTMLButtonElement>('download-transcript');
 const transcriptLinks = byTestId('transcript-links');
+const joinButton = byTestId<HTMLButtonElement>('join-button');
 
 const config = await loadConfig();
 
@@ -267,6 +268,9 @@ form.addEventListener('submit', (event) => {
   if (socket.state === 'closed') socket.start();
   else if (join) socket.send(join);
 });
+
+// The page's own handler is in place (the config came first): a tap now joins.
+joinButton.disabled = false;
 
 liveLanguage.addEventListener('change', () => {
   const language = liveLanguage.value;
