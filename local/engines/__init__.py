@@ -58,4 +58,9 @@ def build(config: ProcessorConfig) -> Engines:
 def warm_up() -> None:
     """Loads both models before /healthz says ready, so no listener waits for them."""
     whisper_model().warm_up()
+    warm_up_voice()
+
+
+def warm_up_voice() -> None:
+    """Loads Piper: the local Polly endpoint speaks English with it."""
     _piper().warm_up()
