@@ -8,6 +8,7 @@ import io
 import wave
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import boto3
 import pytest
@@ -43,14 +44,14 @@ def url(ffmpeg) -> Iterator[str]:
         yield base
 
 
-def client(url: str, **config: object) -> object:
+def client(url: str, **config: Any) -> Any:
     return boto3.client(
         "polly",
         endpoint_url=url,
         region_name="us-east-1",
         aws_access_key_id="local",
         aws_secret_access_key="local",
-        config=Config(retries={"total_max_attempts": 1}, **config),  # type: ignore[arg-type]
+        config=Config(retries={"total_max_attempts": 1}, **config),
     )
 
 
@@ -58,14 +59,14 @@ def speak(url: str, **request: object) -> dict[str, object]:
     """A stock client's answer, its stream read."""
     answer = client(url).synthesize_speech(
         **{"VoiceId": "Lucia", "Engine": "neural", "OutputFormat": "mp3", **request}
-    )  # type: ignore[attr-defined]
+    )
     return {**answer, "audio": answer["AudioStream"].read()}
 
 
 def error_code(url: str, validation: bool = True, **request: object) -> str:
     stock = client(url, parameter_validation=validation)
     with pytest.raises(ClientError) as caught:
-        stock.synthesize_speech(**{"VoiceId": "Lucia", "Engine": "neural", "OutputFormat": "mp3", **request})  # type: ignore[attr-defined]
+        stock.synthesize_speech(**{"VoiceId": "Lucia", "Engine": "neural", "OutputFormat": "mp3", **request})
     return str(caught.value.response["Error"]["Code"])
 
 

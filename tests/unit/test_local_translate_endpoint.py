@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import boto3
 import pytest
@@ -44,14 +45,14 @@ def url() -> Iterator[str]:
         yield base
 
 
-def client(url: str, **config: object) -> object:
+def client(url: str, **config: Any) -> Any:
     return boto3.client(
         "translate",
         endpoint_url=url,
         region_name="us-east-1",
         aws_access_key_id="local",
         aws_secret_access_key="local",
-        config=Config(retries={"total_max_attempts": 1}, **config),  # type: ignore[arg-type]
+        config=Config(retries={"total_max_attempts": 1}, **config),
     )
 
 
