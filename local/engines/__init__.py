@@ -42,11 +42,17 @@ def _piper() -> PiperVoiceEngine:
 
 
 @cache
+def local_voices() -> LocalSynthesizer:
+    """The offline voices, one Piper model per process (the local Polly endpoint's too)."""
+    return LocalSynthesizer(ffmpeg_path(), _piper())
+
+
+@cache
 def shared_engines() -> Engines:
     """One set per process: the models are loaded once and shared by every invocation."""
     return Engines(
         translator=ApertiumTranslator(),
-        synthesizer=LocalSynthesizer(ffmpeg_path(), _piper()),
+        synthesizer=local_voices(),
         audio=FfmpegAudio(ffmpeg_path()),
     )
 
