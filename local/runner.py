@@ -2,8 +2,10 @@
 
 moto (S3, DynamoDB, SQS) runs on an internal port; everything a browser or a client
 talks to is on PORT (default 8080): the WebSocket gateway, the management and Lambda
-APIs the handlers call, S3 for clip URLs, the dev identity and the apps. The Lambda
-handlers are the real ones, unchanged: endpoints and engines come from the environment."""
+APIs the handlers call, S3 for clip URLs, the dev identity and the apps. Translate and
+Polly are local endpoints on ports of their own (local/endpoints/), backed by the offline
+engines, so that the audio processor's production adapters run. The Lambda handlers are
+the real ones, unchanged: endpoints and engines come from the environment."""
 
 from __future__ import annotations
 
@@ -17,11 +19,14 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from audio_processor.config import AWS_ENGINES
 from connection_handler.messages import ACTIONS
 from local.devauth import DevIdentity
+from local.endpoints.service_latency import VARIABLE as LATENCY_VARIABLE
+from local.endpoints.service_latency import ServiceLatency
 from local.gateway import Gateway, GatewaySettings
 from local.lambda_host import FunctionDef, LambdaHost
 from local.paths import ROOT, ffmpeg_path
@@ -50,6 +55,11 @@ APPS = {
     "speaker": ROOT / "frontend-client-apps" / "speaker-app" / "dist",
     "listener": ROOT / "frontend-client-apps" / "listener-app" / "dist",
 }
+# The offline streaming recognizer (Whisper behind Silero VAD) in place of Transcribe.
+LOCAL_RECOGNIZER = "local.engines.streaming:build"
+# SPEECH_ENGINES values whose translations and voices are the offline engines' (through the
+# local endpoints, or in process): the stack offers only the pairs those serve.
+OFFLINE_ENGINES = (AWS_ENGINES, "local.engines:build")
 
 
 def fn(base: str) -> str:
@@ -59,8 +69,12 @@ def fn(base: str) -> str:
 @dataclass
 class LocalStack:
     port: int
-    engines: str = "local.engines:build"
+    # "aws": the production AwsTranslator and AwsSynthesizer, against the local endpoints;
+    # "local.engines:build": the offline engines in process (opt-in).
+    engines: str = AWS_ENGINES
+    recognizer: str = LOCAL_RECOGNIZER
     verbose: bool = False
+    latency: ServiceLatency = field(default_factory=ServiceLatency)  # none unless main() asks
 
     def __post_init__(self) -> None:
         self.names = LocalNames(ENV)
@@ -69,6 +83,11 @@ class LocalStack:
         self.stopping = threading.Event()
         self.moto_port = free_port()
         self.moto_url = f"http://127.0.0.1:{self.moto_port}"
+        self.endpoint_ports = {"translate": free_port(), "polly": free_port()}
+
+    def endpoints(self) -> dict[str, str]:
+        """The local AWS endpoints' base URLs, by service."""
+        return {name: f"http://127.0.0.1:{port}" for name, port in self.endpoint_ports.items()}
 
     # -- environment -------------------------------------------------------------
     def environment(self) -> dict[str, str]:
@@ -82,6 +101,8 @@ class LocalStack:
             "AWS_ENDPOINT_URL": self.moto_url,
             "AWS_ENDPOINT_URL_S3": f"{base}/s3",
             "AWS_ENDPOINT_URL_LAMBDA": base,
+            "AWS_ENDPOINT_URL_TRANSLATE": self.endpoints()["translate"],
+            "AWS_ENDPOINT_URL_POLLY": self.endpoints()["polly"],
             env_names.ENVIRONMENT: ENV,
             env_names.SESSIONS_TABLE: self.names.sessions_table,
             env_names.CONNECTIONS_TABLE: self.names.connections_table,
@@ -96,9 +117,7 @@ class LocalStack:
             env_names.FANOUT_FUNCTION: fn(functions.FANOUT.base_name),
             # Tests set small pages, so that tens of listeners go through the fan-out function.
             env_names.FANOUT_PAGE_SIZE: os.environ.get(env_names.FANOUT_PAGE_SIZE, "1000"),
-            env_names.RECOGNIZER: "local.engines.streaming:build"
-            if self.engines.startswith("local.engines")
-            else "aws",
+            env_names.RECOGNIZER: self.recognizer,
             env_names.WORKER_HANDOVER_SECONDS: os.environ.get(env_names.WORKER_HANDOVER_SECONDS, "720"),
             # The lease AWS runs with (shared/worker_kick.py): its beats never wait on the
             # recognizer, which runs on a thread of its own. WORKER_LEASE_MS overrides it.
@@ -117,7 +136,7 @@ class LocalStack:
         }
 
     def _language_pairs(self) -> str:
-        if not self.engines.startswith("local.engines"):
+        if self.engines not in OFFLINE_ENGINES:
             return ""  # another engine set: every pair of the table
         from local.engines import served_pairs
 
@@ -180,13 +199,27 @@ class LocalStack:
         return deliver
 
     def warm_up(self) -> None:
-        if self.engines.startswith("local.engines"):
-            started = time.monotonic()
-            from local.engines import warm_up
+        """Loads Whisper (for the local recognizer) and Piper (for the Polly endpoint or the
+        in-process engines) before /healthz says ready."""
+        from local.engines import warm_up_voice, whisper_model
 
-            warm_up()
-            logger.info("speech engines ready in %.1f s", time.monotonic() - started)
+        started = time.monotonic()
+        if self.recognizer == LOCAL_RECOGNIZER:
+            whisper_model().warm_up()
+        warm_up_voice()
+        logger.info("speech engines ready in %.1f s", time.monotonic() - started)
         self.ready.set()
+
+    def endpoint_apps(self) -> dict[str, Any]:
+        """Translate and Polly as aiohttp applications, by service, on the offline engines."""
+        from local.endpoints.polly import PollyEndpoint, PollyService
+        from local.endpoints.translate import TranslateEndpoint, TranslateService
+        from local.engines import local_voices
+        from local.engines.apertium import ApertiumTranslator
+
+        translate = TranslateEndpoint(TranslateService(ApertiumTranslator()), self.latency.translate_ms)
+        polly = PollyEndpoint(PollyService(local_voices(), ffmpeg_path()), self.latency.polly_ms)
+        return {"translate": translate.app(), "polly": polly.app()}
 
     # -- run -------------------------------------------------------------------------
     def run(self) -> None:
@@ -213,6 +246,7 @@ class LocalStack:
                 shuffle_window=int(os.environ.get("LOCAL_SHUFFLE_WINDOW") or 0),
                 shuffle_seed=int(shuffle_seed) if shuffle_seed else None,
                 sessions_table=self.names.sessions_table,
+                endpoints=self.endpoints(),
             ),
             host,
             self.identity,
@@ -224,6 +258,7 @@ class LocalStack:
         ).start()
         threading.Thread(target=self.warm_up, daemon=True).start()
         logger.info("listening on http://127.0.0.1:%d (WebSocket ws://127.0.0.1:%d/ws)", self.port, self.port)
+        logger.info("local AWS endpoints: %s (%s)", self.endpoints(), self.latency)
         if apps:
             logger.info("apps: %s", ", ".join(f"http://127.0.0.1:{self.port}/{name}/" for name in apps))
         else:
@@ -240,15 +275,21 @@ class LocalStack:
     async def _serve(self, gateway: Gateway) -> None:
         from aiohttp import web
 
-        web_runner = web.AppRunner(gateway.app(), access_log=None)
-        await web_runner.setup()
-        await web.TCPSite(web_runner, "127.0.0.1", self.port).start()
+        sites = [(gateway.app(), self.port)]
+        sites += [(app, self.endpoint_ports[name]) for name, app in self.endpoint_apps().items()]
+        runners = []
+        for app, port in sites:
+            web_runner = web.AppRunner(app, access_log=None)
+            await web_runner.setup()
+            await web.TCPSite(web_runner, "127.0.0.1", port).start()
+            runners.append(web_runner)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
-        await web_runner.cleanup()
+        for web_runner in reversed(runners):
+            await web_runner.cleanup()
 
 
 @contextlib.contextmanager
@@ -258,19 +299,38 @@ def quiet_libraries() -> Iterator[None]:
     yield
 
 
-def main(argv: list[str] | None = None) -> None:
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     parser.add_argument(
         "--engines",
-        default=os.environ.get(env_names.SPEECH_ENGINES, "local.engines:build"),
-        help="'module:factory' returning the audio_processor's Engines (default: the offline engines)",
+        default=os.environ.get(env_names.SPEECH_ENGINES, AWS_ENGINES),
+        help="the audio_processor's translation and speech: 'aws' (default: the production adapters, "
+        "against the local Translate and Polly endpoints) or 'module:factory' returning its Engines "
+        "('local.engines:build': the offline engines in process)",
+    )
+    parser.add_argument(
+        "--recognizer",
+        default=os.environ.get(env_names.RECOGNIZER, LOCAL_RECOGNIZER),
+        help=f"the streaming worker's recognizer (default: {LOCAL_RECOGNIZER})",
     )
     parser.add_argument("--verbose", action="store_true", help="show the handlers' own logs")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    # Timing like AWS unless LOCAL_AWS_LATENCY says otherwise (local/endpoints/service_latency.py).
+    latency = ServiceLatency.parse(os.environ.get(LATENCY_VARIABLE, "aws"))
     with quiet_libraries():
-        LocalStack(port=args.port, engines=args.engines, verbose=args.verbose).run()
+        LocalStack(
+            port=args.port,
+            engines=args.engines,
+            recognizer=args.recognizer,
+            verbose=args.verbose,
+            latency=latency,
+        ).run()
 
 
 if __name__ == "__main__":

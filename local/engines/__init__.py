@@ -42,11 +42,17 @@ def _piper() -> PiperVoiceEngine:
 
 
 @cache
+def local_voices() -> LocalSynthesizer:
+    """The offline voices, one Piper model per process (the local Polly endpoint's too)."""
+    return LocalSynthesizer(ffmpeg_path(), _piper())
+
+
+@cache
 def shared_engines() -> Engines:
     """One set per process: the models are loaded once and shared by every invocation."""
     return Engines(
         translator=ApertiumTranslator(),
-        synthesizer=LocalSynthesizer(ffmpeg_path(), _piper()),
+        synthesizer=local_voices(),
         audio=FfmpegAudio(ffmpeg_path()),
     )
 
@@ -58,4 +64,9 @@ def build(config: ProcessorConfig) -> Engines:
 def warm_up() -> None:
     """Loads both models before /healthz says ready, so no listener waits for them."""
     whisper_model().warm_up()
+    warm_up_voice()
+
+
+def warm_up_voice() -> None:
+    """Loads Piper: the local Polly endpoint speaks English with it."""
     _piper().warm_up()

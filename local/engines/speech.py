@@ -88,10 +88,15 @@ class LocalSynthesizer:
         self._piper = piper or PiperVoiceEngine()
 
     def synthesize(self, text: str, language: Language, rate: float = 1.0) -> bytes:
+        return to_mp3(self._ffmpeg, self.wav(text, language, rate))
+
+    def wav(self, text: str, language: Language, rate: float = 1.0) -> bytes:
+        """The voice's WAV before encoding: the local Polly endpoint encodes it as asked."""
         if language.code == "en":
-            wav = self._piper.wav(text, rate)
-        elif language.code in ESPEAK_VOICES:
-            wav = espeak_wav(text, language.code, rate)
-        else:
-            raise ValueError(f"the local engines have no voice for {language.code}")
-        return to_mp3(self._ffmpeg, wav)
+            return self._piper.wav(text, rate)
+        if language.code in ESPEAK_VOICES:
+            return espeak_wav(text, language.code, rate)
+        raise ValueError(f"the local engines have no voice for {language.code}")
+
+    def has_voice(self, language: Language) -> bool:
+        return language.code in ESPEAK_VOICES

@@ -1,6 +1,6 @@
 """Routes only the local stack has: a speaker token for the dev identity (`/dev/token`), the
 open connections and a session's worker lease (for debugging, and for the tests that count
-handovers), and `/healthz`."""
+handovers), and `/healthz`, which also lists the local AWS endpoints' URLs."""
 
 from __future__ import annotations
 
@@ -69,6 +69,9 @@ class DevRoutes:
         return web.json_response(await asyncio.get_running_loop().run_in_executor(None, read))
 
     async def healthz(self, request: web.Request) -> web.Response:
+        endpoints = dict(self.settings.endpoints)
         if not self.is_ready():
-            return web.json_response({"status": "starting"}, status=503)
-        return web.json_response({"status": "ok", "connections": len(self.open_connections)})
+            return web.json_response({"status": "starting", "endpoints": endpoints}, status=503)
+        return web.json_response(
+            {"status": "ok", "connections": len(self.open_connections), "endpoints": endpoints}
+        )

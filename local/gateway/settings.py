@@ -23,3 +23,5 @@ class GatewaySettings:
     shuffle_seed: int | None = None  # None: a different order on every run
     sessions_table: str = ""  # for /dev/sessions/{id}/worker
     served_pairs: str = ""  # LANGUAGE_PAIRS of the stack: the apps offer only these languages
+    # The local AWS endpoints' base URLs by service ("translate", "polly"), listed by /healthz.
+    endpoints: dict[str, str] = field(default_factory=dict)

@@ -207,3 +207,25 @@ def test_the_gateway_speaks_api_gateway_to_boto3_and_to_oversized_frames(local_s
 async def listener_connection_ids(http: aiohttp.ClientSession, base: str) -> list[str]:
     async with http.get(f"{base}/dev/connections") as response:
         return [c["connectionId"] for c in await response.json() if c["role"] == "listener"]
+
+
+def test_healthz_lists_the_local_translate_and_polly_endpoints_and_they_answer_boto3(local_stack):
+    """The endpoints the audio processor's production adapters use (SPEECH_ENGINES=aws, the default)."""
+    import json
+    import urllib.request
+
+    import boto3
+
+    with urllib.request.urlopen(f"{local_stack}/healthz", timeout=10) as response:
+        endpoints = json.load(response)["endpoints"]
+    credentials = {"region_name": "us-east-1", "aws_access_key_id": "local", "aws_secret_access_key": "local"}
+    translate = boto3.client("translate", endpoint_url=endpoints["translate"], **credentials)
+    polly = boto3.client("polly", endpoint_url=endpoints["polly"], **credentials)
+
+    translated = translate.translate_text(Text="Thank you.", SourceLanguageCode="en", TargetLanguageCode="es")
+    speech = polly.synthesize_speech(
+        Text=translated["TranslatedText"], VoiceId="Lucia", Engine="neural", OutputFormat="mp3"
+    )
+
+    assert translated["TranslatedText"] != "Thank you."
+    assert decoded_seconds(speech["AudioStream"].read()) > 0.3

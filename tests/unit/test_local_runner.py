@@ -1,0 +1,85 @@
+"""What `make local` gives the functions, without starting the stack: the production Translate
+and Polly adapters by default, pointed at the local endpoints by their variables alone, the
+offline recognizer, and the pairs the offline engines serve."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import boto3
+import pytest
+
+from audio_processor.config import ProcessorConfig
+from local.engines import served_pairs
+from local.gateway import GatewaySettings
+from local.gateway.dev_routes import DevRoutes
+from local.runner import LocalStack, arguments
+from shared import env_names
+
+
+@pytest.fixture
+def no_engine_variables(monkeypatch):
+    for name in (env_names.SPEECH_ENGINES, env_names.RECOGNIZER):
+        monkeypatch.delenv(name, raising=False)
+
+
+def stack_from(argv: list[str]) -> LocalStack:
+    args = arguments(argv)
+    return LocalStack(port=8080, engines=args.engines, recognizer=args.recognizer)
+
+
+def test_by_default_the_production_adapters_translate_and_speak_and_the_recognizer_stays_local(
+    no_engine_variables,
+):
+    environment = stack_from([]).environment()
+
+    assert environment[env_names.SPEECH_ENGINES] == "aws"
+    assert environment[env_names.RECOGNIZER] == "local.engines.streaming:build"
+    assert environment[env_names.LANGUAGE_PAIRS] == served_pairs().format() != ""
+
+
+def test_the_in_process_offline_engines_stay_an_opt_in(no_engine_variables, monkeypatch):
+    monkeypatch.setenv(env_names.SPEECH_ENGINES, "local.engines:build")
+
+    environment = stack_from([]).environment()
+
+    assert environment[env_names.SPEECH_ENGINES] == "local.engines:build"
+    assert environment[env_names.RECOGNIZER] == "local.engines.streaming:build"
+    assert environment[env_names.LANGUAGE_PAIRS] == served_pairs().format()
+
+
+def test_the_functions_clients_reach_the_endpoints_by_their_variables_though_moto_is_the_default(
+    no_engine_variables, monkeypatch
+):
+    stack = stack_from([])
+    for name, value in stack.environment().items():
+        monkeypatch.setenv(name, value)
+
+    assert ProcessorConfig.from_env().engines == "aws"
+    assert boto3.client("translate").meta.endpoint_url == stack.endpoints()["translate"]
+    assert boto3.client("polly").meta.endpoint_url == stack.endpoints()["polly"]
+    assert boto3.client("sqs").meta.endpoint_url == stack.moto_url
+    assert len({stack.moto_url, *stack.endpoints().values()}) == 3
+
+
+def test_healthz_lists_the_endpoints():
+    stack = LocalStack(port=8080)
+    settings = GatewaySettings(
+        port=8080,
+        stage="local",
+        api_id="localapi01",
+        authorizer="authorizer-local",
+        connection_handler="connection-handler-local",
+        routes=(),
+        moto_url=stack.moto_url,
+        endpoints=stack.endpoints(),
+    )
+    routes = DevRoutes(settings, identity=None, open_connections={}, is_ready=lambda: True)  # type: ignore[arg-type]
+
+    response = asyncio.run(routes.healthz(None))  # type: ignore[arg-type]
+
+    assert json.loads(response.text or "")["endpoints"] == {
+        "translate": stack.endpoints()["translate"],
+        "polly": stack.endpoints()["polly"],
+    }
