@@ -16,7 +16,13 @@ from dataclasses import dataclass
 
 from amazon_transcribe.auth import Credentials
 from amazon_transcribe.eventstream import EventSigner
-from awscrt.auth import AwsCredentialsProvider, AwsSignedBodyValue, AwsSigningConfig, aws_sign_request
+from awscrt.auth import (
+    AwsCredentialsProvider,
+    AwsSignedBodyHeaderType,
+    AwsSignedBodyValue,
+    AwsSigningConfig,
+    aws_sign_request,
+)
 from awscrt.http import HttpHeaders, HttpRequest
 
 from local.endpoints.eventstream import Message
@@ -84,9 +90,12 @@ def verify_request(
 def _sign_request(
     method: str, path: str, headers: Mapping[str, str], signature: RequestSignature, credentials: Credentials
 ) -> bytes:
-    """The signature awscrt makes for the same request, date and signed headers; it adds
-    `x-amz-date` and the session token itself, so they are left out of its input."""
-    added_by_signer = {"x-amz-date", "x-amz-security-token"}
+    """The signature awscrt makes for the same request, date and signed headers. It adds
+    `x-amz-date`, the session token and `x-amz-content-sha256` itself, so they are left
+    out of its input; the body hash is the client's (amazon-transcribe signs the empty
+    body's hash without the header, aws-sdk-transcribe-streaming sends the header)."""
+    added_by_signer = {"x-amz-date", "x-amz-security-token", "x-amz-content-sha256", "authorization"}
+    body_hash = headers.get("x-amz-content-sha256")
     kept = [(n, v) for n, v in headers.items() if n in signature.signed_headers and n not in added_by_signer]
     request = HttpRequest(method=method, path=path, headers=HttpHeaders(kept))
     date = datetime.datetime.strptime(headers["x-amz-date"], _AMZ_DATE).replace(tzinfo=datetime.UTC)
@@ -99,7 +108,10 @@ def _sign_request(
         service=signature.service,
         date=date,
         should_sign_header=lambda name: name.lower() in signature.signed_headers,
-        signed_body_value=AwsSignedBodyValue.EMPTY_SHA256,
+        signed_body_value=body_hash or AwsSignedBodyValue.EMPTY_SHA256,
+        signed_body_header_type=AwsSignedBodyHeaderType.X_AMZ_CONTENT_SHA_256
+        if body_hash
+        else AwsSignedBodyHeaderType.NONE,
     )
     signed = aws_sign_request(request, config).result()
     parsed = RequestSignature.parse(signed.headers.get("authorization") or "")

@@ -499,6 +499,10 @@ class _Connection(asyncio.Protocol):
         except Refused as refused:
             self._refuse(stream_id, request_id, refused)
             return
+        except Exception:  # a bug of the endpoint: the client gets the service's 500, the connection lives
+            logger.exception("transcribe request failed")
+            self._refuse(stream_id, request_id, Refused(500, "InternalFailureException", "Internal failure"))
+            return
         self._streams[stream_id] = stream
         self._runtime.active.add(stream)
         asyncio.get_running_loop().create_task(stream.open())

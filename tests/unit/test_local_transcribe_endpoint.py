@@ -16,10 +16,17 @@ from typing import Any
 import pytest
 from amazon_transcribe.client import TranscribeStreamingClient
 from amazon_transcribe.exceptions import BadRequestException, LimitExceededException, UnknownServiceException
+from awscrt.auth import (
+    AwsCredentialsProvider,
+    AwsSignedBodyHeaderType,
+    AwsSigningConfig,
+    aws_sign_request,
+)
+from awscrt.http import HttpHeaders, HttpRequest
 from botocore.eventstream import EventStreamBuffer
 
 from local.endpoints.eventstream import decode_one
-from local.endpoints.signing import ChunkVerifier, RequestSignature, SignatureError
+from local.endpoints.signing import ChunkVerifier, RequestSignature, SignatureError, verify_request
 from local.endpoints.transcribe_protocol import (
     Refused,
     ResultTrack,
@@ -264,6 +271,29 @@ def test_chunk_signatures_chain_from_the_request_signature() -> None:
     verifier.verify(replayed)
     with pytest.raises(SignatureError):
         verifier.verify(replayed)  # its signature chains to the previous chunk, not to itself
+
+
+def test_a_request_signed_over_a_streaming_body_hash_is_checked_with_it() -> None:
+    """aws-sdk-transcribe-streaming signs `x-amz-content-sha256` (the event-stream
+    marker) where amazon-transcribe signs the empty body's hash without the header."""
+    unsigned = HttpHeaders([("host", "127.0.0.1"), *stream_headers().items()])
+    config = AwsSigningConfig(
+        credentials_provider=AwsCredentialsProvider.new_static("testing", "testing"),
+        region=REGION,
+        service="transcribe",
+        signed_body_value="STREAMING-AWS4-HMAC-SHA256-EVENTS",
+        signed_body_header_type=AwsSignedBodyHeaderType.X_AMZ_CONTENT_SHA_256,
+    )
+    signed = aws_sign_request(HttpRequest("POST", "/stream-transcription", unsigned), config).result()
+    headers = {name.lower(): value for name, value in signed.headers}
+    verify_request("POST", "/stream-transcription", headers, {"testing": "testing"})
+    with pytest.raises(SignatureError):
+        verify_request(
+            "POST",
+            "/stream-transcription",
+            {**headers, "x-amz-content-sha256": "UNSIGNED-PAYLOAD"},
+            {"testing": "testing"},
+        )
 
 
 # --- results and stabilization ------------------------------------------------------------------
