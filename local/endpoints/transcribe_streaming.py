@@ -687,3 +687,31 @@ class TranscribeStreamingEndpoint:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def main() -> None:
+    """`python -m local.endpoints.transcribe_streaming`: serves until Ctrl-C and prints
+    the two variables that point the worker's production recognizer at it."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--start-delay", type=float, default=0.0, help="seconds before the 200")
+    parser.add_argument("--result-delay", type=float, default=0.0, help="seconds added to every result")
+    args = parser.parse_args()
+    settings = EndpointSettings(start_delay_s=args.start_delay, result_delay_s=args.result_delay)
+    endpoint = TranscribeStreamingEndpoint(settings, port=args.port).start(warm_up=True)
+    print(f"AWS_ENDPOINT_URL_TRANSCRIBE_STREAMING={endpoint.base_url}", flush=True)
+    print(f"AWS_CA_BUNDLE={endpoint.ca_file}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        endpoint.stop()
+
+
+if __name__ == "__main__":
+    main()
