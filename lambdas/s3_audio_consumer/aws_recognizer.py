@@ -22,6 +22,8 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from amazon_transcribe.client import TranscribeStreamingClient
+from amazon_transcribe.endpoints import StaticEndpointResolver
 from amazon_transcribe.exceptions import (
     BadRequestException,
     CredentialsException,
@@ -30,6 +32,7 @@ from amazon_transcribe.exceptions import (
     ValidationException,
 )
 from amazon_transcribe.model import TranscriptEvent
+from awscrt import io
 
 from s3_audio_consumer.recognition import AUDIO_EVENT_BYTES, StreamFailed
 from s3_audio_consumer.utterances import StreamResult, from_sdk_result
@@ -74,6 +77,24 @@ def stream_failed(error: BaseException, during: str) -> StreamFailed:
     detail = getattr(error, "message", None) or str(error)
     retryable = not isinstance(error, _NOT_RETRYABLE)
     return StreamFailed(f"transcribe {during}: {type(error).__name__}: {detail}", retryable)
+
+
+def transcribe_client(
+    region: str, endpoint_url: str | None = None, ca_file: str | None = None
+) -> TranscribeStreamingClient:
+    """The SDK's client, for AWS's regional endpoint unless `endpoint_url` names another
+    (the local endpoint, local/endpoints/transcribe_streaming.py). `ca_file` replaces the
+    trust store, as boto3 does with AWS_CA_BUNDLE: the local endpoint's certificate
+    comes from a CA of its own, and the SDK only speaks HTTP/2 over TLS."""
+    resolver = StaticEndpointResolver(endpoint_url) if endpoint_url else None
+    client = TranscribeStreamingClient(region=region, endpoint_resolver=resolver)
+    if ca_file:
+        options = io.TlsContextOptions()
+        options.override_default_trust_store_from_path(ca_filepath=ca_file)
+        # 0.6.4 has no option for this: its session manager builds the TLS context with
+        # the default trust store, and every connection is made from this attribute.
+        client._session_manager._tls_ctx = io.ClientTlsContext(options)
+    return client
 
 
 class _LoopThread:

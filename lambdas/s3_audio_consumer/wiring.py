@@ -44,6 +44,9 @@ class WorkerConfig:
     gap_wait_seconds: float
     init_wait_seconds: float
     handover_after_seconds: float
+    # Only for an endpoint other than AWS's (the local Transcribe endpoint) and its CA.
+    transcribe_endpoint: str | None = None
+    ca_bundle: str | None = None
 
     @classmethod
     def from_env(cls) -> WorkerConfig:
@@ -66,6 +69,8 @@ class WorkerConfig:
             gap_wait_seconds=env_float(env_names.GAP_WAIT_SECONDS, 2.0),
             init_wait_seconds=env_float(env_names.INIT_WAIT_SECONDS, 30.0),
             handover_after_seconds=env_float(env_names.WORKER_HANDOVER_SECONDS, 720.0),
+            transcribe_endpoint=env_str(env_names.TRANSCRIBE_ENDPOINT, "") or None,
+            ca_bundle=env_str(env_names.CA_BUNDLE, "") or None,
         )
 
 
@@ -74,12 +79,11 @@ def build_recognizer(config: WorkerConfig) -> Recognizer:
         module_name, _, factory = config.recognizer.partition(":")
         built: Recognizer = getattr(importlib.import_module(module_name), factory)()
         return built
-    from s3_audio_consumer.aws_recognizer import AwsRecognizer, StreamSettings
+    # Imported here: it loads awscrt, which only the AWS recognizer needs.
+    from s3_audio_consumer.aws_recognizer import AwsRecognizer, StreamSettings, transcribe_client
 
     def client() -> Any:
-        from amazon_transcribe.client import TranscribeStreamingClient  # loads awscrt: only when used
-
-        return TranscribeStreamingClient(region=config.region)
+        return transcribe_client(config.region, config.transcribe_endpoint, config.ca_bundle)
 
     return AwsRecognizer(client, StreamSettings(config.vocabulary, config.stability))
 

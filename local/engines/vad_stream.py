@@ -210,6 +210,16 @@ class StreamingVad:
             return max(0, self._last_end, self._open.start - self._pad)
         return max(0, self._last_end, self._frames * FRAME - self._pad)
 
+    @property
+    def speech_from(self) -> int | None:
+        """Where the utterance being heard starts (padded), until the segment that holds
+        it is returned; None between utterances. What a partial hypothesis transcribes."""
+        if self._closed is not None:
+            return self._closed.padded_start
+        if self._open is None:
+            return None
+        return self.keep_from
+
     def feed(self, pcm: bytes) -> list[Segment]:
         """Takes the next s16le mono 16 kHz bytes; returns the segments completed by them."""
         if self._finished:

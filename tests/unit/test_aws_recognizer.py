@@ -20,9 +20,15 @@ from amazon_transcribe.exceptions import (
 )
 from amazon_transcribe.model import Alternative, Item, Result, Transcript, TranscriptEvent
 
-from s3_audio_consumer.aws_recognizer import AwsRecognitionStream, AwsRecognizer, StreamSettings
+from s3_audio_consumer.aws_recognizer import (
+    AwsRecognitionStream,
+    AwsRecognizer,
+    StreamSettings,
+    transcribe_client,
+)
 from s3_audio_consumer.recognition import AUDIO_EVENT_BYTES, StreamFailed
 from s3_audio_consumer.utterances import StreamResult, from_sdk_result
+from s3_audio_consumer.wiring import WorkerConfig
 from shared.languages import LANGUAGES
 
 ENGLISH = LANGUAGES["en"]
@@ -369,3 +375,33 @@ def test_start_passes_the_vocabulary_and_stability_when_set() -> None:
 def test_stream_settings_refuse_an_unknown_stability() -> None:
     with pytest.raises(ValueError):
         StreamSettings(partial_results_stability="very")
+
+
+def test_the_client_goes_to_aws_unless_an_endpoint_is_named() -> None:
+    on_aws = transcribe_client("eu-west-1")
+    local = transcribe_client("eu-west-1", "https://127.0.0.1:8443")
+    assert asyncio.run(on_aws._endpoint_resolver.resolve("eu-west-1")) == (
+        "https://transcribestreaming.eu-west-1.amazonaws.com"
+    )
+    assert asyncio.run(local._endpoint_resolver.resolve("eu-west-1")) == "https://127.0.0.1:8443"
+
+
+WORKER_ENV = {
+    "CHUNK_BUCKET": "chunks",
+    "SESSIONS_TABLE": "sessions",
+    "AUDIO_PROCESSOR_FUNCTION": "processor",
+    "UNDELIVERED_QUEUE_URL": "https://queue",
+}
+
+
+def test_the_worker_reads_the_endpoint_and_ca_only_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in WORKER_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_TRANSCRIBE_STREAMING", raising=False)
+    monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
+    on_aws = WorkerConfig.from_env()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_TRANSCRIBE_STREAMING", "https://127.0.0.1:8443")
+    monkeypatch.setenv("AWS_CA_BUNDLE", "/tmp/ca.pem")
+    local = WorkerConfig.from_env()
+    assert (on_aws.transcribe_endpoint, on_aws.ca_bundle) == (None, None)
+    assert (local.transcribe_endpoint, local.ca_bundle) == ("https://127.0.0.1:8443", "/tmp/ca.pem")

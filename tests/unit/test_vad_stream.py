@@ -354,3 +354,19 @@ def test_segment_times_and_slices():
 def test_settings_are_checked(bad: dict[str, float]):
     with pytest.raises(ValueError):
         VadSettings(**bad)  # type: ignore[arg-type]
+
+
+def test_speech_from_is_where_the_next_segment_starts(captures: dict[str, Capture]) -> None:
+    """What the local Transcribe endpoint transcribes for a partial: the start of the
+    segment that will hold the speech being heard, None before any speech."""
+    vad = StreamingVad(SETTINGS)
+    starts_seen: list[int | None] = []
+    segments: list[Segment] = []
+    for piece in pieces_100ms(captures["en-welcome"].pcm):
+        before = vad.speech_from
+        starts_seen.append(before)
+        for segment in vad.feed(piece):
+            assert segment.start_sample == before
+            segments.append(segment)
+    assert starts_seen[0] is None
+    assert len(segments) >= 3

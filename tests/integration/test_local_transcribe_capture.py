@@ -1,0 +1,107 @@
+"""The worker's production recognizer (aws_recognizer.py, built by wiring.build_recognizer
+from AWS_ENDPOINT_URL_TRANSCRIBE_STREAMING and AWS_CA_BUNDLE) through the real
+amazon-transcribe SDK against the local endpoint with Whisper, fed a real browser
+capture; the worker's utterance cutter cuts what comes back. Whisper makes each
+partial, so this takes a while (a few tens of seconds on 2 busy cores)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from local.endpoints.transcribe_streaming import EndpointSettings, TranscribeStreamingEndpoint
+from local.kit.captures import CAPTURES
+from local.kit.wer import word_error_rate
+from s3_audio_consumer.aws_recognizer import transcribe_client
+from s3_audio_consumer.utterances import StreamResult, Utterance, UtteranceCutter
+from s3_audio_consumer.wiring import WorkerConfig, build_recognizer
+from shared.languages import LANGUAGES
+
+pytestmark = pytest.mark.integration
+
+CAPTURE = CAPTURES / "en-welcome"
+CLOSE_WAIT_S = 300.0  # every partial is a Whisper run: a bound, never a speed requirement
+# Whisper base on a 14 s talk: "5" for "five" and the odd word; a fifth of the words
+# wrong would mean the results or the cutting lost speech.
+MAX_WER = 0.2
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[TranscribeStreamingEndpoint]:
+    # Partials on the audio's clock: the same results however loaded the machine is.
+    settings = EndpointSettings(partial_clock="audio", partial_interval_s=1.0)
+    running = TranscribeStreamingEndpoint(settings).start(warm_up=True)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def results(endpoint: TranscribeStreamingEndpoint, ffmpeg: str) -> list[StreamResult]:
+    webm = b"".join(p.read_bytes() for p in sorted(CAPTURE.glob("chunk-*.webm")))
+    decode = ["-v", "error", "-f", "webm", "-i", "-", "-ac", "1", "-ar", "16000", "-f", "s16le", "-"]
+    pcm = subprocess.run([ffmpeg, *decode], input=webm, capture_output=True, check=True).stdout
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in {
+            "CHUNK_BUCKET": "chunks",
+            "SESSIONS_TABLE": "sessions",
+            "AUDIO_PROCESSOR_FUNCTION": "processor",
+            "UNDELIVERED_QUEUE_URL": "https://queue",
+            "AWS_ENDPOINT_URL_TRANSCRIBE_STREAMING": endpoint.base_url,
+            "AWS_CA_BUNDLE": endpoint.ca_file,
+        }.items():
+            env.setenv(name, value)
+        recognizer = build_recognizer(WorkerConfig.from_env())
+    stream = recognizer.start(LANGUAGES["en"], 16000)
+    stream.send(pcm)
+    return stream.close(CLOSE_WAIT_S)
+
+
+def test_partials_carry_stable_words_and_finals_come_at_the_pauses(results: list[StreamResult]) -> None:
+    partials = [r for r in results if r.is_partial]
+    finals = [r for r in results if not r.is_partial]
+    sentences = len(re.findall(r"[.!?](?:\s|$)", (CAPTURE / "script.txt").read_text()))
+    assert len(finals) >= sentences
+    assert any(w.stable for r in partials for w in r.words)
+    assert any(not w.stable for r in partials for w in r.words)
+    assert all(a.end_s <= b.start_s for a, b in itertools.pairwise(finals))
+
+
+def test_a_stable_word_never_changes(results: list[StreamResult]) -> None:
+    stable: dict[str, dict[int, tuple[str, float]]] = {}
+    for result in results:
+        seen = stable.setdefault(result.result_id, {})
+        for position, (content, start) in seen.items():
+            word = result.words[position]
+            assert (word.content, word.start_s) == (content, start)
+        if result.is_partial:
+            seen.update({n: (w.content, w.start_s) for n, w in enumerate(result.words) if w.stable})
+
+
+def test_the_worker_cuts_the_script_into_utterances(results: list[StreamResult]) -> None:
+    cutter = UtteranceCutter()
+    utterances: list[Utterance] = []
+    for result in results:
+        utterances += cutter.feed(result)
+    utterances += cutter.flush()
+    script = (CAPTURE / "script.txt").read_text()
+    sentences = len(re.findall(r"[.!?](?:\s|$)", script))
+    assert len(utterances) >= sentences
+    assert [u.index for u in utterances] == list(range(len(utterances)))
+    assert all(a.end_ms <= b.start_ms for a, b in itertools.pairwise(utterances))
+    assert word_error_rate(script, " ".join(u.text for u in utterances)) <= MAX_WER
+
+
+def test_the_sdk_refuses_the_endpoint_without_its_ca(endpoint: TranscribeStreamingEndpoint) -> None:
+    """TLS is verified: the CA file is what makes the local certificate trusted. Slow on
+    purpose: s2n waits 10-30 s after a failed handshake (its blinding delay)."""
+    client = transcribe_client("us-east-1", endpoint.base_url)
+    request = {"language_code": "en-US", "media_sample_rate_hz": 16000, "media_encoding": "pcm"}
+    with pytest.raises(Exception, match="TLS"):
+        asyncio.run(client.start_stream_transcription(**request))
