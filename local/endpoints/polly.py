@@ -20,7 +20,6 @@ ask to be declared, are refused as malformed XML. Signatures are not verified.""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging
@@ -28,14 +27,14 @@ import subprocess
 import uuid
 import wave
 import xml.etree.ElementTree as ElementTree
-from concurrent.futures import Executor, ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiohttp import web
 
-from local.endpoints.service_latency import hold
 from local.endpoints.service_model import Operation, ServiceError
+from local.endpoints.threaded import threaded_app
 from shared.languages import LANGUAGES, Language
 
 logger = logging.getLogger("local.polly")
@@ -348,40 +347,26 @@ def error_response(error: ServiceError) -> web.Response:
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class PollyEndpoint:
-    """The aiohttp glue: synthesis runs on the endpoint's own threads, never on the loop."""
+    """The HTTP side: SynthesizeSpeech at `POST /v1/speech`, answered no sooner than `floor_ms`."""
 
     service: PollyService
     floor_ms: float = 0.0
-    executor: Executor = field(
-        default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="local-polly")
-    )
 
     def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_post(PATH, self.post)
-        app.on_cleanup.append(self._close)
-        return app
+        return threaded_app(PATH, self.respond, self.floor_ms, "local-polly")
 
-    async def post(self, request: web.Request) -> web.Response:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+    def respond(self, headers: Mapping[str, str], body: bytes) -> web.Response:
         try:
-            parsed = self.service.parse(await request.read())
-            speech = await loop.run_in_executor(self.executor, self.service.answer, parsed)
-            response = web.Response(
-                body=speech.audio,
-                headers={
-                    "Content-Type": speech.content_type,
-                    "x-amzn-RequestCharacters": str(speech.billed_characters),
-                    "x-amzn-RequestId": str(uuid.uuid4()),
-                },
-            )
+            speech = self.service.answer(self.service.parse(body))
         except ServiceError as error:
-            response = error_response(error)
-        await hold(self.floor_ms, started)
-        return response
-
-    async def _close(self, _: web.Application) -> None:
-        self.executor.shutdown(wait=False, cancel_futures=True)
+            return error_response(error)
+        return web.Response(
+            body=speech.audio,
+            headers={
+                "Content-Type": speech.content_type,
+                "x-amzn-RequestCharacters": str(speech.billed_characters),
+                "x-amzn-RequestId": str(uuid.uuid4()),
+            },
+        )

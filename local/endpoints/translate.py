@@ -15,19 +15,17 @@ Signatures are not verified: any credentials pass."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiohttp import web
 
-from local.endpoints.service_latency import hold
 from local.endpoints.service_model import Operation, ServiceError
+from local.endpoints.threaded import threaded_app
 from local.engines.apertium import route
 from shared.languages import LANGUAGES, Language
 
@@ -138,32 +136,18 @@ def error_response(error: ServiceError) -> web.Response:
     return _json({"__type": error.code, "Message": error.message, **error.fields}, error.status)
 
 
-@dataclass
+@dataclass(frozen=True)
 class TranslateEndpoint:
-    """The aiohttp glue: the engine runs on the endpoint's own threads, never on the loop."""
+    """The HTTP side: TranslateText at `POST /`, answered no sooner than `floor_ms`."""
 
     service: TranslateService
     floor_ms: float = 0.0
-    executor: Executor = field(
-        default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="local-translate")
-    )
 
     def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_post("/", self.post)
-        app.on_cleanup.append(self._close)
-        return app
+        return threaded_app("/", self.respond, self.floor_ms, "local-translate")
 
-    async def post(self, request: web.Request) -> web.Response:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+    def respond(self, headers: Mapping[str, str], body: bytes) -> web.Response:
         try:
-            parsed = self.service.parse(request.headers.get("X-Amz-Target", ""), await request.read())
-            response = _json(await loop.run_in_executor(self.executor, self.service.answer, parsed))
+            return _json(self.service.answer(self.service.parse(headers.get("X-Amz-Target", ""), body)))
         except ServiceError as error:
-            response = error_response(error)
-        await hold(self.floor_ms, started)
-        return response
-
-    async def _close(self, _: web.Application) -> None:
-        self.executor.shutdown(wait=False, cancel_futures=True)
+            return error_response(error)
