@@ -1,7 +1,8 @@
 """End-to-end latency on the local stack: a speaker streams a browser capture at the pace
 it was recorded; listeners in 1..N languages. For each batch: from the moment the speaker
-sent the chunk that completes the batch's audio to the `translatedAudio` message at the
-listener, and to the clip's first byte. Per-stage times come from the processor's reports.
+sent the chunk that completes the batch's audio to the `translatedText` (the caption) and
+`translatedAudio` messages at the listener, and to the clip's first byte. Per-stage times
+come from the processor's reports.
 
     .venv/bin/python -m bench.e2e [--capture en-keynote] [--languages 1 2 4] [--runs 1]"""
 
@@ -28,6 +29,12 @@ from local.kit.client import ProtocolClient, speaker_session
 from local.process import running_local_stack
 
 TARGETS = ["es", "fr", "it", "pt"]
+# Per message, in ms: utterance end -> translatedAudio (message) and -> translatedText
+# (caption); the clip's first byte (playable); from the utterance's first chunk to each.
+MEASURED = (
+    "message_ms", "caption_ms", "playable_ms",
+    "from_batch_start_ms", "first_word_to_caption_ms", "utterance_ms",
+)  # fmt: skip
 
 
 async def one_run(base: str, capture: Path, languages: list[str]) -> dict[str, Any]:
@@ -50,18 +57,25 @@ async def one_run(base: str, capture: Path, languages: list[str]) -> dict[str, A
                 await client.wait_for("translatedAudio", timeout=120.0)
             await client.wait_until_quiet(quiet=10.0, timeout=120.0)  # under load, clips come late
         message_ms: list[float] = []
+        caption_ms: list[float] = []
         playable_ms: list[float] = []
         from_start_ms: list[float] = []  # from the utterance's first chunk: what a word may wait
+        first_word_caption_ms: list[float] = []  # the same, to its caption
         first = next(iter(listeners.values()))
         utterance_ms = [float(m["durationMs"]) for m in first.of_type("translatedAudio")]
         for client in listeners.values():
             for message, arrived in zip(client.received, client.arrivals, strict=True):
-                if message.get("type") != "translatedAudio":
+                kind = message.get("type")
+                if kind not in ("translatedText", "translatedAudio"):
                     continue
                 audio_end = message["startMs"] + message["durationMs"]
                 completing = next((k for k, at in enumerate(timings) if at >= audio_end), len(timings) - 1)
-                message_ms.append((arrived - sent_at[completing]) * 1000)
                 opening = next((k for k, at in enumerate(timings) if at > message["startMs"]), 0)
+                if kind == "translatedText":
+                    caption_ms.append((arrived - sent_at[completing]) * 1000)
+                    first_word_caption_ms.append((arrived - sent_at[opening]) * 1000)
+                    continue
+                message_ms.append((arrived - sent_at[completing]) * 1000)
                 from_start_ms.append((arrived - sent_at[opening]) * 1000)
                 fetch_started = loop.time()
                 async with http.get(message["url"]) as response:
@@ -71,8 +85,10 @@ async def one_run(base: str, capture: Path, languages: list[str]) -> dict[str, A
             await client.close()
     return {
         "message_ms": message_ms,
+        "caption_ms": caption_ms,
         "playable_ms": playable_ms,
         "from_batch_start_ms": from_start_ms,
+        "first_word_to_caption_ms": first_word_caption_ms,
         "utterance_ms": utterance_ms,
     }
 
@@ -130,9 +146,7 @@ def measure(base: str, log: Path, capture: str, language_counts: list[int], runs
     results: dict[str, Any] = {"capture": capture, "runs": runs, "by_languages": {}}
     first_report = len(processor_reports(log))
     for count in language_counts:
-        merged: dict[str, list[float]] = {
-            "message_ms": [], "playable_ms": [], "from_batch_start_ms": [], "utterance_ms": []
-        }  # fmt: skip
+        merged: dict[str, list[float]] = {key: [] for key in MEASURED}
         for _ in range(runs):
             outcome = asyncio.run(one_run(base, CAPTURES / capture, TARGETS[:count]))
             for key in merged:

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ARTIFACTS, BASE, launchWithMicrophone, playLog, textOf } from './harness';
+import { ARTIFACTS, BASE, captionedLog, launchWithMicrophone, playLog, textOf } from './harness';
 
 let browser: Browser;
 
@@ -45,7 +45,7 @@ it('a speaker broadcasts and a listener hears Spanish clips with captions', asyn
   await speaker.getByTestId('start-button').click();
   await expect.poll(() => textOf(speaker, 'broadcast-state')).toBe('Broadcasting live');
 
-  // The first clips: captions appear as each clip starts playing.
+  // The first captions, then their voices: each caption is on the screen before its clip plays.
   await expect.poll(() => textOf(listener, 'caption'), { timeout: 90_000, interval: 500 }).not.toBe('');
   await expect
     .poll(async () => Number(await listener.getByTestId('playback-stats').getAttribute('data-played')), {
@@ -54,6 +54,14 @@ it('a speaker broadcasts and a listener hears Spanish clips with captions', asyn
     })
     .toBeGreaterThanOrEqual(2);
   await expect.poll(() => speaker.locator('[data-testid="transcript"] li').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+  const shown = await captionedLog(listener);
+  const voiced = await playLog(listener);
+  for (const clip of voiced) {
+    const line = shown.find((c) => c.index === clip.index && c.language === clip.language);
+    expect(line, `caption of ${clip.index}`).toBeDefined();
+    expect(line!.atMs).toBeLessThanOrEqual(clip.atMs);
+  }
+  expect(await listener.locator('[data-testid="caption-line"][data-voiced="true"]').count()).toBeGreaterThanOrEqual(voiced.length);
 
   await speaker.screenshot({ path: join(ARTIFACTS, 'speaker.png'), fullPage: true });
   await listener.screenshot({ path: join(ARTIFACTS, 'listener.png'), fullPage: true });

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { expect } from 'vitest';
-import type { PlayLogs, Played, Received } from '../listener-app/src/play-log';
+import type { Captioned, PlayLogs, Played, Received } from '../listener-app/src/play-log';
 import type { Jump } from '../listener-app/src/player';
 
 export const BASE = process.env.APP_BASE_URL ?? 'http://127.0.0.1:8080';
@@ -75,8 +75,9 @@ export async function endTalk(talk: Talk): Promise<void> {
   await expect.poll(() => talk.listener.getByTestId('session-banner').getAttribute('data-ended'), { timeout: 60_000 }).toBe('true');
 }
 
-export type { Played, Received } from '../listener-app/src/play-log';
+export type { Captioned, Played, Received } from '../listener-app/src/play-log';
 
 export const playLog = (page: Page): Promise<Played[]> => page.evaluate(() => (window as unknown as Partial<PlayLogs>).__playLog ?? []);
+export const captionedLog = (page: Page): Promise<Captioned[]> => page.evaluate(() => (window as unknown as PlayLogs).__captioned);
 export const receivedLog = (page: Page): Promise<Received[]> => page.evaluate(() => (window as unknown as PlayLogs).__received);
 export const jumpLog = (page: Page): Promise<Jump[]> => page.evaluate(() => (window as unknown as PlayLogs).__jumps);

@@ -1,5 +1,5 @@
-"""One recognized utterance -> a clip per listener language -> listeners; the speaker
-sees the utterance's text.
+"""One recognized utterance -> per listener language, its caption at once, then its clip
+-> listeners; the speaker sees the utterance's text before any translation.
 
 Knows nothing of Lambda: the handler parses the event and maps the report to metrics."""
 
@@ -37,6 +37,11 @@ from shared.transcript_records import UtteranceRecord
 logger = logging.getLogger(__name__)
 
 SPEAKER_TRANSCRIPT = "_transcript"  # ledger slot of the speaker's transcript message
+
+
+def caption_slot(language: str) -> str:
+    """Ledger slot of a language's `translatedText` (its `translatedAudio` has the code itself)."""
+    return f"{language}#text"
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,9 @@ class SpeechPipeline:
         self._clock = clock
         self._settings = settings or PipelineSettings()
         self._pool = ThreadPoolExecutor(max_workers=self._settings.language_workers)
+        # Captions are posted on their own threads: a language's thread waits for its
+        # caption, and a shared pool full of waiting languages would never run it.
+        self._sends = ThreadPoolExecutor(max_workers=self._settings.language_workers)
         # One per warm container: it learns each voice's pace across invocations.
         self._fitter = ClipFitter(engines.synthesizer, engines.audio, self._settings.fit)
 
@@ -172,57 +180,94 @@ class SpeechPipeline:
         return dict(by_language)
 
     def _serve_language(self, work: _Work, source: Language, target: Language, listeners: list[str]) -> None:
-        unit, report = work.unit, work.report
-        text = work.report.source_text
+        """The caption goes out as soon as the translation exists; the voice follows."""
         try:
-            if target.code != source.code:
-                with work.timed("translate"):
-                    text = self._retry.call(
-                        lambda: self._engines.translator.translate(report.source_text, source, target),
-                        work.deadline,
-                        work.count_retry,
-                    )
-            if not text.strip():
-                return
-            with work.timed("synthesize"):
-                clip = self._retry.call(
-                    lambda: self._fitter.speak(text, target, unit.duration_ms),
-                    work.deadline,
-                    work.count_retry,
-                )
-            with work.timed("store"):
-                key = resources.translated_clip_key(unit.session_id, target.code, unit.index)
-                url = self._stores.clips.put(key, clip.mp3)
+            text = self._translation(work, source, target)
         except Exception:
-            logger.exception("no clip for this language", extra={"language": target.code})
-            with work.lock:
-                report.failed_languages.append(target.code)
-            self._send(work, self._unavailable(work, target.code, listeners))
+            self._give_up(work, target.code, listeners, "no translation for this language")
             return
-        with work.lock:  # made: in the transcript, whether delivered now or by an earlier attempt
+        if not text.strip():
+            return
+        with work.lock:  # in the transcript, whether captioned now or by an earlier attempt
             work.translations[target.code] = text
-        if not self._stores.ledger.claim(unit.session_id, unit.index, target.code):
-            with work.lock:
-                report.already_delivered.append(target.code)
+        caption = self._caption(work, target.code, text)
+        # Synthesis starts while the caption is on its way (a large audience's posts take a
+        # while); the clip waits for the caption only so that no listener gets it first.
+        captioned = self._sends.submit(self._send_caption, work, caption, listeners)
+        try:
+            clip = self._clip(work, caption, target)
+        except Exception:
+            captioned.result()
+            self._give_up(work, target.code, listeners, "no clip for this language")
             return
-        message = protocol.translated_audio(
-            unit.session_id,
-            protocol.Clip(
-                language=target.code,
-                index=unit.index,
-                url=url,
-                expires_at=int(self._clock()) + self._settings.url_seconds,
-                text=text,
-                source_text=report.source_text,
-                start_ms=unit.start_ms,
-                duration_ms=unit.duration_ms,
-                clip_ms=clip.clip_ms,
-            ),
+        captioned.result()
+        self._deliver_clip(work, clip, listeners)
+
+    def _send_caption(self, work: _Work, caption: protocol.Caption, listeners: list[str]) -> None:
+        if self._stores.ledger.claim(work.unit.session_id, work.unit.index, caption_slot(caption.language)):
+            message = protocol.translated_text(work.unit.session_id, caption)
+            self._send(work, [(connection_id, message) for connection_id in listeners])
+
+    def _translation(self, work: _Work, source: Language, target: Language) -> str:
+        text = work.report.source_text
+        if target.code == source.code:
+            return text
+        with work.timed("translate"):
+            return self._retry.call(
+                lambda: self._engines.translator.translate(text, source, target),
+                work.deadline,
+                work.count_retry,
+            )
+
+    def _caption(self, work: _Work, language: str, text: str) -> protocol.Caption:
+        unit = work.unit
+        return protocol.Caption(
+            language=language,
+            index=unit.index,
+            text=text,
+            source_text=work.report.source_text,
+            start_ms=unit.start_ms,
+            duration_ms=unit.duration_ms,
         )
+
+    def _clip(self, work: _Work, caption: protocol.Caption, target: Language) -> protocol.Clip:
+        """Synthesis fitted to the source's time, stored, and a URL to fetch it by."""
+        unit = work.unit
+        with work.timed("synthesize"):
+            fitted = self._retry.call(
+                lambda: self._fitter.speak(caption.text, target, unit.duration_ms),
+                work.deadline,
+                work.count_retry,
+            )
+        with work.timed("store"):
+            key = resources.translated_clip_key(unit.session_id, target.code, unit.index)
+            url = self._stores.clips.put(key, fitted.mp3)
+        with work.lock:
+            work.report.fits[target.code] = _fit_of(fitted)
+        return protocol.Clip(
+            caption=caption,
+            url=url,
+            expires_at=int(self._clock()) + self._settings.url_seconds,
+            clip_ms=fitted.clip_ms,
+        )
+
+    def _deliver_clip(self, work: _Work, clip: protocol.Clip, listeners: list[str]) -> None:
+        unit, report, language = work.unit, work.report, clip.caption.language
+        if not self._stores.ledger.claim(unit.session_id, unit.index, language):
+            with work.lock:
+                report.already_delivered.append(language)
+                report.fits.pop(language, None)
+            return
         with work.lock:
             report.clips += 1
-            report.fits[target.code] = _fit_of(clip)
+        message = protocol.translated_audio(unit.session_id, clip)
         self._send(work, [(connection_id, message) for connection_id in listeners])
+
+    def _give_up(self, work: _Work, language: str, listeners: list[str], why: str) -> None:
+        logger.exception(why, extra={"language": language})
+        with work.lock:
+            work.report.failed_languages.append(language)
+        self._send(work, self._unavailable(work, language, listeners))
 
     def _send_transcript(self, work: _Work) -> None:
         unit = work.unit

@@ -220,6 +220,20 @@ def pages_of(messages: Sequence[tuple[str, dict[str, Any]]], page_size: int) -> 
     ]
 
 
+def rounds_of(messages: Sequence[tuple[str, dict[str, Any]]]) -> list[list[tuple[str, dict[str, Any]]]]:
+    """Round k holds each connection's k-th message: sent one round after another, pages in
+    parallel within a round, a connection gets its messages in the order given."""
+    rounds: list[list[tuple[str, dict[str, Any]]]] = []
+    seen: dict[str, int] = {}
+    for connection_id, message in messages:
+        k = seen.get(connection_id, 0)
+        seen[connection_id] = k + 1
+        if k == len(rounds):
+            rounds.append([])
+        rounds[k].append((connection_id, message))
+    return rounds
+
+
 PageInvoker = Callable[[Page], FanoutResult]
 
 
@@ -246,7 +260,15 @@ class PagedFanout:
         return self.deliver(messages).gone
 
     def deliver(self, messages: list[tuple[str, dict[str, Any]]]) -> FanoutResult:
-        pages = pages_of(messages, self._page_size)
+        result = FanoutResult()
+        for round_ in rounds_of(messages):  # almost always one: a message per connection
+            part = self._deliver_pages(pages_of(round_, self._page_size))
+            peak = max(result.peak_in_flight, part.peak_in_flight)  # rounds run one after another
+            result.merge(part)
+            result.peak_in_flight = peak
+        return result
+
+    def _deliver_pages(self, pages: list[Page]) -> FanoutResult:
         result = FanoutResult()
         if not pages:
             return result

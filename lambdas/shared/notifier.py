@@ -39,7 +39,13 @@ class Notifier:
         return True
 
     def send_many(self, messages: Iterable[tuple[str, dict[str, Any]]]) -> list[str]:
-        """Sends in parallel; returns the connection ids that are gone."""
-        pairs = list(messages)
-        results = self._pool.map(lambda pair: self.send(*pair), pairs)
-        return [connection_id for (connection_id, _), ok in zip(pairs, results, strict=True) if not ok]
+        """Sends to connections in parallel, and to each connection in the order given
+        (a reply before the counts that follow it); returns the connection ids that are gone."""
+        by_connection: dict[str, list[dict[str, Any]]] = {}
+        for connection_id, message in messages:
+            by_connection.setdefault(connection_id, []).append(message)
+        results = self._pool.map(lambda item: self._send_in_order(*item), by_connection.items())
+        return [connection_id for connection_id, ok in zip(by_connection, results, strict=True) if not ok]
+
+    def _send_in_order(self, connection_id: str, messages: list[dict[str, Any]]) -> bool:
+        return all(self.send(connection_id, message) for message in messages)  # stops at a 410

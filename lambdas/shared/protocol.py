@@ -159,32 +159,50 @@ def transcript(
 
 
 @dataclass(frozen=True)
-class Clip:
-    """One utterance's translated speech in one language, as stored."""
+class Caption:
+    """One utterance's text in one listener language: what `translatedText` carries, at
+    once, and `translatedAudio` again with its clip."""
 
     language: str
     index: int
-    url: str
-    expires_at: int
     text: str
     source_text: str
     start_ms: int
     duration_ms: int
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "language": self.language,
+            "index": self.index,
+            "text": self.text,
+            "sourceText": self.source_text,
+            "startMs": self.start_ms,
+            "durationMs": self.duration_ms,
+        }
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One utterance's translated speech in one language, as stored."""
+
+    caption: Caption
+    url: str
+    expires_at: int
     clip_ms: int
+
+
+def translated_text(session_id: str, caption: Caption) -> dict[str, Any]:
+    """The caption, sent as soon as the translation exists: before synthesis."""
+    return {"type": "translatedText", "sessionId": session_id, **caption.fields()}
 
 
 def translated_audio(session_id: str, clip: Clip) -> dict[str, Any]:
     return {
         "type": "translatedAudio",
         "sessionId": session_id,
-        "language": clip.language,
-        "index": clip.index,
+        **clip.caption.fields(),
         "url": clip.url,
         "expiresAt": clip.expires_at,
-        "text": clip.text,
-        "sourceText": clip.source_text,
-        "startMs": clip.start_ms,
-        "durationMs": clip.duration_ms,
         "clipMs": clip.clip_ms,
     }
 
@@ -222,6 +240,7 @@ SERVER_MESSAGE_TYPES = (
     "sessionEnded",
     "heartbeat",
     "transcript",
+    "translatedText",
     "translatedAudio",
     "listenerStats",
     "transcriptReady",

@@ -75,6 +75,22 @@ def test_listeners_get_clips_in_index_order_with_real_mp3s(broadcast):
             assert 0.3 < decoded_seconds(broadcast["clips"][(language, message["index"])]) < 15
 
 
+def test_each_caption_comes_before_its_voice_once_per_index_and_language(broadcast):
+    for language in ("es", "fr"):
+        kinds = ("translatedText", "translatedAudio")
+        speech = [m for m in broadcast[language].received if m.get("type") in kinds]
+        seen: dict[int, list[str]] = {}
+        for message in speech:
+            seen.setdefault(message["index"], []).append(message["type"])
+        assert seen, language
+        assert all(types == ["translatedText", "translatedAudio"] for types in seen.values()), seen
+        captions = {m["index"]: m for m in speech if m["type"] == "translatedText"}
+        for voice in (m for m in speech if m["type"] == "translatedAudio"):
+            caption = captions[voice["index"]]
+            shared = {key: voice[key] for key in caption if key != "type"}
+            assert shared == {key: value for key, value in caption.items() if key != "type"}
+
+
 def test_speaker_transcript_matches_the_script(broadcast):
     transcripts = broadcast["speaker"].of_type("transcript")
     heard = " ".join(t["text"] for t in sorted(transcripts, key=lambda t: t["index"]))

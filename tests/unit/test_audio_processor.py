@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+import threading
 import time
 from urllib.parse import parse_qs, urlparse
 
@@ -64,6 +65,10 @@ def said(batch, text: str) -> dict:
     return unit.payload()
 
 
+def types_to(processor: Processor, connection_id: str) -> list[str]:
+    return [message["type"] for message in processor.api.to(connection_id)]
+
+
 def first_payload(batches, text: str = SOURCE_TEXT) -> dict:
     return said(batches[0], text)
 
@@ -89,10 +94,10 @@ def test_two_languages_with_listeners_get_clips_and_a_third_gets_nothing(process
         resources.translated_clip_key(SESSION, "fr", 0),
     ]  # no German clip: German has no listener
     for connection_id, text in (("es-1", SPANISH), ("es-2", SPANISH), ("fr-1", FRENCH)):
-        (message,) = processor.api.to(connection_id)
-        assert message["type"] == "translatedAudio"
-        assert message["text"] == text
-        assert message["sourceText"] == SOURCE_TEXT
+        caption, voice = processor.api.to(connection_id)  # the caption first, then its voice
+        assert (caption["type"], voice["type"]) == ("translatedText", "translatedAudio")
+        for message in (caption, voice):
+            assert (message["text"], message["sourceText"], message["index"]) == (text, SOURCE_TEXT, 0)
     (transcript,) = processor.api.to(SPEAKER)
     assert transcript == {
         "type": "transcript",
@@ -112,7 +117,11 @@ def test_translated_audio_message_fields_and_a_url_that_serves_the_mp3(processor
 
     processor.invoke(said(batch, SOURCE_TEXT))
 
-    (message,) = processor.api.to("es-1")
+    caption, message = processor.api.to("es-1")
+    assert set(caption) == {
+        "type", "sessionId", "language", "index", "text", "sourceText", "startMs", "durationMs",
+    }  # fmt: skip
+    assert caption == {key: message[key] for key in caption if key != "type"} | {"type": "translatedText"}
     assert set(message) == {
         "type", "sessionId", "language", "index", "url", "expiresAt",
         "text", "sourceText", "startMs", "durationMs", "clipMs",
@@ -145,8 +154,8 @@ def test_a_listener_in_the_source_language_hears_the_source_text_untranslated(pr
 
     assert report["clips"] == 1
     processor.polly.assert_no_pending_responses()
-    (message,) = processor.api.to("en-1")
-    assert message["text"] == message["sourceText"] == SOURCE_TEXT
+    for message in processor.api.to("en-1"):
+        assert message["text"] == message["sourceText"] == SOURCE_TEXT
 
 
 def test_a_blank_utterance_makes_no_clip_and_no_error(processor, batches):
@@ -171,7 +180,7 @@ def test_throttling_is_retried_with_backoff_then_delivered(processor, batches, m
     assert report["outcome"] == "delivered"
     assert report["retries"] == 2
     assert len(processor.sleeps) == 2 and all(0 < s <= 2 for s in processor.sleeps)
-    assert processor.api.to("es-1")[0]["type"] == "translatedAudio"
+    assert types_to(processor, "es-1") == ["translatedText", "translatedAudio"]
 
 
 def test_one_language_failing_does_not_stop_the_others(processor, batches, mp3):
@@ -185,7 +194,7 @@ def test_one_language_failing_does_not_stop_the_others(processor, batches, mp3):
     report = processor.invoke(first_payload(batches, HELLO))
 
     assert report["failedLanguages"] == ["fr"]
-    assert processor.api.to("es-1")[0]["type"] == "translatedAudio"
+    assert types_to(processor, "es-1") == ["translatedText", "translatedAudio"]
     (error,) = processor.api.to("fr-1")
     assert error["type"] == "error"
     assert error["code"] == "TRANSLATION_UNAVAILABLE"
@@ -248,8 +257,70 @@ def test_a_retry_after_a_crash_does_not_resend_what_was_delivered(processor, bat
 
     assert (first.clips, second.clips) == (1, 0)
     assert second.already_delivered == ["es"]
-    assert len(processor.api.to("es-1")) == 1
+    assert types_to(processor, "es-1") == ["translatedText", "translatedAudio"]
     assert len(processor.api.to(SPEAKER)) == 1
+
+
+def test_when_the_voice_cannot_be_made_the_caption_still_reaches_its_listeners(processor, batches):
+    """Captions-only listeners lose nothing to a Polly failure; the transcript keeps the line."""
+    processor.listen("es-1", "es")
+    processor.expect_translation(HELLO, "es", "Buenos días a todos.")
+    processor.polly.add_client_error("synthesize_speech", "InvalidSsmlException", "no", 400)
+
+    report = processor.invoke(first_payload(batches, HELLO))
+
+    caption, error = processor.api.to("es-1")
+    assert (caption["type"], caption["text"]) == ("translatedText", "Buenos días a todos.")
+    assert (error["code"], error["index"], error["language"]) == ("TRANSLATION_UNAVAILABLE", 0, "es")
+    assert report["failedLanguages"] == ["es"] and report["clips"] == 0
+    record = processor.s3.get_object(Bucket=BUCKET, Key=resources.utterance_record_key(SESSION, 0))
+    assert b"Buenos d" in record["Body"].read()
+
+
+def test_a_retry_after_the_caption_went_out_sends_the_voice_only(processor, batches, mp3):
+    processor.listen("es-1", "es")
+    processor.expect_translation(HELLO, "es", "Buenos días a todos.")
+    processor.polly.add_client_error("synthesize_speech", "InvalidSsmlException", "no", 400)
+    processor.expect_translation(HELLO, "es", "Buenos días a todos.")
+    processor.expect_speech("Buenos días a todos.", "Lucia", "neural", mp3)
+    unit = UtteranceUnit.model_validate(first_payload(batches, HELLO))
+
+    processor.pipeline.process(unit, Deadline(lambda: 60.0))
+    retried = processor.pipeline.process(unit, Deadline(lambda: 60.0))
+
+    assert retried.clips == 1
+    assert types_to(processor, "es-1") == ["translatedText", "error", "translatedAudio"]
+
+
+def test_synthesis_starts_while_the_caption_is_posted_and_the_voice_never_overtakes_it(aws, batches, mp3):
+    """A large audience's caption takes a while to post; the clip is made meanwhile, and
+    sent only once every listener has its caption."""
+    processor = Processor(aws)
+    processor.listen("es-1", "es")
+    processor.expect_translation(HELLO, "es", "Buenos días a todos.")
+    synthesizing = threading.Event()
+    processor.polly.deactivate()
+
+    def synthesize(**request):
+        synthesizing.set()
+        return {"AudioStream": io.BytesIO(mp3)}
+
+    processor.polly_client.synthesize_speech = synthesize
+    post = processor.api.post_to_connection
+    overlapped: list[bool] = []
+
+    def slow_post(ConnectionId: str, Data: bytes) -> None:
+        if b'"translatedText"' in Data:
+            overlapped.append(synthesizing.wait(timeout=10))  # the caption is still on its way
+        post(ConnectionId=ConnectionId, Data=Data)
+
+    processor.api.post_to_connection = slow_post  # type: ignore[method-assign]
+
+    report = processor.invoke(first_payload(batches, HELLO))
+
+    assert overlapped == [True]
+    assert report["clips"] == 1
+    assert types_to(processor, "es-1") == ["translatedText", "translatedAudio"]
 
 
 @pytest.mark.parametrize(
@@ -293,8 +364,8 @@ def test_languages_run_in_parallel_with_each_its_own_answer(aws, batches, mp3):
 
     assert report["clips"] == len(languages)
     for n, language in enumerate(languages):
-        (message,) = processor.api.to(f"{language}-{n}")
-        assert message["text"] == f"[{language}] {HELLO}"
+        caption, voice = processor.api.to(f"{language}-{n}")
+        assert caption["text"] == voice["text"] == f"[{language}] {HELLO}"
         assert voices[f"[{language}] {HELLO}"] == LANGUAGES[language].polly_voice
         assert processor.clip(language, 0)[:3] in (b"ID3", b"\xff\xfb")  # an MP3 per language
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 from typing import Any
 
@@ -18,7 +19,16 @@ from audio_processor import fanout_handler
 from local.kit.aws_fakes import create_tables
 from local.management_sim import ManagementSim
 from shared.audience import CONNECT_GRACE_MS, Audience, initial_counters
-from shared.fanout import FanoutResult, LambdaPageInvoker, Page, PagedFanout, SignedPoster, pages_of
+from shared.fanout import (
+    FanoutResult,
+    LambdaPageInvoker,
+    Page,
+    PagedFanout,
+    SignedPoster,
+    pages_of,
+    rounds_of,
+)
+from shared.notifier import Notifier
 
 
 class _Credentials:
@@ -72,6 +82,52 @@ def test_messages_are_grouped_by_content_and_split_into_pages():
     pages = pages_of(pairs, page_size=2)
     assert [p.connection_ids for p in pages] == [("e0", "e1"), ("e2", "e3"), ("e4",), ("f0",)]
     assert json.loads(pages[0].data) == clip and json.loads(pages[3].data) == other
+
+
+def test_each_connection_gets_its_messages_in_the_order_given_through_the_paged_fanout(sim):
+    """A reply and the counts after it, a caption and its voice: two messages to one
+    connection in one call arrive in that order, while other connections run in parallel."""
+    reply, counts = {"type": "sessionCreated", "n": 1}, {"type": "listenerStats", "n": 2}
+    broadcast = {"type": "sessionResumed", "n": 0}
+    messages = [(f"l{n}", broadcast) for n in range(40)] + [("spk", reply), ("spk", counts)]
+    poster = poster_for(sim)
+    try:
+        assert PagedFanout(poster, None, page_size=10).send_many(messages) == []
+    finally:
+        poster.close()
+    to_speaker = [
+        json.loads(body)["n"] for cid, body in zip(sim.received, sim.bodies, strict=True) if cid == "spk"
+    ]
+    assert to_speaker == [1, 2]
+    assert sorted(sim.received) == sorted(cid for cid, _ in messages)  # each once
+    assert rounds_of(messages)[1] == [("spk", counts)]
+
+
+def test_the_notifier_sends_to_each_connection_in_order_and_to_connections_in_parallel():
+    class SlowFirst:
+        """The first post to each connection is the slowest: parallel posts would reorder."""
+
+        def __init__(self) -> None:
+            self.posted: list[tuple[str, int]] = []
+            self.in_flight = self.peak = 0
+            self._lock = threading.Lock()
+
+        def post_to_connection(self, ConnectionId: str, Data: bytes) -> None:
+            n = json.loads(Data)["n"]
+            with self._lock:
+                self.in_flight += 1
+                self.peak = max(self.peak, self.in_flight)
+            time.sleep(0.05 if n == 0 else 0.001)
+            with self._lock:
+                self.in_flight -= 1
+                self.posted.append((ConnectionId, n))
+
+    client = SlowFirst()
+    messages = [(cid, {"type": "x", "n": n}) for n in range(3) for cid in ("a", "b", "c")]
+    assert Notifier(client, max_workers=8).send_many(messages) == []
+    for cid in ("a", "b", "c"):
+        assert [n for c, n in client.posted if c == cid] == [0, 1, 2]
+    assert client.peak >= 2
 
 
 def test_pages_beyond_the_first_go_to_parallel_invocations_and_a_failed_one_is_posted_here(sim):

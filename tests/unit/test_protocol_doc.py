@@ -11,6 +11,7 @@ from shared import protocol
 from shared.languages import LANGUAGES, is_source_language
 from shared.protocol import SERVER_MESSAGE_TYPES, ErrorCode
 
+CAPTION = protocol.Caption("es", 0, "hola", "hello", 0, 1000)
 DOC = (Path(__file__).parents[2] / "docs" / "PROTOCOL.md").read_text()
 
 
@@ -50,7 +51,8 @@ def test_each_builder_makes_a_message_of_a_listed_type():
         protocol.session_ended("s", "endedBySpeaker"),
         protocol.heartbeat(1),
         protocol.transcript("s", 0, "hello", 0, 1000),
-        protocol.translated_audio("s", protocol.Clip("es", 0, "https://x", 1, "hola", "hello", 0, 1000, 900)),
+        protocol.translated_text("s", CAPTION),
+        protocol.translated_audio("s", protocol.Clip(CAPTION, "https://x", 1, 900)),
         protocol.listener_stats("s", {"es": 1}),
         protocol.transcript_ready("s", "es", {"txt": "https://x"}, 1, 1),
         protocol.error_message(protocol.ErrorCode.INTERNAL_ERROR, "x"),

@@ -1,57 +1,148 @@
-// The caption history: every line heard so far in the listener's language, newest at the
-// bottom, the one being heard highlighted, the original text optional per line. It
-// follows the audio (a line is added when its clip starts playing), and it scrolls to
-// the newest line unless the reader scrolled up to re-read.
+// The captions: every line of the talk in the listener's language, newest at the bottom.
+// A line appears as soon as its caption arrives (translatedText), ahead of its voice, and
+// is marked when its voice starts playing; the line being heard is highlighted, the
+// original text optional per line. The history scrolls to the newest line unless the
+// reader scrolled up to re-read.
+//
+// CaptionBook is the state (pure, tested in Vitest); CaptionHistory draws it in a list.
 
-export interface CaptionLine {
+import { atBottom } from '@llt/shared';
+
+export interface CaptionText {
   index: number;
+  language: string; // after a switch, the same index can come in the new language too
   text: string;
   sourceText?: string;
 }
 
-import { atBottom } from '@llt/shared';
+export interface CaptionLine extends CaptionText {
+  voiced: boolean; // its clip has started playing
+}
 
-export class CaptionHistory {
-  readonly lines: CaptionLine[] = [];
+/** Where a change landed: the line, its position in the book, and whether it is new. */
+export interface Placed {
+  line: CaptionLine;
+  position: number;
+  added: boolean;
+}
+
+export class CaptionBook {
+  readonly lines: CaptionLine[] = []; // in index order, whatever order captions arrive in
   private current: number | null = null;
 
-  constructor(
-    private readonly list: HTMLElement,
-    private readonly limit = 500, // a long talk stays light on a phone
-  ) {}
+  constructor(private readonly limit = 500) {} // a long talk stays light on a phone
 
   get currentIndex(): number | null {
     return this.current;
   }
 
-  /** A clip started: its line is added (once) and becomes the current one. */
-  add(line: CaptionLine): void {
-    const follow = atBottom(this.list);
-    if (!this.lines.some((l) => l.index === line.index)) {
-      this.lines.push(line);
-      this.list.append(this.render(line));
-      while (this.lines.length > this.limit) {
-        this.lines.shift();
-        this.list.firstElementChild?.remove();
-      }
-    }
-    this.highlight(line.index);
-    if (follow) this.list.scrollTop = this.list.scrollHeight;
+  /** The newest line: what the big caption shows. */
+  get latest(): CaptionLine | undefined {
+    return this.lines[this.lines.length - 1];
   }
 
-  /** Nothing is being heard (paused, switched, ended): no line is highlighted. */
+  /** A caption arrived: its line is shown at once (once; a repeat changes nothing). */
+  caption(text: CaptionText): Placed {
+    return this.place(text);
+  }
+
+  /** A clip started: its line (added if its caption never came) is marked and becomes current. */
+  voice(text: CaptionText): Placed {
+    const placed = this.place(text);
+    placed.line.voiced = true;
+    this.current = text.index;
+    return placed;
+  }
+
+  /** Lines over the limit, oldest first, dropped; returns how many. */
+  trim(): number {
+    const over = Math.max(0, this.lines.length - this.limit);
+    this.lines.splice(0, over);
+    return over;
+  }
+
   clearCurrent(): void {
-    this.highlight(null);
+    this.current = null;
+  }
+
+  /** The language changed: lines whose voice will now never play go; returns their positions. */
+  dropUnvoiced(): number[] {
+    const positions = this.lines.flatMap((l, position) => (l.voiced ? [] : [position]));
+    for (const position of [...positions].reverse()) this.lines.splice(position, 1);
+    return positions;
   }
 
   clear(): void {
     this.lines.length = 0;
     this.current = null;
+  }
+
+  private place(text: CaptionText): Placed {
+    const found = this.lines.findIndex((l) => l.index === text.index && l.language === text.language);
+    const existing = this.lines[found];
+    if (existing) return { line: existing, position: found, added: false };
+    let position = this.lines.findIndex((l) => l.index > text.index);
+    if (position === -1) position = this.lines.length;
+    const line: CaptionLine = { ...text, voiced: false };
+    this.lines.splice(position, 0, line);
+    return { line, position, added: true };
+  }
+}
+
+export class CaptionHistory {
+  readonly book: CaptionBook;
+
+  constructor(
+    private readonly list: HTMLElement,
+    limit = 500,
+  ) {
+    this.book = new CaptionBook(limit);
+  }
+
+  get currentIndex(): number | null {
+    return this.book.currentIndex;
+  }
+
+  caption(text: CaptionText): Placed {
+    return this.draw(() => this.book.caption(text));
+  }
+
+  voice(text: CaptionText): Placed {
+    const placed = this.draw(() => this.book.voice(text));
+    this.highlight();
+    return placed;
+  }
+
+  /** Nothing is being heard (paused, switched, ended): no line is highlighted. */
+  clearCurrent(): void {
+    this.book.clearCurrent();
+    this.highlight();
+  }
+
+  /** The language changed: captions whose voice will never play are taken down. */
+  dropUnvoiced(): void {
+    for (const position of this.book.dropUnvoiced().reverse()) this.list.children[position]?.remove();
+  }
+
+  clear(): void {
+    this.book.clear();
     this.list.replaceChildren();
   }
 
-  private highlight(index: number | null): void {
-    this.current = index;
+  private draw(change: () => Placed): Placed {
+    const follow = atBottom(this.list);
+    const placed = change();
+    const { line, position, added } = placed;
+    if (added) this.list.insertBefore(this.render(line), this.list.children[position] ?? null);
+    const item = this.list.children[position] as HTMLElement | undefined;
+    if (item) item.dataset.voiced = String(line.voiced);
+    for (let n = this.book.trim(); n > 0; n -= 1) this.list.firstElementChild?.remove();
+    if (follow) this.list.scrollTop = this.list.scrollHeight;
+    return placed;
+  }
+
+  private highlight(): void {
+    const index = this.book.currentIndex;
     for (const item of Array.from(this.list.children) as HTMLElement[]) {
       const on = index !== null && item.dataset.index === String(index);
       item.classList.toggle('current', on);

@@ -11,7 +11,7 @@ import {
   showTranscriptLinks,
   type ServerMessage,
 } from '@llt/shared';
-import { CaptionHistory } from './captions';
+import { CaptionHistory, type CaptionText, type Placed } from './captions';
 import { exposePlayLogs } from './play-log';
 import { ClipPlayer, type AudioContextLike, type Jump } from './player';
 import { BANNER_TEXT, Membership, nextBanner, rejoinOnConnect, type BannerKind } from './session';
@@ -84,7 +84,7 @@ let player: ClipPlayer | null = null;
 let gain: GainNode | null = null;
 let noticeTimer: number | undefined;
 // Each played clip, each received one and each jump, for the e2e tests (play-log.ts).
-const { __playLog: playLog, __received: received, __jumps: jumps } = exposePlayLogs(window);
+const { __playLog: playLog, __received: received, __captioned: captioned, __jumps: jumps } = exposePlayLogs(window);
 
 function showError(text: string | null): void {
   errorBox.textContent = text ?? '';
@@ -140,6 +140,18 @@ function notice(jump: Jump): void {
   refresh();
 }
 
+function captionText(message: { index: number; language: string; text: string; sourceText: string }): CaptionText {
+  return { index: message.index, language: message.language, text: message.text, sourceText: message.sourceText };
+}
+
+/** A line is in the history; the big caption shows the newest line, which may be ahead of the voice. */
+function showCaption({ line, added }: Placed): void {
+  if (added) captioned.push({ index: line.index, language: line.language, atMs: Date.now() });
+  const latest = history.book.latest;
+  caption.textContent = latest?.text ?? '';
+  original.textContent = latest?.sourceText ?? '';
+}
+
 async function fetchClip(url: string): Promise<ArrayBuffer> {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`clip ${response.status}`);
@@ -159,9 +171,7 @@ function startAudio(): void {
     onClipStart: (clip) => {
       played += 1;
       switchingTo = null;
-      caption.textContent = clip.text;
-      original.textContent = clip.sourceText;
-      history.add({ index: clip.index, text: clip.text, sourceText: clip.sourceText });
+      showCaption(history.voice(captionText({ ...clip, language: membership.language })));
       playLog.push({
         index: clip.index,
         language: membership.language,
@@ -214,6 +224,11 @@ function handle(message: ServerMessage): void {
       break;
     case 'sessionSuspended':
       session = 'suspended';
+      break;
+    case 'translatedText':
+      if (message.language === membership.language) {
+        showCaption(history.caption(captionText(message)));
+      }
       break;
     case 'translatedAudio':
       if (message.language === membership.language) {
@@ -278,6 +293,7 @@ liveLanguage.addEventListener('change', () => {
   // The old language stops at once, with no caption of a clip that will not be heard.
   player?.reset();
   history.clearCurrent();
+  history.dropUnvoiced();
   caption.textContent = '';
   original.textContent = '';
   switchingTo = languageName(language);

@@ -19,15 +19,23 @@ export interface Received {
   atMs: number; // when its translatedAudio arrived
 }
 
+/** A caption shown: when its line first appeared, from translatedText (or, missing that, its clip). */
+export interface Captioned {
+  index: number;
+  language: string;
+  atMs: number;
+}
+
 export interface PlayLogs {
   __playLog: Played[];
   __received: Received[];
+  __captioned: Captioned[];
   __jumps: Jump[];
 }
 
 /** The page's logs, on `window` for the tests to read. */
 export function exposePlayLogs(target: object): PlayLogs {
-  const logs: PlayLogs = { __playLog: [], __received: [], __jumps: [] };
+  const logs: PlayLogs = { __playLog: [], __received: [], __captioned: [], __jumps: [] };
   Object.assign(target, logs);
   return logs;
 }

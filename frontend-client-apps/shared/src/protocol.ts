@@ -164,6 +164,17 @@ export interface TranscriptMessage {
   /** Audio just before this utterance that never reached the service. */
   missedMs?: number;
 }
+/** The caption of one utterance in one language, sent before its voice is made. */
+export interface TranslatedText {
+  type: 'translatedText';
+  sessionId: string;
+  language: string;
+  index: number;
+  text: string;
+  sourceText: string;
+  startMs: number;
+  durationMs: number;
+}
 export interface TranslatedAudio {
   type: 'translatedAudio';
   sessionId: string;
@@ -200,6 +211,7 @@ export type ServerMessage =
   | Heartbeat
   | ErrorMessage
   | TranscriptMessage
+  | TranslatedText
   | TranslatedAudio
   | TranscriptReady;
 
@@ -214,6 +226,7 @@ export const SERVER_MESSAGE_TYPES = [
   'heartbeat',
   'error',
   'transcript',
+  'translatedText',
   'translatedAudio',
   'transcriptReady',
 ] as const satisfies readonly ServerMessage['type'][];
