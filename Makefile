@@ -2,10 +2,12 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3
+# Python 3.12 or newer (scripts/find-python.sh looks for 3.13, then 3.12); PYTHON=... chooses another.
+PYTHON ?= $(shell bash scripts/find-python.sh 2>/dev/null)
 VENV := .venv
 PY := $(VENV)/bin/python
-VENV_STAMP := $(VENV)/.installed
+# Named for the Python floor: a checkout whose .venv is older is rebuilt once.
+VENV_STAMP := $(VENV)/.installed-py312
 LOCAL_STAMP := $(VENV)/.installed-local
 PORT ?= 8080
 CDK := node_modules/.bin/cdk
@@ -30,6 +32,11 @@ help:
 	@echo "make logs FN=audio-processor   follow a function's logs (ENV=dev)"
 
 $(VENV_STAMP): requirements-dev.txt
+	@test -n "$(PYTHON)" || bash scripts/find-python.sh
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' || \
+	  { echo "$(PYTHON) is $$($(PYTHON) --version 2>&1); Python 3.12 or newer is needed" >&2; exit 1; }
+	@if [ -x $(PY) ] && ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then \
+	  echo "$(VENV) was made with $$($(PY) --version 2>&1): making it again with $(PYTHON)"; rm -rf $(VENV); fi
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
