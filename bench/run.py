@@ -80,7 +80,7 @@ def summarize_fanout(fanout_runs: list[dict[str, Any]]) -> dict[str, dict[str, A
 
 
 def rerun(parts: list[str]) -> dict[str, Any]:
-    """Measures `parts` (fanout, concurrency, fanout_sim) again and updates today's full results."""
+    """Measures `parts` (e2e, fanout, concurrency, fanout_sim, faults) again; updates today's full results."""
     # The newest full run; the figures measured again today are saved with today's date.
     newest = max(p for p in RESULTS.glob("????-??-??.json"))
     results: dict[str, Any] = json.loads(newest.read_text())
@@ -92,8 +92,13 @@ def rerun(parts: list[str]) -> dict[str, Any]:
     if "faults" in parts:
         print("session worker faults ...", flush=True)
         results.update(faults.measure())
-    if {"fanout", "concurrency"} & set(parts):  # these two need the local stack
+    if {"fanout", "concurrency", "e2e"} & set(parts):  # these need the local stack
         with e2e.bench_stack() as (base, log):
+            if "e2e" in parts:
+                print("end to end ...", flush=True)
+                capture = results.get("capture", "en-keynote")
+                runs = [e2e.measure(base, log, capture, [1, 2], runs=1) for _ in range(3)]
+                results.update(e2e_figures(runs, [1, 2]))
             if "fanout" in parts:
                 print("fan-out ...", flush=True)
                 results["fanout"] = summarize_fanout(
@@ -200,19 +205,6 @@ def run_all(quick: bool) -> dict[str, Any]:
     started = time.monotonic()
     m = measure(quick)
     e2e_runs = m.e2e_runs
-    by_languages = {
-        str(n): {
-            metric: median_p50_p95(e2e_runs, "by_languages", str(n), metric)
-            for metric in (
-                "message_ms",
-                "caption_ms",
-                "playable_ms",
-                "from_batch_start_ms",
-                "first_word_to_caption_ms",
-            )
-        }
-        for n in m.languages
-    }
     fit_all = [ratio for run in e2e_runs for ratio in run["fit_ratios_all"]]
     fanout_sizes = summarize_fanout(m.fanout_runs)
     costs = cost_figures()
@@ -227,23 +219,14 @@ def run_all(quick: bool) -> dict[str, Any]:
         "consumer_ms_p50": median_of(m.consumer_runs, "consumer_ms_p50"),
         "consumer_ms_p95": median_of(m.consumer_runs, "consumer_ms_p95"),
         "consumer_batches_per_run": m.consumer_runs[0]["batches"],
-        # From the chunk that completes an utterance's audio to its translatedAudio (1 language).
-        "utterance_to_message_ms_p50": by_languages["1"]["message_ms"]["p50"],
-        "utterance_to_message_ms_p95": by_languages["1"]["message_ms"]["p95"],
-        "utterance_ms": median_p50_p95(e2e_runs, "by_languages", "1", "utterance_ms"),
-        **caption_and_voice(by_languages),
+        # From the chunk that completes an utterance's audio to its caption and its voice.
+        **e2e_figures(e2e_runs, m.languages),
         "clip_fit_ratio_p50": summary(fit_all, 3).get("p50"),
         "clip_fit_ratio_p95": summary(fit_all, 3).get("p95"),
         "clip_fit_ratio_max": max(fit_all, default=None),
         "clip_fit_by_language": e2e_runs[len(e2e_runs) // 2]["fits"],  # the middle run's
-        "e2e_ms_p50": by_languages["1"]["message_ms"]["p50"],
-        "e2e_ms_p95": by_languages["1"]["message_ms"]["p95"],
         "recognition_streams_per_session_hour": cost.StreamingUsage().recognition_streams,
         "caption_quality": m.caption_quality,
-        "e2e_by_languages": by_languages,
-        "stages_ms": {
-            stage: median_p50_p95(e2e_runs, "stages_ms", stage) for stage in e2e_runs[0]["stages_ms"]
-        },
         "engines": m.engine_run,
         "fanout": fanout_sizes,
         "fanout_1000_ms": fanout_sizes.get("1000", {}).get("first_to_last_ms_p50"),
@@ -255,6 +238,31 @@ def run_all(quick: bool) -> dict[str, Any]:
         "cost_prices_date": cost.PRICES_DATE,
         "seed_claims": {"e2e_seconds": "5-7", "usd_per_session_hour": cost.SEED_CLAIM_USD_PER_SESSION_HOUR},
         "duration_s": round(time.monotonic() - started),
+    }
+
+
+def e2e_by_languages(e2e_runs: list[dict[str, Any]], languages: list[int]) -> dict[str, Any]:
+    metrics = ("message_ms", "caption_ms", "playable_ms", "from_batch_start_ms", "first_word_to_caption_ms")
+    return {
+        str(n): {metric: median_p50_p95(e2e_runs, "by_languages", str(n), metric) for metric in metrics}
+        for n in languages
+    }
+
+
+def e2e_figures(e2e_runs: list[dict[str, Any]], languages: list[int]) -> dict[str, Any]:
+    """The end-to-end keys of the results, from e2e.measure's runs."""
+    by_languages = e2e_by_languages(e2e_runs, languages)
+    return {
+        "utterance_to_message_ms_p50": by_languages["1"]["message_ms"]["p50"],
+        "utterance_to_message_ms_p95": by_languages["1"]["message_ms"]["p95"],
+        "e2e_ms_p50": by_languages["1"]["message_ms"]["p50"],
+        "e2e_ms_p95": by_languages["1"]["message_ms"]["p95"],
+        "utterance_ms": median_p50_p95(e2e_runs, "by_languages", "1", "utterance_ms"),
+        **caption_and_voice(by_languages),
+        "e2e_by_languages": by_languages,
+        "stages_ms": {
+            stage: median_p50_p95(e2e_runs, "stages_ms", stage) for stage in e2e_runs[0]["stages_ms"]
+        },
     }
 
 
@@ -700,7 +708,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--render", type=Path, help="rewrite the docs from a saved results JSON")
     parser.add_argument(
-        "--rerun", help="comma-separated parts to measure again: fanout, concurrency, fanout_sim, faults"
+        "--rerun", help="comma-separated parts to measure again: e2e, fanout, concurrency, fanout_sim, faults"
     )
     args = parser.parse_args()
     if args.rerun:
