@@ -1,14 +1,11 @@
-"""Recognizer on Amazon Transcribe streaming, through the `amazon-transcribe` 0.6.4 SDK.
-
-Why this SDK and not its successor (`aws-sdk-transcribe-streaming`): the successor
-requires Python >= 3.12, and the project's tests and `make local` run on 3.11. The
-Lambda runtime is already 3.14, so moving to the successor is the next step once the
-dev environment moves to 3.12 (`from_sdk_result` already reads either SDK's results).
+"""Recognizer on Amazon Transcribe streaming, through the `aws-sdk-transcribe-streaming`
+SDK (the successor of the deprecated `amazon-transcribe`; docs/ARCHITECTURE.md says
+why and what changed) and its awscrt HTTP/2 client.
 
 The SDK is asyncio-based while the worker is synchronous: one event loop runs in a
 daemon thread for the life of the process and every stream's tasks live on it. A
 stream has a sender task, which sends the PCM queued by `send` as uniform 100 ms audio
-events, and a reader task, which converts each `TranscriptEvent`'s results as they
+events, and a reader task, which converts each transcript event's results as they
 come. A failure of either is kept and raised as `StreamFailed` by the next call.
 
 A stream's methods are meant to be called from one thread (the worker's)."""
@@ -22,17 +19,19 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from amazon_transcribe.client import TranscribeStreamingClient
-from amazon_transcribe.endpoints import StaticEndpointResolver
-from amazon_transcribe.exceptions import (
+from aws_sdk_transcribe_streaming.client import AsyncTranscribeStreamingClient
+from aws_sdk_transcribe_streaming.config import AsyncTranscribeStreamingConfig
+from aws_sdk_transcribe_streaming.models import (
+    AudioEvent,
+    AudioStreamAudioEvent,
     BadRequestException,
-    CredentialsException,
-    SerializationException,
-    SerializerException,
-    ValidationException,
+    StartStreamTranscriptionInput,
+    TranscriptResultStreamTranscriptEvent,
 )
-from amazon_transcribe.model import TranscriptEvent
 from awscrt import io
+from smithy_aws_core.config.exceptions import ConfigError
+from smithy_core.exceptions import CallError, ModeledError, SerializationError, SmithyIdentityError
+from smithy_http.aio.crt import AWSCRTHTTPClient, AWSCRTHTTPClientConfig
 
 from s3_audio_consumer.recognition import AUDIO_EVENT_BYTES, StreamFailed
 from s3_audio_consumer.utterances import StreamResult, from_sdk_result
@@ -43,17 +42,18 @@ logger = logging.getLogger(__name__)
 START_TIMEOUT_S = 10.0
 # The start is timed out on the loop; this extra wait only guards against a stuck loop.
 _LOOP_GUARD_S = 5.0
-# A new stream would be refused again: the request or the credentials are wrong.
-# Everything else (LimitExceeded, ServiceUnavailable, InternalFailure, Conflict, a
-# dropped connection, a timeout) may well work on a new stream.
-_NOT_RETRYABLE = (
+# A new stream would be refused again: the request, the configuration or the
+# credentials are wrong. Everything else (LimitExceeded, ServiceUnavailable,
+# InternalFailure, Conflict, a dropped connection, a timeout) may well work on a new
+# stream. SmithyIdentityError is the SDK's "no credentials could be resolved".
+_NOT_RETRYABLE: tuple[type[BaseException], ...] = (
     BadRequestException,
-    SerializationException,
-    SerializerException,
-    ValidationException,
-    CredentialsException,
+    SerializationError,
+    SmithyIdentityError,
+    ConfigError,
 )
 _STABILITIES = ("low", "medium", "high")
+_CLOSE_INPUT_S = 2.0
 
 T = TypeVar("T")
 
@@ -75,26 +75,89 @@ def stream_failed(error: BaseException, during: str) -> StreamFailed:
     """The port's error for an SDK (or network) error, retryable unless a new stream
     would be refused as well."""
     detail = getattr(error, "message", None) or str(error)
-    retryable = not isinstance(error, _NOT_RETRYABLE)
-    return StreamFailed(f"transcribe {during}: {type(error).__name__}: {detail}", retryable)
+    return StreamFailed(f"transcribe {during}: {type(error).__name__}: {detail}", _retryable(error))
+
+
+def _retryable(error: BaseException) -> bool:
+    if isinstance(error, _NOT_RETRYABLE):
+        return False
+    if isinstance(error, CallError) and not isinstance(error, ModeledError):
+        # An error status the service model does not name: 403 (a bad signature or an
+        # unknown key) or 404 is the client's fault and would come again; 5xx, 408 and
+        # 429 may not. (The SDK does not retry a stream's start itself: its input is a stream.)
+        return error.fault != "client" or error.is_throttling_error or error.is_timeout_error
+    return True
+
+
+class _TrustingCRTClient(AWSCRTHTTPClient):
+    """The SDK's HTTP/2 client (awscrt), trusting only the CA in `ca_file`.
+
+    smithy-http 0.6 has no option for the trust store ("TODO: Support TLS
+    configuration" in AWSCRTHTTPClient), and every connection is made from the private
+    `_tls_ctx` built in its __init__: replacing it there is the one way in."""
+
+    def __init__(self, ca_file: str) -> None:
+        super().__init__(client_config=AWSCRTHTTPClientConfig(force_http_2=True))
+        self._ca_file = ca_file
+        options = io.TlsContextOptions()
+        options.override_default_trust_store_from_path(ca_filepath=ca_file)
+        self._tls_ctx = io.ClientTlsContext(options)
+
+    def __deepcopy__(self, memo: Any) -> _TrustingCRTClient:
+        # The base class's copy would go back to the default trust store.
+        return _TrustingCRTClient(self._ca_file)
+
+
+@dataclass(frozen=True)
+class ClientOverrides:
+    """A plugin of the SDK's client (applied to its configuration once, when the
+    configuration is resolved on the first call): the region, the endpoint and the
+    transport. Credentials stay with the SDK's default chain (environment variables on
+    Lambda, then profiles, container and instance metadata)."""
+
+    region: str
+    endpoint_url: str | None
+    ca_file: str | None
+
+    def __call__(self, config: AsyncTranscribeStreamingConfig) -> None:
+        config.region = self.region
+        # Set even when None, so that only the argument decides where streams go.
+        config.endpoint_uri = self.endpoint_url
+        replaced = config.transport
+        # Transcribe streams are duplex: HTTP/2, which aiohttp (the SDK's default) lacks.
+        config.transport = (
+            _TrustingCRTClient(self.ca_file)
+            if self.ca_file
+            else AWSCRTHTTPClient(client_config=AWSCRTHTTPClientConfig(force_http_2=True))
+        )
+        if replaced is not None:
+            _close_soon(replaced)
+
+
+# Closing transports, kept until they are closed (the loop holds tasks only weakly).
+_CLOSING: set[asyncio.Task[None]] = set()
+
+
+def _close_soon(transport: Any) -> None:
+    """The SDK builds its default transport (with an open aiohttp session) before the
+    plugins run; the one replaced is closed rather than left to warn when collected.
+    Plugins run on the loop, within the client's first call."""
+    task = asyncio.get_running_loop().create_task(transport.close())
+    _CLOSING.add(task)
+    task.add_done_callback(_CLOSING.discard)
 
 
 def transcribe_client(
     region: str, endpoint_url: str | None = None, ca_file: str | None = None
-) -> TranscribeStreamingClient:
+) -> AsyncTranscribeStreamingClient:
     """The SDK's client, for AWS's regional endpoint unless `endpoint_url` names another
     (the local endpoint, local/endpoints/transcribe_streaming.py). `ca_file` replaces the
     trust store, as boto3 does with AWS_CA_BUNDLE: the local endpoint's certificate
-    comes from a CA of its own, and the SDK only speaks HTTP/2 over TLS."""
-    resolver = StaticEndpointResolver(endpoint_url) if endpoint_url else None
-    client = TranscribeStreamingClient(region=region, endpoint_resolver=resolver)
-    if ca_file:
-        options = io.TlsContextOptions()
-        options.override_default_trust_store_from_path(ca_filepath=ca_file)
-        # 0.6.4 has no option for this: its session manager builds the TLS context with
-        # the default trust store, and every connection is made from this attribute.
-        client._session_manager._tls_ctx = io.ClientTlsContext(options)
-    return client
+    comes from a CA of its own, and streams only go over HTTP/2 with TLS.
+
+    Nothing is resolved here: the configuration (environment, profiles) is read on the
+    client's first call, on the event loop, within the start's timeout."""
+    return AsyncTranscribeStreamingClient(plugins=[ClientOverrides(region, endpoint_url, ca_file)])
 
 
 class _LoopThread:
@@ -128,7 +191,7 @@ def _run(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, T], tim
 
 
 class AwsRecognizer:
-    """`client_factory` builds a `TranscribeStreamingClient`; it is called on the
+    """`client_factory` builds an `AsyncTranscribeStreamingClient` (`transcribe_client`); it is called on the
     first start and the client is reused by every later stream (warm invocations too)."""
 
     def __init__(
@@ -161,27 +224,46 @@ class AwsRecognizer:
                 self._client = self._client_factory()
             return self._client
 
-    def _request(self, locale: str, sample_rate: int) -> dict[str, Any]:
-        request: dict[str, Any] = {
-            "language_code": locale,
-            "media_sample_rate_hz": sample_rate,
-            "media_encoding": "pcm",
-        }
-        if self._settings.partial_results_stability:
-            request["enable_partial_results_stabilization"] = True
-            request["partial_results_stability"] = self._settings.partial_results_stability
-        if self._settings.vocabulary_name:
-            request["vocabulary_name"] = self._settings.vocabulary_name
-        return request
-
-    async def _open(self, client: Any, request: dict[str, Any]) -> AwsRecognitionStream:
-        # Timed out here, on the loop, so that a stream that opens late cannot leak.
-        sdk_stream = await asyncio.wait_for(
-            client.start_stream_transcription(**request), self._start_timeout_s
+    def _request(self, locale: str, sample_rate: int) -> StartStreamTranscriptionInput:
+        stability = self._settings.partial_results_stability
+        return StartStreamTranscriptionInput(
+            language_code=locale,
+            media_sample_rate_hertz=sample_rate,
+            media_encoding="pcm",
+            enable_partial_results_stabilization=stability is not None,
+            partial_results_stability=stability,
+            vocabulary_name=self._settings.vocabulary_name,
         )
-        stream = AwsRecognitionStream(asyncio.get_running_loop(), sdk_stream)
+
+    async def _open(self, client: Any, request: StartStreamTranscriptionInput) -> AwsRecognitionStream:
+        # Timed out here, on the loop, so that a stream that opens late cannot leak.
+        sdk_stream, output_stream = await asyncio.wait_for(_start(client, request), self._start_timeout_s)
+        stream = AwsRecognitionStream(asyncio.get_running_loop(), sdk_stream, output_stream)
         stream.begin()
         return stream
+
+
+async def _start(client: Any, request: StartStreamTranscriptionInput) -> tuple[Any, Any]:
+    """The SDK's duplex stream and its output stream. The SDK hands the stream back
+    before the service answered; the answer is awaited here so that a refused request
+    (bad request, credentials, limits) fails the start, not the first send."""
+    sdk_stream = await client.start_stream_transcription(input=request)
+    try:
+        _, output_stream = await sdk_stream.await_output()
+    except BaseException:
+        await _close_quietly(sdk_stream)
+        raise
+    return sdk_stream, output_stream
+
+
+async def _close_quietly(sdk_stream: Any) -> None:
+    """Closes the input of a stream that failed, was refused or is given up on: its
+    own failure is the one worth reporting, and a close that cannot get through (the end
+    frame waits on the connection) is not waited for long."""
+    try:
+        await asyncio.wait_for(sdk_stream.input_stream.close(), _CLOSE_INPUT_S)
+    except Exception as error:
+        logger.debug("closing a failed transcribe stream: %s", error)
 
 
 # Transcribe reports new speech a few hundred ms late: only this much audio after the
@@ -212,9 +294,10 @@ class AwsRecognitionStream:
     """One open Transcribe stream (see the module's docstring). Created by
     `AwsRecognizer.start` on the loop thread."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, sdk_stream: Any) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, sdk_stream: Any, output_stream: Any) -> None:
         self._loop = loop
         self._sdk = sdk_stream
+        self._output = output_stream
         self._pending = bytearray()  # less than one audio event, waiting for more
         self._closed = False
         self._lock = threading.Lock()  # guards _results and _failure across the two threads
@@ -272,6 +355,8 @@ class AwsRecognitionStream:
         except TimeoutError:
             logger.warning("transcribe stream: no end of results after %.1f s, cancelled", timeout_s)
             self._loop.call_soon_threadsafe(self._cancel_tasks)
+            # Fire and forget: the worker does not wait for a stream it gave up on.
+            asyncio.run_coroutine_threadsafe(self._release(), self._loop)
         with self._lock:
             failure = self._failure
         if failure is not None:
@@ -303,13 +388,18 @@ class AwsRecognitionStream:
 
     async def _send_audio(self) -> None:
         while (chunk := await self._queue.get()) is not None:
-            await self._sdk.input_stream.send_audio_event(audio_chunk=chunk)
-        await self._sdk.input_stream.end_stream()
+            await self._sdk.input_stream.send(AudioStreamAudioEvent(value=AudioEvent(audio_chunk=chunk)))
+        # Sends the signed empty frame that ends the input; the output goes on to the last final.
+        await self._sdk.input_stream.close()
 
     async def _read_results(self) -> None:
-        async for event in self._sdk.output_stream:
-            if isinstance(event, TranscriptEvent):
-                converted = [from_sdk_result(result) for result in event.transcript.results]
+        # Exception events (BadRequest, LimitExceeded, ...) are raised by the iteration.
+        async for event in self._output:
+            if isinstance(event, TranscriptResultStreamTranscriptEvent):
+                transcript = event.value.transcript
+                converted = [
+                    from_sdk_result(result) for result in (transcript.results if transcript else None) or []
+                ]
                 with self._lock:
                     self._results.extend(converted)
                     for result in converted:
@@ -337,3 +427,16 @@ class AwsRecognitionStream:
 
     async def _wait_for_tasks(self) -> None:
         await asyncio.wait(self._tasks)
+        await self._release()
+
+    async def _release(self) -> None:
+        """Ends the HTTP/2 stream on our side, so that a stream given up on does not stay
+        open on the client's pooled connection. The input is closed after a failure
+        too: awscrt's task that writes the request body waits on it, and would be left
+        pending (and later destroyed with an error) otherwise; writing the end into a
+        stream the service already ended fails, quietly."""
+        await _close_quietly(self._sdk)
+        try:
+            await self._output.close()
+        except Exception as error:
+            logger.debug("closing a transcribe output stream: %s", error)

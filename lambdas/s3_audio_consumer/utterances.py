@@ -69,8 +69,8 @@ class Utterance:
 
 
 def from_sdk_result(result: Any) -> StreamResult:
-    """Convert an `amazon_transcribe.model.Result`, or anything shaped like one (the
-    successor SDK's `Result` has the same attribute names), reading attributes only."""
+    """Convert an `aws_sdk_transcribe_streaming.models.Result` (or anything shaped like
+    one), reading attributes only."""
     is_partial = bool(getattr(result, "is_partial", False))
     start_s = _seconds(getattr(result, "start_time", None), 0.0)
     alternatives = getattr(result, "alternatives", None) or []
@@ -90,23 +90,28 @@ def from_sdk_result(result: Any) -> StreamResult:
 
 def _sdk_words(items: Iterable[Any], start_s: float, is_partial: bool) -> tuple[Word, ...]:
     words: list[Word] = []
-    previous_end = start_s  # punctuation may come without times: it sits at the previous word's end
+    previous_end = start_s
     for item in items:
         content = str(getattr(item, "content", None) or "").strip()
         if not content:
             continue
+        punctuation = _is_punctuation(item, content)
         start = _seconds(getattr(item, "start_time", None), previous_end)
+        if punctuation:
+            # A mark sits at the previous word's end; one that came without times has
+            # 0.0 from the SDK (its default), which would put it at the stream's start.
+            start = max(start, previous_end)
         end = max(start, _seconds(getattr(item, "end_time", None), start))
         # A final's words are settled even when stabilization is off (stable is then None).
         stable = not is_partial or bool(getattr(item, "stable", False))
-        words.append(Word(content, start, end, stable, _is_punctuation(item, content)))
+        words.append(Word(content, start, end, stable, punctuation))
         previous_end = end
     return tuple(words)
 
 
 def _is_punctuation(item: Any, content: str) -> bool:
-    kind = getattr(item, "item_type", None)
-    kind = getattr(kind, "value", kind)  # the successor SDK may hand an enum
+    kind = getattr(item, "type", None)
+    kind = getattr(kind, "value", kind)  # the SDK's ItemType enum or its string
     if kind:
         return str(kind).lower() == "punctuation"
     return not any(char.isalnum() for char in content)

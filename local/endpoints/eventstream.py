@@ -1,26 +1,34 @@
 """AWS event-stream messages for the local endpoints, encoded and decoded by the
-amazon-transcribe SDK's own code, so that both ends of a local stream read the bytes
-the same way the SDK does against AWS.
+event-stream code of aws-sdk-transcribe-streaming (smithy-aws-event-stream), so that
+both ends of a local stream read the bytes the same way the SDK does against AWS.
 
 A message: prelude (total length, headers length, CRC32), headers, payload, CRC32 of
 the whole. A client's audio event is a message inside a signed wrapper message whose
-headers are `:date` and `:chunk-signature` (local/endpoints/signing.py checks them)."""
+headers are `:date` (a timestamp) and `:chunk-signature` (local/endpoints/signing.py
+checks them)."""
 
 from __future__ import annotations
 
+import io
 import json
+import struct
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from amazon_transcribe.eventstream import (
-    EventStreamBuffer,
-    EventStreamMessage,
-    EventStreamMessageSerializer,
-    ParserError,
+from smithy_aws_event_stream.events import (
+    MAX_HEADERS_LENGTH,
+    MAX_PAYLOAD_LENGTH,
+    Event,
+    EventMessage,
 )
+from smithy_aws_event_stream.exceptions import EventError
 
-_SERIALIZER = EventStreamMessageSerializer()
 JSON = "application/json"
+_PRELUDE_BYTES = 12
+_METADATA_BYTES = 16  # the prelude and the trailing CRC32
+
+# The SDK's decoding errors (bad CRC, oversized parts) under the name the endpoint catches.
+ParserError = EventError
 
 __all__ = [
     "Message",
@@ -43,7 +51,7 @@ class Message:
 
 
 def encode(headers: dict[str, Any], payload: bytes) -> bytes:
-    return _SERIALIZER.serialize(headers, payload)
+    return EventMessage(headers=headers, payload=payload).encode()
 
 
 def event_message(event_type: str, body: dict[str, Any]) -> bytes:
@@ -64,13 +72,27 @@ class MessageReader:
     (bad CRC, oversized) raises ParserError."""
 
     def __init__(self) -> None:
-        self._buffer = EventStreamBuffer()
+        self._buffer = bytearray()
 
     def feed(self, data: bytes) -> list[Message]:
-        self._buffer.add_data(data)
-        messages: list[EventStreamMessage] = list(self._buffer)
-        # The SDK annotates the payload as its stream class; it holds the message's bytes.
-        return [Message(dict(m.headers), cast(bytes, m.payload)) for m in messages]
+        self._buffer += data
+        messages: list[Message] = []
+        while (length := self._next_length()) is not None and len(self._buffer) >= length:
+            event = Event.decode(io.BytesIO(bytes(self._buffer[:length])))
+            del self._buffer[:length]
+            if event is not None:
+                messages.append(Message(dict(event.message.headers), bytes(event.message.payload)))
+        return messages
+
+    def _next_length(self) -> int | None:
+        """The next message's total length once its prelude is in; an impossible one is
+        refused at once rather than waited for (the SDK checks it only when decoding)."""
+        if len(self._buffer) < _PRELUDE_BYTES:
+            return None
+        total, headers = struct.unpack("!II", self._buffer[:8])
+        if headers > MAX_HEADERS_LENGTH or not 0 <= total - headers - _METADATA_BYTES <= MAX_PAYLOAD_LENGTH:
+            raise ParserError(f"an event-stream message of {total} bytes ({headers} of headers)")
+        return int(total)
 
 
 def decode_one(data: bytes) -> Message:

@@ -2,20 +2,21 @@
 request's `Authorization` header, then every audio chunk's `:chunk-signature`, each
 chained to the one before it (the first to the request's signature).
 
-Both are checked by signing again with the code the SDK signs with (awscrt for the
-request, the SDK's EventSigner for chunks) and comparing: a signing regression in the
-client shows up locally as the service's 403 or a broken stream, not first on AWS."""
+The request is checked by signing it again with awscrt's SigV4 signer; each chunk by
+computing its signature as the event-stream SigV4 scheme defines it (below), with the
+`:date` header encoded by the SDK's own header encoder. Neither is the code that
+aws-sdk-transcribe-streaming signs with (aws-sdk-signers), so a signing regression in
+the client shows up locally as the service's 403 or a broken stream, not first on AWS."""
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from amazon_transcribe.auth import Credentials
-from amazon_transcribe.eventstream import EventSigner
 from awscrt.auth import (
     AwsCredentialsProvider,
     AwsSignedBodyHeaderType,
@@ -24,6 +25,7 @@ from awscrt.auth import (
     aws_sign_request,
 )
 from awscrt.http import HttpHeaders, HttpRequest
+from smithy_aws_event_stream.events import EventHeaderEncoder
 
 from local.endpoints.eventstream import Message
 
@@ -32,7 +34,15 @@ _AUTHORIZATION = re.compile(
     r"/aws4_request, ?SignedHeaders=(?P<signed>[^, ]+), ?Signature=(?P<signature>[0-9a-f]{64})$"
 )
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a request was signed with: the endpoint knows the secret of each key."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None = None
 
 
 class SignatureError(Exception):
@@ -92,8 +102,8 @@ def _sign_request(
 ) -> bytes:
     """The signature awscrt makes for the same request, date and signed headers. It adds
     `x-amz-date`, the session token and `x-amz-content-sha256` itself, so they are left
-    out of its input; the body hash is the client's (amazon-transcribe signs the empty
-    body's hash without the header, aws-sdk-transcribe-streaming sends the header)."""
+    out of its input; the body hash is the client's (amazon-transcribe, the old SDK, signed the
+    empty body's hash without the header; aws-sdk-transcribe-streaming sends the header)."""
     added_by_signer = {"x-amz-date", "x-amz-security-token", "x-amz-content-sha256", "authorization"}
     body_hash = headers.get("x-amz-content-sha256")
     kept = [(n, v) for n, v in headers.items() if n in signature.signed_headers and n not in added_by_signer]
@@ -128,14 +138,37 @@ class ChunkVerifier:
         self._credentials = credentials
 
     def verify(self, wrapper: Message) -> None:
-        date_ms, signature = wrapper.header(":date"), wrapper.header(":chunk-signature")
-        if not isinstance(date_ms, int) or not isinstance(signature, bytes):
+        date, signature = wrapper.header(":date"), wrapper.header(":chunk-signature")
+        if not isinstance(date, datetime.datetime) or not isinstance(signature, bytes):
             raise SignatureError("BadRequestException", "An audio chunk is not signed")
-        # Half a millisecond more, so that the signer's float arithmetic encodes the same
-        # `:date` milliseconds again (it truncates).
-        date = _EPOCH + datetime.timedelta(milliseconds=date_ms, microseconds=500)
-        signer = EventSigner(self._service, self._region, utc_now=lambda: date)
-        expected = signer.sign(wrapper.payload, self._prior, self._credentials)[":chunk-signature"]
-        if not isinstance(expected, bytes) or not hmac.compare_digest(expected, signature):
+        expected = self._signature(date, wrapper.payload)
+        if not hmac.compare_digest(expected, signature):
             raise SignatureError("BadRequestException", "The chunk signature does not match")
         self._prior = signature
+
+    def _signature(self, date: datetime.datetime, payload: bytes) -> bytes:
+        """HMAC-SHA256 with the SigV4 signing key over "AWS4-HMAC-SHA256-PAYLOAD", the
+        date, the scope, the prior signature (hex), and the SHA-256 of the encoded
+        `:date` header and of the payload (the wrapped event)."""
+        encoder = EventHeaderEncoder()
+        encoder.encode_headers({":date": date})
+        timestamp = date.astimezone(datetime.UTC).strftime(_AMZ_DATE)
+        scope = f"{timestamp[:8]}/{self._region}/{self._service}/aws4_request"
+        to_sign = "\n".join(
+            [
+                "AWS4-HMAC-SHA256-PAYLOAD",
+                timestamp,
+                scope,
+                self._prior.hex(),
+                hashlib.sha256(encoder.get_result()).hexdigest(),
+                hashlib.sha256(payload).hexdigest(),
+            ]
+        )
+        key = f"AWS4{self._credentials.secret_access_key}".encode()
+        for part in (timestamp[:8], self._region, self._service, "aws4_request"):
+            key = _hmac(key, part)
+        return _hmac(key, to_sign)
+
+
+def _hmac(key: bytes, message: str) -> bytes:
+    return hmac.new(key, message.encode(), hashlib.sha256).digest()

@@ -5,9 +5,10 @@ included. The server around it is local/endpoints/transcribe_streaming.py.
 
 Sources: the service model as shipped in aws-sdk-transcribe-streaming 0.12.0 (language
 codes, encodings, stability levels), the StartStreamTranscription API reference (sample
-rates 8,000-48,000 Hz, session id a UUID), amazon-transcribe 0.6.4's serializer and
-parser (header names, JSON keys). Error *messages* the service does not document are
-written in its validation style and marked `estimate`."""
+rates 8,000-48,000 Hz, session id a UUID), the SDKs' serializers and parsers (header
+names, JSON keys: amazon-transcribe 0.6.4's first, aws-sdk-transcribe-streaming's now).
+Error *messages* the service does not document are written in its validation style and
+marked `estimate`."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ class StreamRequest:
     stability: str | None  # None: partial-results stabilization is off
 
     def response_headers(self, request_id: str) -> list[tuple[str, str]]:
-        """What the service echoes; amazon-transcribe's parser reads these names."""
+        """What the service echoes, under the names the SDKs' parsers read."""
         headers = [
             (":status", "200"),
             ("content-type", EVENT_STREAM),
@@ -123,7 +124,7 @@ def _boolean(headers: Mapping[str, str], name: str) -> bool:
     raw = headers.get(PREFIX + name)
     if raw is None:
         return False
-    if raw.lower() not in ("true", "false"):  # amazon-transcribe sends Python's "True"
+    if raw.lower() not in ("true", "false"):  # the old amazon-transcribe sent Python's "True"
         raise _invalid(raw, name, "Member must be a boolean")
     return raw.lower() == "true"
 

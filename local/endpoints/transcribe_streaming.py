@@ -8,7 +8,8 @@ the offline recognizer (Silero VAD + Whisper, local/engines/).
 The wire format and the results' JSON are in transcribe_protocol.py and eventstream.py,
 signatures in signing.py; this module is the server around them:
 
-- TLS with ALPN h2 (amazon-transcribe's awscrt client speaks nothing else), with a
+- TLS with ALPN h2 (Transcribe's duplex streams need HTTP/2; the SDK's awscrt client
+  offers h2 and http/1.1 and the worker forces h2), with a
   certificate for 127.0.0.1 and localhost from a CA made at start (`ca_file`).
 - Per stream: the audio events are checked (CRCs, chunk signatures) and fed to a VAD;
   every `partial_interval_s` the speech heard since the utterance began is transcribed

@@ -1,6 +1,6 @@
 """A Transcribe-like streaming recognizer at the SDK boundary, on a fake clock.
 
-It emits the SDK's real result objects (`amazon_transcribe.model.Result`, converted as
+It emits the SDK's real result objects (`aws_sdk_transcribe_streaming.models.Result`, converted as
 the production adapter converts them), with the timing that matters to the worker:
 - a stream start that takes `start_s`;
 - one word per `WORD_MS` of audio (so every piece of audio is covered by a word and a
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from amazon_transcribe.model import Alternative, Item, Result
+from aws_sdk_transcribe_streaming.models import Alternative, Item, Result
 
 from s3_audio_consumer.recognition import StreamFailed
 from s3_audio_consumer.utterances import StreamResult, from_sdk_result
@@ -45,7 +45,7 @@ def _result(
         Item(
             start_time=start,
             end_time=end,
-            item_type="pronunciation",
+            type="pronunciation",
             content=f"w{int(start * 1000)}",
             stable=not partial or end <= stable_until,
         )

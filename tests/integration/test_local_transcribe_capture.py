@@ -1,6 +1,6 @@
 """The worker's production recognizer (aws_recognizer.py, built by wiring.build_recognizer
 from AWS_ENDPOINT_URL_TRANSCRIBE_STREAMING and AWS_CA_BUNDLE) through the real
-amazon-transcribe SDK against the local endpoint with Whisper, fed a real browser
+aws-sdk-transcribe-streaming SDK against the local endpoint with Whisper, fed a real browser
 capture; the worker's utterance cutter cuts what comes back. Whisper makes each
 partial, so this takes a while (a few tens of seconds on 2 busy cores)."""
 
@@ -13,6 +13,7 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
+from aws_sdk_transcribe_streaming.models import StartStreamTranscriptionInput
 
 from local.endpoints.transcribe_streaming import EndpointSettings, TranscribeStreamingEndpoint
 from local.kit.captures import CAPTURES
@@ -102,6 +103,13 @@ def test_the_sdk_refuses_the_endpoint_without_its_ca(endpoint: TranscribeStreami
     """TLS is verified: the CA file is what makes the local certificate trusted. Slow on
     purpose: s2n waits 10-30 s after a failed handshake (its blinding delay)."""
     client = transcribe_client("us-east-1", endpoint.base_url)
-    request = {"language_code": "en-US", "media_sample_rate_hz": 16000, "media_encoding": "pcm"}
+    request = StartStreamTranscriptionInput(
+        language_code="en-US", media_sample_rate_hertz=16000, media_encoding="pcm"
+    )
+
+    async def start() -> None:
+        stream = await client.start_stream_transcription(input=request)
+        await stream.await_output()
+
     with pytest.raises(Exception, match="TLS"):
-        asyncio.run(client.start_stream_transcription(**request))
+        asyncio.run(start())

@@ -1,5 +1,5 @@
 """The local Transcribe streaming endpoint (local/endpoints/): the service's wire
-protocol, errors and limits, reached through the real amazon-transcribe SDK and the
+protocol, errors and limits, reached through the real aws-sdk-transcribe-streaming SDK and the
 worker's production adapter (aws_recognizer.py), and byte for byte with botocore's
 event-stream decoder. Recognition here is a scripted transcriber behind the real VAD
 on a real capture; tests/integration/test_local_transcribe_capture.py runs Whisper."""
@@ -14,8 +14,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from amazon_transcribe.client import TranscribeStreamingClient
-from amazon_transcribe.exceptions import BadRequestException, LimitExceededException, UnknownServiceException
+from aws_sdk_transcribe_streaming.client import AsyncTranscribeStreamingClient
+from aws_sdk_transcribe_streaming.models import (
+    BadRequestException,
+    LimitExceededException,
+    StartStreamTranscriptionInput,
+)
 from awscrt.auth import (
     AwsCredentialsProvider,
     AwsSignedBodyHeaderType,
@@ -24,6 +28,7 @@ from awscrt.auth import (
 )
 from awscrt.http import HttpHeaders, HttpRequest
 from botocore.eventstream import EventStreamBuffer
+from smithy_core.exceptions import CallError, ModeledError
 
 from local.endpoints.eventstream import decode_one
 from local.endpoints.signing import ChunkVerifier, RequestSignature, SignatureError, verify_request
@@ -35,7 +40,7 @@ from local.endpoints.transcribe_protocol import (
 )
 from local.endpoints.transcribe_streaming import EndpointSettings, TranscribeStreamingEndpoint
 from local.kit.captures import CAPTURES
-from s3_audio_consumer.aws_recognizer import AwsRecognizer, StreamSettings, transcribe_client
+from s3_audio_consumer.aws_recognizer import AwsRecognizer, StreamSettings, stream_failed, transcribe_client
 from s3_audio_consumer.recognition import StreamFailed
 from shared.languages import LANGUAGES
 from tests.unit.transcribe_wire import (
@@ -79,21 +84,26 @@ def endpoint(**settings: Any) -> TranscribeStreamingEndpoint:
     return TranscribeStreamingEndpoint(EndpointSettings(**{**defaults, **settings}), ScriptedTranscriber)
 
 
-def sdk_client(running: TranscribeStreamingEndpoint) -> TranscribeStreamingClient:
+def sdk_client(running: TranscribeStreamingEndpoint) -> AsyncTranscribeStreamingClient:
     return transcribe_client(REGION, running.base_url, running.ca_file)
 
 
-async def start(client: TranscribeStreamingClient, **overrides: Any) -> Any:
+async def start(client: AsyncTranscribeStreamingClient, **overrides: Any) -> Any:
+    """A stream the service has answered (the SDK hands it back before the answer)."""
     request: dict[str, Any] = {
         "language_code": "en-US",
-        "media_sample_rate_hz": 16000,
+        "media_sample_rate_hertz": 16000,
         "media_encoding": "pcm",
     }
-    return await client.start_stream_transcription(**{**request, **overrides})
+    stream = await client.start_stream_transcription(
+        input=StartStreamTranscriptionInput(**{**request, **overrides})
+    )
+    await stream.await_output()
+    return stream
 
 
 async def end(stream: Any) -> list[Any]:
-    await stream.input_stream.end_stream()
+    await stream.input_stream.close()
     return [event async for event in stream.output_stream]
 
 
@@ -123,7 +133,7 @@ def test_a_valid_request_is_read_like_the_service() -> None:
         {k: v for k, v in stream_headers().items() if "stabili" not in k},
     )
     assert (request.language_code, request.sample_rate, request.media_encoding) == ("en-US", 16000, "pcm")
-    assert request.stability == "high"  # amazon-transcribe writes Python's "True"
+    assert request.stability == "high"  # the old amazon-transcribe SDK wrote Python's "True"
     assert without_level.stability == "low"
     assert plain.stability is None
     assert len(request.session_id) == 36
@@ -152,7 +162,7 @@ def test_a_wrong_header_is_a_bad_request(header: str, value: str, member: str) -
     ("request_args", "member"),
     [
         ({"language_code": "xx-XX"}, "languageCode"),
-        ({"media_sample_rate_hz": 96000}, "mediaSampleRateHertz"),
+        ({"media_sample_rate_hertz": 96000}, "mediaSampleRateHertz"),
         ({"media_encoding": "webm"}, "mediaEncoding"),
         ({"enable_partial_results_stabilization": True, "partial_results_stability": "max"}, "Stability"),
     ],
@@ -167,7 +177,7 @@ def test_what_the_service_takes_but_the_offline_engines_cannot_is_refused_by_nam
     with endpoint() as running:
         for request_args in (
             {"language_code": "ja-JP"},
-            {"media_sample_rate_hz": 8000},
+            {"media_sample_rate_hertz": 8000},
             {"media_encoding": "flac"},
         ):
             with pytest.raises(BadRequestException) as error:
@@ -178,10 +188,15 @@ def test_what_the_service_takes_but_the_offline_engines_cannot_is_refused_by_nam
 def test_a_request_signed_with_another_secret_is_forbidden() -> None:
     with (
         endpoint(credentials={"testing": "not-the-secret"}) as running,
-        pytest.raises(UnknownServiceException) as error,
+        pytest.raises(CallError) as error,
     ):
         asyncio.run(start(sdk_client(running)))
-    assert (error.value.status_code, error.value.error_code) == (403, "InvalidSignatureException")
+    # Not in the service's model: the SDK keeps the status and the error type, not the message.
+    assert not isinstance(error.value, ModeledError)
+    assert error.value.fault == "client"
+    assert "status: 403" in error.value.message
+    assert "InvalidSignatureException" in error.value.message
+    assert stream_failed(error.value, "start").retryable is False
 
 
 # --- the stream on the wire ----------------------------------------------------------------
@@ -275,7 +290,7 @@ def test_chunk_signatures_chain_from_the_request_signature() -> None:
 
 def test_a_request_signed_over_a_streaming_body_hash_is_checked_with_it() -> None:
     """aws-sdk-transcribe-streaming signs `x-amz-content-sha256` (the event-stream
-    marker) where amazon-transcribe signs the empty body's hash without the header."""
+    marker); the old amazon-transcribe signed the empty body's hash without the header."""
     unsigned = HttpHeaders([("host", "127.0.0.1"), *stream_headers().items()])
     config = AwsSigningConfig(
         credentials_provider=AwsCredentialsProvider.new_static("testing", "testing"),

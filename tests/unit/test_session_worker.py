@@ -3,7 +3,7 @@ that give every sample to exactly one stream, a crash that loses and doubles not
 and triggers that never start two workers.
 
 A fake clock drives the worker; the capture's chunks "arrive" in S3 at their recorded
-pace on that clock. The fake recognizer emits the SDK's real `amazon_transcribe`
+pace on that clock. The fake recognizer emits the SDK's real `aws_sdk_transcribe_streaming`
 result objects (partials with stable words, then a final per second of audio)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import numpy as np
 import pytest
-from amazon_transcribe.model import Alternative, Item, Result
+from aws_sdk_transcribe_streaming.models import Alternative, Item, Result
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
@@ -76,7 +76,7 @@ class ArrivingS3:
 def sdk_result(result_id: str, start: float, end: float, partial: bool, stable: bool) -> StreamResult:
     """One word per second, as Transcribe's real result objects, converted as the adapter does."""
     word = f"w{int(start * 1000)}"
-    item = Item(start_time=start, end_time=end, item_type="pronunciation", content=word, stable=stable)
+    item = Item(start_time=start, end_time=end, type="pronunciation", content=word, stable=stable)
     alternative = Alternative(transcript=word, items=[item], entities=[])
     result = Result(
         result_id=result_id, start_time=start, end_time=end, is_partial=partial, alternatives=[alternative]

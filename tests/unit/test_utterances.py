@@ -1,13 +1,19 @@
-"""Cutting a Transcribe stream into utterances, fed real `amazon_transcribe.model` objects."""
+"""Cutting a Transcribe stream into utterances, fed real `aws_sdk_transcribe_streaming.models` objects."""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from types import SimpleNamespace
 
 import pytest
-from amazon_transcribe.model import Alternative, Item, Result, Transcript, TranscriptEvent
+from aws_sdk_transcribe_streaming.models import (
+    Alternative,
+    Item,
+    ItemType,
+    Result,
+    Transcript,
+    TranscriptEvent,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +30,10 @@ WORD_S = 0.28  # each spoken word lasts this long ...
 GAP_S = 0.05  # ... with this much silence before the next: 3 words a second
 
 
+def item(start: float, end: float, kind: str | None, content: str, stable: bool | None = None) -> Item:
+    return Item(start_time=start, end_time=end, type=kind, content=content, stable=stable)
+
+
 def timed_items(text: str, start_s: float = 0.0, word_s: float = WORD_S, gap_s: float = GAP_S) -> list[Item]:
     """Items for `text` (punctuation as separate tokens), back to back from `start_s`;
     punctuation sits at its word's end, as Transcribe puts it."""
@@ -31,11 +41,11 @@ def timed_items(text: str, start_s: float = 0.0, word_s: float = WORD_S, gap_s: 
     at, last_end = start_s, start_s
     for token in text.split():
         if any(c.isalnum() for c in token):
-            items.append(Item(round(at, 3), round(at + word_s, 3), "pronunciation", token))
+            items.append(item(round(at, 3), round(at + word_s, 3), "pronunciation", token))
             last_end = round(at + word_s, 3)
             at += word_s + gap_s
         else:
-            items.append(Item(last_end, last_end, "punctuation", token))
+            items.append(item(last_end, last_end, "punctuation", token))
     return items
 
 
@@ -43,7 +53,7 @@ def sdk_result(result_id: str, items: list[Item], partial: bool, stable_count: i
     """A real SDK `Result`: the first `stable_count` items stable (all of them for a final)."""
     stable_count = len(items) if stable_count is None else stable_count
     flagged = [
-        Item(i.start_time, i.end_time, i.item_type, i.content, stable=(not partial) or n < stable_count)
+        item(i.start_time, i.end_time, i.type, i.content, stable=(not partial) or n < stable_count)
         for n, i in enumerate(items)
     ]
     text = " ".join(str(i.content) for i in items)
@@ -52,17 +62,18 @@ def sdk_result(result_id: str, items: list[Item], partial: bool, stable_count: i
         start_time=items[0].start_time if items else 0.0,
         end_time=items[-1].end_time if items else 0.0,
         is_partial=partial,
-        alternatives=[Alternative(transcript=text, items=flagged, entities=None)],
+        alternatives=[Alternative(transcript=text, items=flagged)],
     )
 
 
 def event(result: Result) -> TranscriptEvent:
-    return TranscriptEvent(Transcript(results=[result]))
+    return TranscriptEvent(transcript=Transcript(results=[result]))
 
 
 def feed(cutter: UtteranceCutter, transcript_event: TranscriptEvent) -> list[Utterance]:
     out: list[Utterance] = []
-    for result in transcript_event.transcript.results:
+    assert transcript_event.transcript is not None
+    for result in transcript_event.transcript.results or []:
         out.extend(cutter.feed(from_sdk_result(result)))
     return out
 
@@ -79,7 +90,7 @@ def growing_partials(result_id: str, items: list[Item], step_s: float = 0.3) -> 
         at += step_s
         if not heard:
             continue
-        spoken_positions = [n for n, i in enumerate(heard) if i.item_type == "pronunciation"]
+        spoken_positions = [n for n, i in enumerate(heard) if i.type == "pronunciation"]
         k = min(next(unstable_spoken), len(spoken_positions))
         settled = spoken_positions[-k] if k else len(heard)
         stable_count = min(max(stable_count, settled), len(heard))
@@ -110,7 +121,7 @@ def test_empty_or_blank_finals_emit_nothing(text):
         start_time=0.0,
         end_time=1.0,
         is_partial=False,
-        alternatives=[Alternative(transcript=text, items=[], entities=None)],
+        alternatives=[Alternative(transcript=text, items=[])],
     )
     cutter = UtteranceCutter()
     assert feed(cutter, event(result)) == []
@@ -201,8 +212,8 @@ def test_a_successor_stream_continues_indexes_on_the_talk_timeline_and_drops_the
     # B's stream started at talk time 720.0 s, so its first 0.84 s were already emitted by A.
     b = UtteranceCutter(first_index=a.next_index, stream_offset_ms=720_000, skip_until_ms=a.emitted_until_ms)
     assert b.emitted_until_ms == a.emitted_until_ms
-    overlap = [Item(0.23, 0.51, "pronunciation", "us"), Item(0.56, 0.84, "pronunciation", "begin")]
-    overlap.append(Item(0.84, 0.84, "punctuation", "."))
+    overlap = [item(0.23, 0.51, "pronunciation", "us"), item(0.56, 0.84, "pronunciation", "begin")]
+    overlap.append(item(0.84, 0.84, "punctuation", "."))
     items = overlap + timed_items("Our first speaker is Ana .", start_s=1.3)
     out_b = feed(b, event(sdk_result("b1", items, partial=True, stable_count=len(items) - 2)))
     out_b += feed(b, event(sdk_result("b1", items, partial=False)))
@@ -252,32 +263,34 @@ def test_conversion_reads_the_sdk_result():
     )
 
 
-def test_conversion_duck_types_the_successor_sdks_result():
-    def item(content, item_type, start, end, stable):
-        return SimpleNamespace(
-            content=content, item_type=item_type, start_time=start, end_time=end, stable=stable
-        )
-
-    successor = SimpleNamespace(
+def test_conversion_reads_enum_types_and_marks_without_times():
+    """The SDK may hand `type` as its ItemType enum, and an item the service sent
+    without times or stability carries the SDK's defaults (0.0, None)."""
+    real = Result(
         result_id="abc",
         is_partial=True,
         start_time=0.5,
         end_time=1.11,
         alternatives=[
-            SimpleNamespace(
+            Alternative(
                 transcript="Hi , there .",
                 items=[
-                    item("Hi", "pronunciation", 0.5, 0.78, True),
-                    item(",", SimpleNamespace(value="punctuation"), 0.78, 0.78, True),  # an enum
-                    item("there", "pronunciation", 0.83, 1.11, False),
-                    item(".", "punctuation", None, None, None),  # no times, no stability
+                    item(0.5, 0.78, "pronunciation", "Hi", True),
+                    item(0.78, 0.78, ItemType.PUNCTUATION, ",", True),
+                    item(0.83, 1.11, ItemType.PRONUNCIATION, "there", False),
+                    Item(type="punctuation", content="."),  # no times, no stability
                 ],
             )
         ],
     )
     items = timed_items("Hi , there .", start_s=0.5)
-    real = sdk_result("abc", items, partial=True, stable_count=2)
-    assert from_sdk_result(successor) == from_sdk_result(real)
+    assert from_sdk_result(real) == from_sdk_result(sdk_result("abc", items, partial=True, stable_count=2))
+    # The type decides, not the look: "&" spoken as a word stays a word.
+    ampersand = Result(
+        result_id="amp",
+        alternatives=[Alternative(transcript="&", items=[item(0.1, 0.3, ItemType.PRONUNCIATION, "&")])],
+    )
+    assert from_sdk_result(ampersand).words[0].punctuation is False
 
 
 def test_words_are_joined_the_way_the_language_writes_them():
@@ -288,11 +301,17 @@ def test_words_are_joined_the_way_the_language_writes_them():
     assert join_words(words(",", "and", "then")) == "and then"  # left over from a cut
     assert join_words(words("¿", "Qué", "tal", "?")) == "¿Qué tal?"
     items = [
-        Item(0.0, 0.4, "pronunciation", "我们"),
-        Item(0.4, 0.8, "pronunciation", "开始"),
-        Item(0.8, 0.8, "punctuation", "。"),
+        item(0.0, 0.4, "pronunciation", "我们"),
+        item(0.4, 0.8, "pronunciation", "开始"),
+        item(0.8, 0.8, "punctuation", "。"),
     ]
-    result = Result("z", 0.0, 0.8, False, [Alternative(transcript="我们开始。", items=items, entities=None)])
+    result = Result(
+        result_id="z",
+        start_time=0.0,
+        end_time=0.8,
+        is_partial=False,
+        alternatives=[Alternative(transcript="我们开始。", items=items)],
+    )
     [utterance] = UtteranceCutter().feed(from_sdk_result(result))
     assert utterance.text == "我们开始。"
 
@@ -322,18 +341,18 @@ def streams(draw):
     for n in range(count):
         at += draw(st.floats(0.0, 0.3))
         end = round(at + draw(st.floats(0.05, 0.9)), 3)
-        items.append(Item(round(at, 3), end, "pronunciation", f"w{n}"))
+        items.append(item(round(at, 3), end, "pronunciation", f"w{n}"))
         at = end
         mark = draw(st.sampled_from(marks))
         if mark:
-            items.append(Item(end, end, "punctuation", mark))
+            items.append(item(end, end, "punctuation", mark))
     partials: list[Result] = []
     heard, stable = 0, 0
     while heard < len(items):
         heard = min(len(items), heard + draw(st.integers(1, 5)))
         stable = min(heard, max(stable, heard - draw(st.integers(0, 3))))
         guessed = [
-            i if n < stable or not draw(st.booleans()) else Item(i.start_time, i.end_time, i.item_type, "zz")
+            i if n < stable or not draw(st.booleans()) else item(i.start_time, i.end_time, i.type, "zz")
             for n, i in enumerate(items[:heard])
         ]
         partials.append(sdk_result("r", guessed, partial=True, stable_count=stable))

@@ -1,9 +1,11 @@
 """A bare HTTP/2 client for the local Transcribe endpoint, for the tests that look at
-the bytes themselves: it signs like amazon-transcribe (the SDK's own signers and
-serializer) but hands back the raw response, which the tests decode with botocore."""
+the bytes themselves: it signs like aws-sdk-transcribe-streaming (the SDK's own
+signers, aws-sdk-signers, and its event-stream encoder) but hands back the raw
+response, which the tests decode with botocore."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 from collections.abc import Callable, Iterator
@@ -13,12 +15,19 @@ from urllib.parse import urlsplit
 import h2.config
 import h2.connection
 import h2.events
-from amazon_transcribe.auth import Credentials
-from amazon_transcribe.eventstream import EventSigner, EventStreamMessageSerializer
-from amazon_transcribe.request import HeadersDict, PreparedRequest
-from amazon_transcribe.signer import SigV4RequestSigner
+from aws_sdk_signers import (
+    URI,
+    AsyncEventSigner,
+    AWSCredentialIdentity,
+    AWSRequest,
+    Field,
+    Fields,
+    SigV4Signer,
+    SigV4SigningProperties,
+)
+from smithy_aws_event_stream.events import EventHeaderEncoder, EventMessage
 
-from local.endpoints.signing import RequestSignature
+from local.endpoints.signing import Credentials, RequestSignature
 
 REGION = "us-east-1"
 CREDENTIALS = Credentials("testing", "testing", "testing")  # tests/conftest.py's environment
@@ -27,6 +36,9 @@ AUDIO_HEADERS = {
     ":event-type": "AudioEvent",
     ":content-type": "application/octet-stream",
 }
+# The request's content type: the SDK's signer reads it to sign the event-stream marker
+# as the body's hash (x-amz-content-sha256), as the SDK does.
+EVENT_STREAM = "application/vnd.amazon.eventstream"
 WAIT_S = 30.0  # a bound on a silent socket, never a speed requirement
 
 
@@ -50,47 +62,65 @@ class RawResponse:
     ended: bool = False  # the server ended the stream (or the connection)
 
 
+def _identity(credentials: Credentials) -> AWSCredentialIdentity:
+    return AWSCredentialIdentity(
+        access_key_id=credentials.access_key_id,
+        secret_access_key=credentials.secret_access_key,
+        session_token=credentials.session_token,
+    )
+
+
 class SignedAudio:
-    """Audio events wrapped and signed as the SDK's AudioStream does, each signature
-    chained to the one before, the first to the request's."""
+    """Audio events wrapped and signed as the SDK's event publisher does (its
+    AsyncEventSigner), each signature chained to the one before, the first to the
+    request's."""
 
     def __init__(self, authorization: str, credentials: Credentials = CREDENTIALS) -> None:
-        self._prior = RequestSignature.parse(authorization).signature
-        self._credentials = credentials
-        self._serializer = EventStreamMessageSerializer()
-        self._signer = EventSigner("transcribe", REGION)
+        prior = RequestSignature.parse(authorization).signature.hex().encode()
+        self._signer = AsyncEventSigner(initial_signature=prior, event_encoder_cls=EventHeaderEncoder)
+        self._identity = _identity(credentials)
+        self._properties = SigV4SigningProperties(region=REGION, service="transcribe")
 
     def event(self, pcm: bytes) -> bytes:
-        return self.wrap(self._serializer.serialize(AUDIO_HEADERS, pcm))
-
-    def wrap(self, payload: bytes) -> bytes:
-        headers = self._signer.sign(payload, self._prior, self._credentials)
-        signature = headers[":chunk-signature"]
-        assert isinstance(signature, bytes)
-        self._prior = signature
-        return self._serializer.serialize(headers, payload)
+        return self._sign(EventMessage(headers=dict(AUDIO_HEADERS), payload=pcm)).encode()
 
     def end(self) -> bytes:
-        return self.wrap(b"")
+        empty = asyncio.run(
+            self._signer.sign_empty(
+                event=EventMessage(), identity=self._identity, properties=self._properties
+            )
+        )
+        return empty.encode()
 
     def forged(self, signed_pcm: bytes, sent_pcm: bytes) -> bytes:
         """A well-formed wrapper whose signature is for other audio than it carries."""
-        signed_event = self._serializer.serialize(AUDIO_HEADERS, signed_pcm)
-        headers = self._signer.sign(signed_event, self._prior, self._credentials)
-        return self._serializer.serialize(headers, self._serializer.serialize(AUDIO_HEADERS, sent_pcm))
+        wrapper = self._sign(EventMessage(headers=dict(AUDIO_HEADERS), payload=signed_pcm))
+        wrapper.payload = EventMessage(headers=dict(AUDIO_HEADERS), payload=sent_pcm).encode()
+        return wrapper.encode()
+
+    def _sign(self, event: EventMessage) -> EventMessage:
+        """The wrapper: the signer turns `event` itself into it (`:date` and
+        `:chunk-signature` headers, the encoded event as payload). The SDK's signer is
+        async; each signature is made on a loop of its own."""
+        signed = asyncio.run(
+            self._signer.sign(event=event, identity=self._identity, properties=self._properties)
+        )
+        assert signed is event
+        return event
 
 
 def signed_request_headers(headers: dict[str, str], credentials: Credentials = CREDENTIALS) -> dict[str, str]:
-    request = PreparedRequest(
-        "https://127.0.0.1",
-        "/stream-transcription",
-        "POST",
-        HeadersDict({**headers, "host": "127.0.0.1"}),
-        None,
-        "",
+    fields = Fields([Field(name=n, values=[v]) for n, v in {**headers, "content-type": EVENT_STREAM}.items()])
+    fields.set_field(Field(name="host", values=["127.0.0.1"]))
+    request = AWSRequest(
+        destination=URI(host="127.0.0.1", path="/stream-transcription"),
+        method="POST",
+        body=None,
+        fields=fields,
     )
-    signed = SigV4RequestSigner("transcribe", REGION).sign(request, credentials)
-    return {str(name).lower(): str(value) for name, value in signed.headers.items()}
+    properties = SigV4SigningProperties(region=REGION, service="transcribe")
+    signed = SigV4Signer().sign(request=request, identity=_identity(credentials), properties=properties)
+    return {field.name.lower(): field.as_string() for field in signed.fields}
 
 
 class RawClient:
