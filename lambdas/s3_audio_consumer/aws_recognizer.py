@@ -92,9 +92,9 @@ def _retryable(error: BaseException) -> bool:
 class _TrustingCRTClient(AWSCRTHTTPClient):
     """The SDK's HTTP/2 client (awscrt), trusting only the CA in `ca_file`.
 
-    smithy-http 0.6 has no option for the trust store ("TODO: Support TLS
-    configuration" in AWSCRTHTTPClient), and every connection is made from the private
-    `_tls_ctx` built in its __init__: replacing it there is the one way in."""
+    smithy-http 0.6 offers no trust-store setting (its AWSCRTHTTPClient leaves TLS
+    configuration unsupported), and every connection is made from the private `_tls_ctx`
+    built in its __init__: replacing it there is the one way in."""
 
     def __init__(self, ca_file: str) -> None:
         super().__init__(client_config=AWSCRTHTTPClientConfig(force_http_2=True))
