@@ -2,10 +2,12 @@
 
 moto (S3, DynamoDB, SQS) runs on an internal port; everything a browser or a client
 talks to is on PORT (default 8080): the WebSocket gateway, the management and Lambda
-APIs the handlers call, S3 for clip URLs, the dev identity and the apps. Translate and
-Polly are local endpoints on ports of their own (local/endpoints/), backed by the offline
-engines, so that the audio processor's production adapters run. The Lambda handlers are
-the real ones, unchanged: endpoints and engines come from the environment."""
+APIs the handlers call, S3 for clip URLs, the dev identity and the apps. Translate, Polly
+and Transcribe streaming are local endpoints on ports of their own (local/endpoints/),
+backed by the offline engines, so that the production adapters run: the audio processor's
+Translate and Polly ones, and the session worker's Transcribe one through the real SDK.
+The Lambda handlers are the real ones, unchanged: endpoints and engines come from the
+environment."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from audio_processor.config import AWS_ENGINES
@@ -27,11 +30,13 @@ from connection_handler.messages import ACTIONS
 from local.devauth import DevIdentity
 from local.endpoints.service_latency import VARIABLE as LATENCY_VARIABLE
 from local.endpoints.service_latency import ServiceLatency
+from local.endpoints.transcribe_streaming import EndpointSettings, TranscribeStreamingEndpoint
 from local.gateway import Gateway, GatewaySettings
 from local.lambda_host import FunctionDef, LambdaHost
 from local.paths import ROOT, ffmpeg_path
 from local.process import free_port
 from local.resources import LocalNames, LocalQueues, create_all, sqs_records
+from s3_audio_consumer.wiring import AWS_RECOGNIZER
 from shared import env_names, functions, resources
 from shared.worker_kick import LEASE_MS
 
@@ -55,7 +60,8 @@ APPS = {
     "speaker": ROOT / "frontend-client-apps" / "speaker-app" / "dist",
     "listener": ROOT / "frontend-client-apps" / "listener-app" / "dist",
 }
-# The offline streaming recognizer (Whisper behind Silero VAD) in place of Transcribe.
+# The offline streaming recognizer (Whisper behind Silero VAD) in process, in place of the
+# production adapter and the local Transcribe endpoint (those: RECOGNIZER=aws).
 LOCAL_RECOGNIZER = "local.engines.streaming:build"
 # SPEECH_ENGINES values whose translations and voices are the offline engines' (through the
 # local endpoints, or in process): the stack offers only the pairs those serve.
@@ -72,6 +78,8 @@ class LocalStack:
     # "aws": the production AwsTranslator and AwsSynthesizer, against the local endpoints;
     # "local.engines:build": the offline engines in process (opt-in).
     engines: str = AWS_ENGINES
+    # LOCAL_RECOGNIZER: the offline recognizer in process (the default, docs/LOCAL.md says
+    # why); "aws": the production AwsRecognizer, against the local Transcribe endpoint.
     recognizer: str = LOCAL_RECOGNIZER
     verbose: bool = False
     latency: ServiceLatency = field(default_factory=ServiceLatency)  # none unless main() asks
@@ -85,9 +93,34 @@ class LocalStack:
         self.moto_url = f"http://127.0.0.1:{self.moto_port}"
         self.endpoint_ports = {"translate": free_port(), "polly": free_port()}
 
+    @cached_property
+    def transcribe(self) -> TranscribeStreamingEndpoint | None:
+        """The local Transcribe streaming endpoint, when the production recognizer runs.
+        Made here (its CA and port are in the environment), started by `run`."""
+        if self.recognizer != AWS_RECOGNIZER:
+            return None
+        settings = EndpointSettings(
+            start_delay_s=self.latency.transcribe_start_ms / 1000,
+            result_lag_s=self.latency.transcribe_lag_ms / 1000,
+        )
+        return TranscribeStreamingEndpoint(settings, port=free_port())
+
     def endpoints(self) -> dict[str, str]:
-        """The local AWS endpoints' base URLs, by service."""
-        return {name: f"http://127.0.0.1:{port}" for name, port in self.endpoint_ports.items()}
+        """The local AWS endpoints' base URLs, by service (the names AWS's endpoint
+        variables use: AWS_ENDPOINT_URL_<NAME>)."""
+        urls = {name: f"http://127.0.0.1:{port}" for name, port in self.endpoint_ports.items()}
+        if self.transcribe is not None:
+            urls["transcribestreaming"] = self.transcribe.base_url
+        return urls
+
+    def _transcribe_environment(self) -> dict[str, str]:
+        if self.transcribe is None:
+            return {}
+        # The endpoint serves TLS (HTTP/2 needs it for the SDK's client) with a CA of its own.
+        return {
+            env_names.TRANSCRIBE_ENDPOINT: self.transcribe.base_url,
+            env_names.CA_BUNDLE: self.transcribe.ca_file,
+        }
 
     # -- environment -------------------------------------------------------------
     def environment(self) -> dict[str, str]:
@@ -103,6 +136,7 @@ class LocalStack:
             "AWS_ENDPOINT_URL_LAMBDA": base,
             "AWS_ENDPOINT_URL_TRANSLATE": self.endpoints()["translate"],
             "AWS_ENDPOINT_URL_POLLY": self.endpoints()["polly"],
+            **self._transcribe_environment(),
             env_names.ENVIRONMENT: ENV,
             env_names.SESSIONS_TABLE: self.names.sessions_table,
             env_names.CONNECTIONS_TABLE: self.names.connections_table,
@@ -199,12 +233,16 @@ class LocalStack:
         return deliver
 
     def warm_up(self) -> None:
-        """Loads Whisper (for the local recognizer) and Piper (for the Polly endpoint or the
-        in-process engines) before /healthz says ready."""
+        """Loads Whisper and Silero VAD (for the Transcribe endpoint or the in-process
+        recognizer) and Piper (for the Polly endpoint or the in-process engines) before
+        /healthz says ready."""
+        from faster_whisper.vad import get_vad_model
+
         from local.engines import warm_up_voice, whisper_model
 
         started = time.monotonic()
-        if self.recognizer == LOCAL_RECOGNIZER:
+        if self.recognizer in (AWS_RECOGNIZER, LOCAL_RECOGNIZER):
+            get_vad_model()
             whisper_model().warm_up()
         warm_up_voice()
         logger.info("speech engines ready in %.1f s", time.monotonic() - started)
@@ -225,6 +263,8 @@ class LocalStack:
     def run(self) -> None:
         os.environ.update(self.environment())
         self.start_moto()
+        if self.transcribe is not None:
+            self.transcribe.start()
         queues = self.create_resources()
         os.environ[env_names.SESSION_TIMER_QUEUE_URL] = queues.session_timers
         os.environ[env_names.UNDELIVERED_QUEUE_URL] = queues.undelivered
@@ -270,6 +310,8 @@ class LocalStack:
             host.shutdown()
             with contextlib.suppress(Exception):
                 self.moto.stop()
+            if self.transcribe is not None:
+                self.transcribe.stop()
             logger.info("stopped")
 
     async def _serve(self, gateway: Gateway) -> None:
@@ -312,7 +354,8 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--recognizer",
         default=os.environ.get(env_names.RECOGNIZER, LOCAL_RECOGNIZER),
-        help=f"the streaming worker's recognizer (default: {LOCAL_RECOGNIZER})",
+        help=f"the session worker's recognizer: '{LOCAL_RECOGNIZER}' (default: the offline one in "
+        "process) or 'aws' (the production adapter, against the local Transcribe streaming endpoint)",
     )
     parser.add_argument("--verbose", action="store_true", help="show the handlers' own logs")
     return parser.parse_args(argv)

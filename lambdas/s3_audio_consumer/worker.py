@@ -133,7 +133,8 @@ class TrackedCursors:
         return claimed
 
     def restore(self, session_id: str, written: Cursor, previous: Cursor) -> bool:
-        self._kept = None
+        # What was loaded and claimed before is history now: the next load reads the table.
+        self._kept = self.loaded = self.last_claim = None
         return self.inner.restore(session_id, written, previous)
 
 
@@ -178,6 +179,7 @@ class _Run:
     undelivered: int = 0
     missed_ms: int = 0  # audio that never arrived, skipped
     untold_gap_ms: int = 0  # ... not yet told to the speaker (with the next utterance)
+    refed_from_ms: int | None = None  # where the last cut-off close had the audio fed again
 
 
 class SessionWorker:
@@ -300,8 +302,8 @@ class SessionWorker:
             fed = segmenter.advance(run.session_id)
             self._collect(run)
             claimed, loaded = self._cursors.last_claim, self._cursors.loaded
-            if (claimed is not None and claimed[1].done) or (loaded is not None and loaded.done):
-                self._finish(run)
+            ended = (claimed is not None and claimed[1].done) or (loaded is not None and loaded.done)
+            if ended and self._finish(run):
                 return "ended"
             if self._time_to_hand_over(run, deadline):
                 self._hand_over(run)
@@ -337,7 +339,7 @@ class SessionWorker:
         if state is None or state.cursor.version == resume.version:
             return
         if self._cursors.restore(session_id, state.cursor, resume):
-            logger.warning("resumed after a crash from the checkpoint", extra={"sessionId": session_id})
+            logger.warning("ingest cursor rewound to the checkpoint", extra={"sessionId": session_id})
 
     def _while_beating(self, run: _Run, work: Callable[[], T]) -> T:
         """Runs a call that may block for seconds (a stream start, a stream's last
@@ -385,7 +387,8 @@ class SessionWorker:
             extra={"sessionId": run.session_id, "missedMs": batch.missed_ms, "atMs": batch.start_ms},
         )
         claimed = self._cursors.last_claim
-        self._close(run, resume=claimed[0] if claimed else None)  # this batch is not fed yet
+        # This batch is not fed yet, and is being fed now: no rewind behind it.
+        self._close(run, resume=claimed[0] if claimed else None, refeed=False)
 
     def _open(self, run: _Run, offset_ms: int) -> _Stretch:
         if run.standby is not None:  # opened while standing by: its silence comes first
@@ -477,36 +480,52 @@ class SessionWorker:
             return holding[-1]
         return run.point.resume
 
-    def _close(self, run: _Run, resume: Cursor | None = None) -> None:
+    def _close(self, run: _Run, resume: Cursor | None = None, refeed: bool = True) -> bool:
         """Ends the stream and emits everything it still held: afterwards all audio fed
         so far is accounted for, and a successor starts from the current cursor (or
-        `resume`, where audio not fed yet starts)."""
+        `resume`, where audio not fed yet starts). False: the stream's last results did
+        not all come, and the ingest cursor was rewound to feed their audio again."""
         stretch, run.stretch = run.stretch, None
         if stretch is None:
-            return
-        for result in self._last_results(run, stretch.stream):
+            return True
+        results, complete = self._last_results(run, stretch.stream)
+        for result in results:
             self._emit(run, stretch.cutter.feed(result))
         self._emit(run, stretch.cutter.flush())
-        claimed = self._cursors.last_claim
-        current = resume or (claimed[1] if claimed else run.point.resume)
-        run.point = replace(
-            run.point, emitted_until_ms=max(run.point.emitted_until_ms, run.fed_ms), resume=current
-        )
+        emitted_until = max(run.point.emitted_until_ms, stretch.cutter.emitted_until_ms)
+        # A second cut-off close with no word emitted in between would loop: accept the loss.
+        refeed = refeed and not complete and emitted_until != run.refed_from_ms
+        if not refeed:
+            claimed = self._cursors.last_claim
+            current = resume or (claimed[1] if claimed else run.point.resume)
+            emitted_until = max(run.point.emitted_until_ms, run.fed_ms)
+        else:
+            # Results were cut off: the audio after the last emitted word is fed again,
+            # from the segment holding it (by this worker's next stream or its successor,
+            # whichever reads next); the next cutter drops what was emitted already.
+            run.refed_from_ms = emitted_until
+            current = self._resume_for(run, emitted_until)
+            if current is not None:
+                self._rewind(run.session_id, current)
+        run.point = replace(run.point, emitted_until_ms=emitted_until, resume=current)
         run.segments.clear()
         if not self._lease.checkpoint(run.session_id, run.owner, run.point):
             raise LeaseLost(run.session_id)
+        return not refeed
 
-    def _last_results(self, run: _Run, stream: RecognitionStream) -> list[StreamResult]:
+    def _last_results(self, run: _Run, stream: RecognitionStream) -> tuple[list[StreamResult], bool]:
         """The last results can take seconds (a recognizer finishing its queue); a close
-        that takes the whole timeout may have cut some off: counted."""
+        that takes the whole timeout may have cut some off: counted, and said (False)."""
         began = self._clock()
         results = self._while_beating(run, lambda: stream.close(self._settings.close_timeout_s))
-        if self._clock() - began >= self._settings.close_timeout_s:
-            run.close_timeouts += 1
-            logger.warning(
-                "stream closed at its timeout; late results lost", extra={"sessionId": run.session_id}
-            )
-        return results
+        if self._clock() - began < self._settings.close_timeout_s:
+            return results, True
+        run.close_timeouts += 1
+        logger.warning(
+            "stream closed at its timeout; its audio after the last result is fed again",
+            extra={"sessionId": run.session_id},
+        )
+        return results, False
 
     def _abandon(self, run: _Run) -> None:
         """Closes the stream at once without emitting anything (the lease is gone or the
@@ -569,9 +588,13 @@ class SessionWorker:
             "long pause; worker parked", extra={"sessionId": run.session_id, "lastSeq": run.view.last_seq}
         )
 
-    def _finish(self, run: _Run) -> None:
-        self._close(run)
+    def _finish(self, run: _Run) -> bool:
+        """Flushes the talk and ends the worker; False (nothing ended) when the stream's
+        last results were cut off: their audio is fed again first."""
+        if not self._close(run):
+            return False
         self._lease.finish(run.session_id, run.owner)
         logger.info(
             "talk flushed; worker done", extra={"sessionId": run.session_id, "utterances": run.utterances}
         )
+        return True

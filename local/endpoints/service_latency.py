@@ -1,8 +1,9 @@
-"""How long the local Translate and Polly endpoints take at the least, so that `make local`
-keeps AWS's timing where the offline engines are faster than the services.
+"""How long the local Translate, Polly and Transcribe streaming endpoints take at the least,
+so that `make local` keeps AWS's timing where the offline engines are faster than the services.
 
 `LOCAL_AWS_LATENCY`: unset, empty or `off`: no floor; `aws`: the estimates below;
-`translate=150,polly=200`: explicit milliseconds (a service left out has no floor).
+`translate=150,polly=200,transcribe_start=500,transcribe_lag=1000`: explicit milliseconds
+(a figure left out has no floor).
 
 A floor, not an addition: the offline engines already take real time (Apertium ~tens of
 ms, Piper and espeak-ng hundreds), so an endpoint answers when its engine is done or when
@@ -23,16 +24,26 @@ VARIABLE = "LOCAL_AWS_LATENCY"
 # the whole MP3 of a sentence soon after (the clip is small). We take the middle of each.
 AWS_TRANSLATE_MS = 150.0
 AWS_POLLY_MS = 200.0
+# Transcribe streaming: the HTTP/2 stream's 200 comes after about half a second (public
+# logs show the first response within about 1 s, including the TLS set-up the local
+# connection pool saves), and results come about 1 s after the words they hold (the
+# service's documentation; public logs agree). The lag is a floor measured from the
+# arrival of a result's last audio, so Whisper's own time counts towards it.
+AWS_TRANSCRIBE_START_MS = 500.0
+AWS_TRANSCRIBE_LAG_MS = 1000.0
+FIGURES = ("translate", "polly", "transcribe_start", "transcribe_lag")
 
 
 @dataclass(frozen=True)
 class ServiceLatency:
     translate_ms: float = 0.0
     polly_ms: float = 0.0
+    transcribe_start_ms: float = 0.0
+    transcribe_lag_ms: float = 0.0
 
     @classmethod
     def aws(cls) -> ServiceLatency:
-        return cls(AWS_TRANSLATE_MS, AWS_POLLY_MS)
+        return cls(AWS_TRANSLATE_MS, AWS_POLLY_MS, AWS_TRANSCRIBE_START_MS, AWS_TRANSCRIBE_LAG_MS)
 
     @classmethod
     def parse(cls, text: str) -> ServiceLatency:
@@ -44,9 +55,9 @@ class ServiceLatency:
         values: dict[str, float] = {}
         for part in text.split(","):
             name, _, ms = part.partition("=")
-            if name.strip() not in ("translate", "polly") or not ms.strip():
+            if name.strip() not in FIGURES or not ms.strip():
                 raise ValueError(
-                    f"{VARIABLE}: expected 'aws', 'off' or 'translate=MS,polly=MS', got {text!r}"
+                    f"{VARIABLE}: expected 'aws', 'off' or NAME=MS pairs of {FIGURES}, got {text!r}"
                 )
             values[f"{name.strip()}_ms"] = float(ms)
         return cls(**values)

@@ -21,8 +21,9 @@ signatures in signing.py; this module is the server around them:
 - Limits: `max_streams` concurrent streams (25, the default quota; the next start gets
   429 LimitExceededException), `no_audio_timeout_s` (15 s without an audio event ends
   the stream with BadRequestException), `max_stream_s` (4 h; LimitExceededException).
-- Optional AWS-like latency: `start_delay_s` before the response headers and
-  `result_delay_s` on every result (docs/LOCAL.md says where the numbers come from).
+- Optional AWS-like latency: `start_delay_s` before the response headers, and
+  `result_lag_s`, a floor on how long after its last audio arrived a result is sent
+  (docs/LOCAL.md says where the numbers come from).
 
 What it cannot know: the service's real recognition, timing, punctuation and confidence
 (Whisper's words are spread evenly over the speech; no `Confidence`), messages the
@@ -98,7 +99,9 @@ class EndpointSettings:
     # client sends or the CPU runs (tests).
     partial_clock: str = "wall"
     start_delay_s: float = 0.0
-    result_delay_s: float = 0.0
+    # A floor, not an addition: a result is sent once Whisper has it and no sooner than
+    # this long after the audio it ends with arrived (Transcribe's ~1 s behind the words).
+    result_lag_s: float = 0.0
     # Access key id -> secret; None: the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the
     # environment at start, the credentials local clients sign with.
     credentials: Mapping[str, str] | None = None
@@ -235,6 +238,8 @@ class TranscriptionStream:
     _outgoing: asyncio.Queue[_Outgoing] = field(default_factory=asyncio.Queue)
     _partial_busy: bool = False
     _answered: bool = False
+    # (samples heard after an audio event, loop time it arrived): when a result's audio came
+    _arrivals: deque[tuple[int, float]] = field(default_factory=deque)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -288,6 +293,7 @@ class TranscriptionStream:
             self.on_input_end()
             return
         self._last_audio = asyncio.get_running_loop().time()
+        self._arrivals.append((self.tracker.samples + len(message.payload) // 2, self._last_audio))
         for final in self.tracker.feed(message.payload):
             self._submit(final)
         settings = self.endpoint.settings
@@ -315,6 +321,11 @@ class TranscriptionStream:
         """Results in the order their jobs were made, whatever the order they finish."""
         while (entry := await self._jobs.get()) is not None:
             job, future = entry
+            if self.input_ended and not job.final and future.cancel():
+                # The input is over and its finals are queued: a partial not yet begun would
+                # only hold them back (the service, too, answers a closed input quickly).
+                self._partial_busy = False
+                continue
             text = (await future).strip()
             if not job.final:
                 self._partial_busy = False
@@ -322,11 +333,20 @@ class TranscriptionStream:
             if self.closed or not text:
                 continue
             result = job.track.final(text, job.end_s) if job.final else job.track.partial(text, job.end_s)
-            self._queue_out(event_message("TranscriptEvent", transcript_event([result])), end=False)
+            ready_at = self._heard_at(job.end_s) + self.endpoint.settings.result_lag_s
+            self._queue_out(event_message("TranscriptEvent", transcript_event([result])), ready_at)
         self._queue_out(b"", end=True)
 
-    def _queue_out(self, data: bytes, end: bool) -> None:
-        ready_at = asyncio.get_running_loop().time() + self.endpoint.settings.result_delay_s
+    def _heard_at(self, end_s: float) -> float:
+        """When the audio up to `end_s` of the stream had arrived (the loop's clock).
+        Arrivals before it are dropped: results come in the order of their audio."""
+        sample = round(end_s * LOCAL_RATE)
+        while len(self._arrivals) > 1 and self._arrivals[0][0] < sample:
+            self._arrivals.popleft()
+        return self._arrivals[0][1] if self._arrivals else asyncio.get_running_loop().time()
+
+    def _queue_out(self, data: bytes, ready_at: float = 0.0, end: bool = False) -> None:
+        # Never ahead of an item queued before it: the send loop keeps the queue's order.
         self._outgoing.put_nowait(_Outgoing(ready_at, data, end))
 
     async def _send_loop(self) -> None:
@@ -699,9 +719,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--start-delay", type=float, default=0.0, help="seconds before the 200")
-    parser.add_argument("--result-delay", type=float, default=0.0, help="seconds added to every result")
+    parser.add_argument(
+        "--result-lag",
+        type=float,
+        default=0.0,
+        help="seconds, at least, between a result's audio and the result",
+    )
     args = parser.parse_args()
-    settings = EndpointSettings(start_delay_s=args.start_delay, result_delay_s=args.result_delay)
+    settings = EndpointSettings(start_delay_s=args.start_delay, result_lag_s=args.result_lag)
     endpoint = TranscribeStreamingEndpoint(settings, port=args.port).start(warm_up=True)
     print(f"AWS_ENDPOINT_URL_TRANSCRIBE_STREAMING={endpoint.base_url}", flush=True)
     print(f"AWS_CA_BUNDLE={endpoint.ca_file}", flush=True)

@@ -9,8 +9,11 @@ import hashlib
 import os
 import shutil
 import threading
+import zlib
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,16 +55,62 @@ def whisper_base_dir() -> Path:
     return target
 
 
+# The encoder's window. Whisper was trained on 30 s windows (3,000 mel frames); its
+# encoder runs on any shorter multiple of the frame, and its cost grows with the window.
+# The pieces it gets are at most 7 s (the VAD's limit), so a fixed 10 s window holds them
+# all with room for the trailing pad: 345 ms a piece instead of 900 ms at p50, with the
+# same word error rate (docs/ARCHITECTURE.md, "The offline recognizer"). A window sized
+# to each piece made Whisper repeat itself, so the window does not shrink further.
+WINDOW_S = 10
+WINDOW_FRAMES = WINDOW_S * 100  # 10 ms hop
+MAX_NEW_TOKENS = 128  # a 10 s window holds some 40 words; more is a runaway repetition
+# Whisper's own guards (faster-whisper's defaults): too repetitive; silence taken for words.
+COMPRESSION_RATIO_LIMIT = 2.4
+LOG_PROB_FLOOR = -1.0
+NO_SPEECH_PROB = 0.6
+FULL_WINDOW_FRAMES = 3000
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One greedy decode of a window and what Whisper's guards read from it."""
+
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+
+    @property
+    def silence(self) -> bool:
+        return self.no_speech_prob > NO_SPEECH_PROB and self.avg_logprob < LOG_PROB_FLOOR
+
+    @property
+    def repetitive(self) -> bool:
+        return bool(self.text) and compression_ratio(self.text) > COMPRESSION_RATIO_LIMIT
+
+
+def compression_ratio(text: str) -> float:
+    raw = text.encode("utf-8")
+    return len(raw) / len(zlib.compress(raw))
+
+
 class WhisperTranscriber:
     """Greedy decoding (beam 1), no timestamps, no conditioning on earlier text: a
-    piece is one utterance of a talk, and carrying text across pieces repeats errors."""
+    piece is one utterance of a talk, and carrying text across pieces repeats errors.
 
-    def __init__(self, threads: int = 2) -> None:
+    A piece that fits the 10 s window is decoded once in it; one whose decode repeats
+    itself is decoded again in the 30 s window Whisper was trained on, and a piece longer
+    than the window goes through faster-whisper's `transcribe()`. No temperature fallback:
+    a partial cut mid-word is often unsure, and sampling it again at rising temperatures
+    took seconds a piece, so results fell behind the talk."""
+
+    def __init__(self, threads: int = 2, window_s: int = WINDOW_S) -> None:
         self._threads = threads
-        self._model: object | None = None
+        self._window_frames = window_s * 100
+        self._model: Any = None
         self._lock = threading.Lock()  # one decode at a time: two would share two cores
+        self.full_window_decodes = 0  # pieces that took the 30 s path (the bench reports it)
 
-    def _get_model(self) -> object:
+    def _get_model(self) -> Any:
         if self._model is None:
             from faster_whisper import WhisperModel
 
@@ -79,13 +128,50 @@ class WhisperTranscriber:
         audio = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
         with self._lock:
             model = self._get_model()
-            segments, _ = model.transcribe(  # type: ignore[attr-defined]
-                audio,
-                language=language.code,
-                beam_size=1,
-                condition_on_previous_text=False,
-                without_timestamps=True,
-                vad_filter=False,
-            )
-            texts = [segment.text.strip() for segment in segments]
-        return " ".join(t for t in texts if t)
+            if len(audio) < 160:
+                return ""
+            features = model.feature_extractor(audio)[:, :-1]  # the last frame is the pad's
+            if features.shape[1] > FULL_WINDOW_FRAMES:
+                return self._transcribe_long(model, audio, language)
+            decoded = None
+            if features.shape[1] <= self._window_frames:
+                decoded = self._decode(model, features, language, self._window_frames)
+            if decoded is None or decoded.repetitive:
+                self.full_window_decodes += 1
+                decoded = self._decode(model, features, language, FULL_WINDOW_FRAMES)
+            return "" if decoded.silence else decoded.text
+
+    @staticmethod
+    def _decode(model: Any, features: np.ndarray, language: Language, window_frames: int) -> Decoded:
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+
+        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, "transcribe", language.code)
+        prompt = model.get_prompt(tokenizer, [], without_timestamps=True)
+        encoded = model.encode(pad_or_trim(features, window_frames))
+        result = model.model.generate(
+            encoded,
+            [prompt],
+            beam_size=1,
+            max_length=len(prompt) + MAX_NEW_TOKENS,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=[-1],
+        )[0]
+        tokens = result.sequences_ids[0]
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        text = tokenizer.decode(tokens).strip()
+        return Decoded(text, avg_logprob, result.no_speech_prob)
+
+    @staticmethod
+    def _transcribe_long(model: Any, audio: np.ndarray, language: Language) -> str:
+        segments, _ = model.transcribe(
+            audio,
+            language=language.code,
+            beam_size=1,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+            vad_filter=False,
+        )
+        return " ".join(text for segment in segments if (text := segment.text.strip()))

@@ -1,20 +1,24 @@
 """What `make local` gives the functions, without starting the stack: the production Translate
-and Polly adapters by default, pointed at the local endpoints by their variables alone, the
-offline recognizer, and the pairs the offline engines serve."""
+and Polly adapters by default, pointed at the local endpoints by their variables alone; the
+in-process recognizer by default and the production Transcribe adapter on the local
+endpoint (and its CA) with RECOGNIZER=aws; and the pairs the offline engines serve."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import boto3
 import pytest
 
 from audio_processor.config import ProcessorConfig
+from local.endpoints.service_latency import AWS_TRANSCRIBE_LAG_MS, AWS_TRANSCRIBE_START_MS, ServiceLatency
 from local.engines import served_pairs
 from local.gateway import GatewaySettings
 from local.gateway.dev_routes import DevRoutes
 from local.runner import LocalStack, arguments
+from s3_audio_consumer.wiring import WorkerConfig, build_recognizer
 from shared import env_names
 
 
@@ -29,14 +33,51 @@ def stack_from(argv: list[str]) -> LocalStack:
     return LocalStack(port=8080, engines=args.engines, recognizer=args.recognizer)
 
 
-def test_by_default_the_production_adapters_translate_and_speak_and_the_recognizer_stays_local(
+def test_by_default_the_production_adapters_translate_and_speak_and_the_recognizer_is_in_process(
     no_engine_variables,
 ):
-    environment = stack_from([]).environment()
+    stack = stack_from([])
+    environment = stack.environment()
 
     assert environment[env_names.SPEECH_ENGINES] == "aws"
     assert environment[env_names.RECOGNIZER] == "local.engines.streaming:build"
+    assert env_names.TRANSCRIBE_ENDPOINT not in environment
+    assert stack.transcribe is None and "transcribestreaming" not in stack.endpoints()
     assert environment[env_names.LANGUAGE_PAIRS] == served_pairs().format() != ""
+
+
+def test_the_production_recognizer_runs_on_the_local_transcribe_endpoint(no_engine_variables):
+    stack = stack_from(["--recognizer", "aws"])
+    environment = stack.environment()
+
+    assert environment[env_names.RECOGNIZER] == "aws"
+    assert environment[env_names.TRANSCRIBE_ENDPOINT] == stack.endpoints()["transcribestreaming"]
+    assert environment[env_names.TRANSCRIBE_ENDPOINT].startswith("https://127.0.0.1:")
+    assert "BEGIN CERTIFICATE" in Path(environment[env_names.CA_BUNDLE]).read_text()
+    assert environment[env_names.LANGUAGE_PAIRS] == served_pairs().format() != ""
+
+
+def test_the_worker_built_from_that_environment_runs_the_production_recognizer_on_the_endpoint(
+    no_engine_variables, monkeypatch
+):
+    stack = stack_from(["--recognizer", "aws"])
+    for name, value in stack.environment().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv(env_names.UNDELIVERED_QUEUE_URL, "http://127.0.0.1:1/queue/undelivered")
+
+    config = WorkerConfig.from_env()
+
+    assert (config.recognizer, config.transcribe_endpoint) == ("aws", stack.transcribe.base_url)
+    assert config.ca_bundle == stack.transcribe.ca_file
+    assert type(build_recognizer(config)).__name__ == "AwsRecognizer"
+
+
+def test_aws_timing_reaches_the_transcribe_endpoint():
+    stack = LocalStack(port=8080, recognizer="aws", latency=ServiceLatency.aws())
+
+    assert stack.transcribe is not None
+    assert stack.transcribe.settings.start_delay_s == AWS_TRANSCRIBE_START_MS / 1000 > 0
+    assert stack.transcribe.settings.result_lag_s == AWS_TRANSCRIBE_LAG_MS / 1000 > 0
 
 
 def test_the_in_process_offline_engines_stay_an_opt_in(no_engine_variables, monkeypatch):
@@ -64,7 +105,7 @@ def test_the_functions_clients_reach_the_endpoints_by_their_variables_though_mot
 
 
 def test_healthz_lists_the_endpoints():
-    stack = LocalStack(port=8080)
+    stack = LocalStack(port=8080, recognizer="aws")
     settings = GatewaySettings(
         port=8080,
         stage="local",
@@ -82,4 +123,5 @@ def test_healthz_lists_the_endpoints():
     assert json.loads(response.text or "")["endpoints"] == {
         "translate": stack.endpoints()["translate"],
         "polly": stack.endpoints()["polly"],
+        "transcribestreaming": stack.transcribe.base_url if stack.transcribe else None,
     }

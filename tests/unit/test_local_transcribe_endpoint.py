@@ -385,6 +385,24 @@ def test_the_production_adapter_gets_partials_and_finals(welcome_pcm: bytes) -> 
     assert all(w.stable for r in finals for w in r.words)
 
 
+def test_aws_timing_holds_the_start_and_every_result_back_from_its_audio(welcome_pcm: bytes) -> None:
+    """Lower bounds only: the endpoint may be slower than AWS, never faster."""
+    with endpoint(start_delay_s=0.4, result_lag_s=0.8) as running:
+        asked = time.monotonic()
+        stream = recognizer(running).start(ENGLISH, 16000)
+        started = time.monotonic()
+        stream.send(welcome_pcm)  # all the audio arrives now
+        sent = time.monotonic()
+        received: list[float] = []
+        deadline = sent + WAIT_S
+        while len(received) < 2 and time.monotonic() < deadline:
+            received += [time.monotonic() for _ in stream.results()]
+            time.sleep(0.01)
+        stream.close(WAIT_S)
+    assert started - asked >= 0.4
+    assert received and min(received) - sent >= 0.8
+
+
 def test_the_limits_default_to_the_services_quotas() -> None:
     settings = EndpointSettings()
     assert settings.max_streams == 25

@@ -184,6 +184,10 @@ def test_every_error_code_the_endpoint_answers_is_in_the_model():
         ("aws", ServiceLatency.aws()),
         ("translate=120, polly=250", ServiceLatency(120.0, 250.0)),
         ("polly=90", ServiceLatency(0.0, 90.0)),
+        (
+            "transcribe_start=500,transcribe_lag=1000",
+            ServiceLatency(transcribe_start_ms=500, transcribe_lag_ms=1000),
+        ),
     ],
 )
 def test_the_latency_setting_is_read_from_its_variable(text, expected):

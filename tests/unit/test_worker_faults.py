@@ -190,6 +190,18 @@ def test_three_handovers_leave_no_audible_hole(ffmpeg, talk_ms):
     assert max(at_handover) <= max(elsewhere), (at_handover, sorted(elsewhere)[-3:])
 
 
+def test_a_recognizer_too_slow_to_close_in_time_loses_nothing_at_handovers(ffmpeg, talk_ms):
+    """Every close takes longer than the worker waits (a recognizer with a backlog, as the
+    local endpoint on a busy machine): the words whose results were cut off are fed again
+    to the next stream, and nothing reaches the listeners twice."""
+    slow_close = replace(AWS_TIMING, transcribe=replace(AWS_TIMING.transcribe, close_flush_s=12.0))
+    report = run_world(ffmpeg, talk_ms, Faults(handover_after_s=20.0), timing=slow_close)
+    assert_exact(report)
+    outcomes = [r.outcome for _, r in report.runs if r]
+    assert outcomes.count("handed_over") >= 2 and outcomes[-1] == "ended"
+    assert sum(r.close_timeouts for _, r in report.runs if r) >= 2
+
+
 def test_four_hundred_chunks_that_never_arrive_in_a_four_minute_talk(ffmpeg):
     """Two minutes of a talk lost in one run (more than the speaker app could resend):
     found, skipped, reported, and the talk after it is heard."""
