@@ -1,4 +1,4 @@
-"""session-timer: the SQS delay queue's messages -> SessionService timers and the
+"""session-timer: the SQS delay queue's messages -> the domain's timers (lifecycle, listeners) and the
 session worker's watch.
 
 A speaker's grace period ends here: if the speaker has not resumed, the session ends
@@ -44,9 +44,9 @@ def lambda_handler(
             continue  # retrying cannot fix it
         try:
             if timer.kind == LISTENER_STATS:
-                send(runtime, runtime.service.stats_due(timer.session_id))
+                send(runtime, runtime.service.listeners.stats_due(timer.session_id))
                 continue
-            outgoing = runtime.service.expire_suspension(timer.session_id, timer.suspended_at_ms)
+            outgoing = runtime.service.lifecycle.expire_suspension(timer.session_id, timer.suspended_at_ms)
             if outgoing:
                 metrics.add_metric(name="SessionsEndedAfterGrace", unit=MetricUnit.Count, value=1)
             send(runtime, outgoing)
