@@ -17,7 +17,7 @@ from infra.management_api import LISTENER_POSTS, allow_posting
 from infra.nag import objects_under
 from infra.python_function import FunctionSpec, PythonFunction
 from infra.table_access import grant_items, grant_listener_query
-from lambdas.shared import env_names, resources
+from lambdas.shared import env_names, functions, resources
 
 
 class SpeechPipeline(Construct):
@@ -43,8 +43,7 @@ class SpeechPipeline(Construct):
             "AudioProcessor",
             env_name=env_name,
             spec=FunctionSpec(
-                base_name=constants.AUDIO_PROCESSOR,
-                package="audio_processor",
+                function=functions.AUDIO_PROCESSOR,
                 description="Translates an utterance, synthesizes and delivers a clip per language",
                 environment={
                     env_names.API_GATEWAY_ENDPOINT: management_endpoint,

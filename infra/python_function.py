@@ -40,16 +40,11 @@ def function_arn(scope: Construct, base_name: str, env_name: str) -> str:
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    base_name: str  # e.g. constants.CHUNK_WRITER
-    package: str  # folder under lambdas/, e.g. "chunk_writer"
+    function: functions.FunctionInfo  # its name, bundle (package), handler and size: one table
     description: str
     environment: Mapping[str, str] = field(default_factory=dict)
     layers: Sequence[lambda_.ILayerVersion] = ()
     invoked_asynchronously: bool = False
-    # "<module>.<function>" inside the bundle; default: the function's handler in
-    # lambdas/shared/functions.py (else "<package>.handler.lambda_handler"). Several
-    # functions share one package (one bundle).
-    handler: str | None = None
     # None: no reservation (the function shares the account's unreserved pool).
     reserved_concurrency: int | None = None
 
@@ -59,9 +54,8 @@ class FunctionSpec:
             raise ValueError(f"{self.base_name}: reserved concurrency must be >= 1 or None")
 
     @property
-    def handler_path(self) -> str:
-        known = functions.BY_NAME.get(self.base_name)
-        return self.handler or (known.handler if known else f"{self.package}.handler.lambda_handler")
+    def base_name(self) -> str:
+        return self.function.base_name
 
 
 class PythonFunction(Construct):
@@ -93,8 +87,8 @@ class PythonFunction(Construct):
             description=spec.description,
             runtime=constants.RUNTIME,
             architecture=constants.ARCHITECTURE,
-            code=function_code(spec.package),
-            handler=spec.handler_path,
+            code=function_code(spec.function.package),
+            handler=spec.function.handler,
             role=self.role,
             log_group=self.log_group,
             memory_size=size.memory_mb,

@@ -15,6 +15,7 @@ from connection_handler import wiring
 from connection_handler.context import Caller, Outgoing
 from connection_handler.parsing import parse_action
 from connection_handler.service import SessionService
+from shared.authorizer_context import AuthorizerContext
 from shared.protocol import ErrorCode, ProtocolError, error_message
 
 logger = Logger()
@@ -48,9 +49,8 @@ CONNECT_STATUS = {
 def claimed_caller(request: dict[str, Any]) -> Caller:
     """The caller as API Gateway's request context names it (the authorizer's context)."""
     source_ip = request.get("identity", {}).get("sourceIp", "")
-    authorizer = request.get("authorizer") or {}
-    role, user_id = str(authorizer.get("role", "listener")), str(authorizer.get("userId", ""))
-    return Caller(request["connectionId"], role, user_id, source_ip)
+    claimed = AuthorizerContext.from_request(request.get("authorizer"))
+    return Caller(request["connectionId"], claimed.role, claimed.user_id, source_ip)
 
 
 def send(runtime: wiring.Runtime, outgoing: list[tuple[str, dict[str, Any]]]) -> None:
