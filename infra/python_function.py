@@ -78,6 +78,15 @@ class PythonFunction(Construct):
             removal_policy=RemovalPolicy.DESTROY if env_name == "dev" else RemovalPolicy.RETAIN,
         )
         self.log_group.grant_write(self.role)
+        # X-Ray's PutTraceSegments and PutTelemetryRecords take no resource ARN: Lambda's
+        # active tracing grants them on "*" to the role (below).
+        suppress(
+            self.role,
+            "IAM5",
+            "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions",
+            applies_to=["Resource::*"],
+            children=True,
+        )
 
         self.failure_queue = FailureQueue(self, "OnFailure") if spec.invoked_asynchronously else None
         self.function = lambda_.Function(
@@ -96,11 +105,18 @@ class PythonFunction(Construct):
             ephemeral_storage_size=Size.mebibytes(size.ephemeral_mb),
             layers=list(spec.layers),
             reserved_concurrent_executions=spec.reserved_concurrency,
+            # X-Ray: each invocation's segment, and the trace carried on through the
+            # functions it invokes (chunk -> worker -> utterance -> clip); Powertools' Tracer
+            # (lambdas/shared/observability.py) adds the AWS calls and the session's keys.
+            tracing=lambda_.Tracing.ACTIVE,
             environment={
                 "ENVIRONMENT": env_name,
                 "POWERTOOLS_SERVICE_NAME": spec.base_name,
                 "POWERTOOLS_METRICS_NAMESPACE": constants.PROJECT,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                # AWS calls made on threads the X-Ray SDK cannot see (the worker's recognizer
+                # loop, the audience's pool) go untraced instead of logging an error each.
+                "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
                 **spec.environment,
             },
             retry_attempts=constants.ASYNC_RETRIES[spec.base_name] if self.failure_queue else None,

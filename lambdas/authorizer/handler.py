@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from authorizer import wiring
 from authorizer.policy import policy
 from authorizer.tokens import InvalidToken, TokenVerifier
 from shared.authorizer_context import LISTENER, SPEAKER, AuthorizerContext
+from shared.observability import logger, observed
 
-logger = Logger()
 
-
-@logger.inject_lambda_context
+@observed
 def lambda_handler(
     event: dict[str, Any], context: Any, verifier: TokenVerifier | None = None
 ) -> dict[str, Any]:

@@ -9,11 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from connection_handler import routes, wiring
-from connection_handler.routes import logger, metrics
+from shared.observability import follow, observed
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
+@observed
 def lambda_handler(
     event: dict[str, Any], context: Any, runtime: wiring.Runtime | None = None
 ) -> dict[str, Any]:
@@ -22,7 +21,7 @@ def lambda_handler(
     event_type = request.get("eventType")
     connections = runtime.service.connections
     caller = connections.identify(routes.claimed_caller(request), connecting=event_type == "CONNECT")
-    logger.append_keys(connectionId=caller.connection_id, routeKey=request.get("routeKey"), role=caller.role)
+    follow(connectionId=caller.connection_id, routeKey=request.get("routeKey"), role=caller.role)
     if event_type == "CONNECT":
         return routes.connect(runtime, caller, event.get("queryStringParameters") or {})
     if event_type == "DISCONNECT":

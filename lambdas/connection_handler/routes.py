@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from connection_handler import messages as m
@@ -16,11 +15,8 @@ from connection_handler.context import Caller, Outgoing
 from connection_handler.parsing import parse_action
 from connection_handler.service import SessionService
 from shared.authorizer_context import AuthorizerContext
+from shared.observability import follow, logger, metrics
 from shared.protocol import ErrorCode, ProtocolError, error_message
-
-logger = Logger()
-metrics = Metrics()
-
 
 # Each action -> the part of the domain that serves it, and its method there.
 Route = Callable[[SessionService], Callable[[Caller, Any], list[Outgoing]]]
@@ -80,6 +76,8 @@ def message(runtime: wiring.Runtime, caller: Caller, body: str | None) -> list[t
     action: m.Action | None = None
     try:
         action = parse_action(body)
+        # Which session (and which chunk) the message is about, on its logs and its trace.
+        follow(sessionId=getattr(action, "sessionId", None), seq=getattr(action, "seq", None))
         return ROUTES[action.action](runtime.service)(caller, action)
     except ProtocolError as error:
         metrics.add_metric(

@@ -11,20 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from connection_handler import wiring
 from connection_handler.routes import send
 from connection_handler.scheduler import LISTENER_STATS, TimerMessage
+from shared.observability import logger, metrics, observed
 from shared.worker_watch import WatchMessage, WorkerWatch
 
-logger = Logger()
-metrics = Metrics()
 
-
-@logger.inject_lambda_context
-@metrics.log_metrics
+@observed
 def lambda_handler(
     event: dict[str, Any], context: Any, runtime: wiring.Runtime | None = None
 ) -> dict[str, Any]:
