@@ -1,5 +1,7 @@
-"""audio_processor: an utterance (recognized by the session's streaming worker) ->
-Translate -> Polly -> S3 -> listeners. It no longer transcribes."""
+"""audio_processor: an utterance, recognized by the session's streaming worker (the
+SessionManagement stack's s3-audio-consumer, which holds the Transcribe stream) ->
+Translate -> Polly -> S3 -> listeners. The stack keeps its name from the layout; what it
+runs is translation, speech and delivery."""
 
 from __future__ import annotations
 
