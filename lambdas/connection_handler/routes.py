@@ -1,5 +1,6 @@
-"""API Gateway's three kinds of WebSocket event -> calls of the domain's parts (service.py), and what they
-return -> sends. Every error of a message is mapped to one `error` message here."""
+"""API Gateway's three kinds of WebSocket event -> calls of the domain's parts (service.py),
+and what they return -> sends. Every error of a message is mapped to one `error` message
+here."""
 
 from __future__ import annotations
 
