@@ -20,8 +20,8 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 help:
 	@echo "make local       install what is needed, run the whole system on http://127.0.0.1:$$PORT (PORT=8080)"
-	@echo "make test        install what is needed, run every test (what CI runs)"
-	@echo "make lint        ruff + mypy"
+	@echo "make test        install what is needed, run every test (CI runs make lint, then this)"
+	@echo "make lint        ruff, ruff format --check, mypy (CI runs it before make test)"
 	@echo "make bench       latency, fan-out, throughput and cost: bench/results/DATE.json, docs/BENCHMARKS.md (~25 min)"
 	@echo "make bench-quick the same as a smoke run (under 3 minutes)"
 	@echo "make bench-consumer   s3_audio_consumer time per 3 s batch (median, p95)"

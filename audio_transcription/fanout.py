@@ -11,7 +11,7 @@ from constructs import Construct
 from infra import constants
 from infra.management_api import LISTENER_POSTS, allow_posting
 from infra.python_function import FunctionSpec, PythonFunction
-from lambdas.shared import env_names
+from lambdas.shared import env_names, functions
 
 
 class Fanout(Construct):
@@ -30,8 +30,7 @@ class Fanout(Construct):
             "Fanout",
             env_name=env_name,
             spec=FunctionSpec(
-                base_name=constants.FANOUT,
-                package="audio_processor",  # the processor's bundle: the same sender code
+                function=functions.FANOUT,
                 description="Posts one page of a clip's listeners, hundreds of posts in flight",
                 environment={
                     env_names.API_GATEWAY_ENDPOINT: management_endpoint,

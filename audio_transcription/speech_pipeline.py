@@ -1,5 +1,7 @@
-"""audio_processor: an utterance (recognized by the session's streaming worker) ->
-Translate -> Polly -> S3 -> listeners. It no longer transcribes."""
+"""audio_processor: an utterance, recognized by the session's streaming worker (the
+SessionManagement stack's s3-audio-consumer, which holds the Transcribe stream) ->
+Translate -> Polly -> S3 -> listeners. The stack keeps its name from the layout; what it
+runs is translation, speech and delivery."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from infra.management_api import LISTENER_POSTS, allow_posting
 from infra.nag import objects_under
 from infra.python_function import FunctionSpec, PythonFunction
 from infra.table_access import grant_items, grant_listener_query
-from lambdas.shared import env_names, resources
+from lambdas.shared import env_names, functions, resources
 
 
 class SpeechPipeline(Construct):
@@ -43,8 +45,7 @@ class SpeechPipeline(Construct):
             "AudioProcessor",
             env_name=env_name,
             spec=FunctionSpec(
-                base_name=constants.AUDIO_PROCESSOR,
-                package="audio_processor",
+                function=functions.AUDIO_PROCESSOR,
                 description="Translates an utterance, synthesizes and delivers a clip per language",
                 environment={
                     env_names.API_GATEWAY_ENDPOINT: management_endpoint,

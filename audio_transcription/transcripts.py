@@ -13,7 +13,7 @@ from infra import constants
 from infra.management_api import allow_posting
 from infra.nag import objects_under
 from infra.python_function import FunctionSpec, PythonFunction
-from lambdas.shared import env_names, resources
+from lambdas.shared import env_names, functions, resources
 
 
 class Transcripts(Construct):
@@ -36,8 +36,7 @@ class Transcripts(Construct):
             "Transcripts",
             env_name=env_name,
             spec=FunctionSpec(
-                base_name=constants.TRANSCRIPTS,
-                package="audio_processor",  # the processor's bundle: records, stores, srt and webvtt-py
+                function=functions.TRANSCRIPTS,
                 description="Builds a session's transcript (TXT, SRT, WebVTT) and posts its presigned URLs",
                 environment={
                     env_names.API_GATEWAY_ENDPOINT: management_endpoint,

@@ -1,4 +1,8 @@
-"""Names, sizes and limits of every deployed resource, in one place."""
+"""The stacks' own settings: the runtime and platform, throttles, alarms, log retention,
+reserved concurrency, what the stacks pass to the functions in their environment (the
+fan-out's page size), and the CDK forms (Durations) of the functions' table. The names,
+keys and limits the functions share with the stacks are defined in lambdas/shared/
+(functions.py, resources.py, env_names.py, protocol.py) and only read here."""
 
 from __future__ import annotations
 

@@ -40,16 +40,11 @@ def function_arn(scope: Construct, base_name: str, env_name: str) -> str:
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    base_name: str  # e.g. constants.CHUNK_WRITER
-    package: str  # folder under lambdas/, e.g. "chunk_writer"
+    function: functions.FunctionInfo  # its name, bundle (package), handler and size: one table
     description: str
     environment: Mapping[str, str] = field(default_factory=dict)
     layers: Sequence[lambda_.ILayerVersion] = ()
     invoked_asynchronously: bool = False
-    # "<module>.<function>" inside the bundle; default: the function's handler in
-    # lambdas/shared/functions.py (else "<package>.handler.lambda_handler"). Several
-    # functions share one package (one bundle).
-    handler: str | None = None
     # None: no reservation (the function shares the account's unreserved pool).
     reserved_concurrency: int | None = None
 
@@ -59,9 +54,8 @@ class FunctionSpec:
             raise ValueError(f"{self.base_name}: reserved concurrency must be >= 1 or None")
 
     @property
-    def handler_path(self) -> str:
-        known = functions.BY_NAME.get(self.base_name)
-        return self.handler or (known.handler if known else f"{self.package}.handler.lambda_handler")
+    def base_name(self) -> str:
+        return self.function.base_name
 
 
 class PythonFunction(Construct):
@@ -84,6 +78,15 @@ class PythonFunction(Construct):
             removal_policy=RemovalPolicy.DESTROY if env_name == "dev" else RemovalPolicy.RETAIN,
         )
         self.log_group.grant_write(self.role)
+        # X-Ray's PutTraceSegments and PutTelemetryRecords take no resource ARN: Lambda's
+        # active tracing grants them on "*" to the role (below).
+        suppress(
+            self.role,
+            "IAM5",
+            "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions",
+            applies_to=["Resource::*"],
+            children=True,
+        )
 
         self.failure_queue = FailureQueue(self, "OnFailure") if spec.invoked_asynchronously else None
         self.function = lambda_.Function(
@@ -93,8 +96,8 @@ class PythonFunction(Construct):
             description=spec.description,
             runtime=constants.RUNTIME,
             architecture=constants.ARCHITECTURE,
-            code=function_code(spec.package),
-            handler=spec.handler_path,
+            code=function_code(spec.function.package),
+            handler=spec.function.handler,
             role=self.role,
             log_group=self.log_group,
             memory_size=size.memory_mb,
@@ -102,11 +105,18 @@ class PythonFunction(Construct):
             ephemeral_storage_size=Size.mebibytes(size.ephemeral_mb),
             layers=list(spec.layers),
             reserved_concurrent_executions=spec.reserved_concurrency,
+            # X-Ray: each invocation's segment, and the trace carried on through the
+            # functions it invokes (chunk -> worker -> utterance -> clip); Powertools' Tracer
+            # (lambdas/shared/observability.py) adds the AWS calls and the session's keys.
+            tracing=lambda_.Tracing.ACTIVE,
             environment={
                 "ENVIRONMENT": env_name,
                 "POWERTOOLS_SERVICE_NAME": spec.base_name,
                 "POWERTOOLS_METRICS_NAMESPACE": constants.PROJECT,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                # AWS calls made on threads the X-Ray SDK cannot see (the worker's recognizer
+                # loop, the audience's pool) go untraced instead of logging an error each.
+                "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
                 **spec.environment,
             },
             retry_attempts=constants.ASYNC_RETRIES[spec.base_name] if self.failure_queue else None,

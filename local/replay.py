@@ -1,7 +1,10 @@
-"""Replays recorded MediaRecorder chunks through the real chunk writer and segmenter.
+"""Replays recorded MediaRecorder chunks through the real chunk writer and segmenter,
+without the session worker around them: no lease, no recognition stream.
 
-S3 is moto in process; the segments are collected (the bench and the tests of the
-segment planner's I/O); the cursor is kept in memory."""
+S3 is moto in process; the chunks are read by key, as the worker reads them; the cursor
+is kept in memory; the segments are collected instead of streamed (the tests of the
+segment planner's I/O, and the processor's tests and benches, which take 3 s segments as
+utterance-sized audio where the worker cuts ~600 ms ones for its stream)."""
 
 from __future__ import annotations
 
@@ -114,6 +117,8 @@ class Replay:
             hints.final_seq = final_seq
 
     def event(self, segmenter: Segmenter | None = None) -> int:
+        """One `advance` of a segmenter, as the worker makes in each poll of its loop;
+        returns how many segments it handed on."""
         return (segmenter or self.segmenter).advance(self.session_id)
 
 

@@ -1,4 +1,7 @@
-"""The stacks' tables, buckets and S3 notification, recreated in moto.
+"""The stacks' tables, buckets and queues, recreated in moto: the sessions, connections and
+idempotency tables, the chunk and translation buckets, the session timers' delay queue and
+the worker's queue of undelivered utterances. Chunks reach the worker by key, as on AWS:
+no bucket notification is set up (the chunk writer starts the worker, shared/worker_kick.py).
 
 Names and keys come from lambdas/shared/resources.py, the module the stacks use."""
 
@@ -91,7 +94,8 @@ class LocalQueues:
 
 
 def create_all(session: Any, names: LocalNames, endpoint_url: str | None = None) -> LocalQueues:
-    """Creates everything; returns the URL of the queue the runner drains."""
+    """Creates everything; returns the queues' URLs (the runner drains the timers' queue
+    into the session-timer function, as its SQS event source does on AWS)."""
     dynamodb = session.resource("dynamodb", endpoint_url=endpoint_url)
     create_sessions_table(dynamodb, names.sessions_table)
     create_connections_table(dynamodb, names.connections_table)

@@ -26,7 +26,7 @@ from infra import constants
 from infra.failure_queue import FailureQueue
 from infra.nag import objects_under
 from infra.python_function import FunctionSpec, PythonFunction, function_arn
-from lambdas.shared import env_names, resources
+from lambdas.shared import env_names, functions, resources
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,7 @@ class AudioConsumer(Construct):
             "Consumer",
             env_name=env_name,
             spec=FunctionSpec(
-                base_name=constants.S3_AUDIO_CONSUMER,
-                package="s3_audio_consumer",
+                function=functions.S3_AUDIO_CONSUMER,
                 description="Session streaming worker: chunks -> Transcribe stream -> utterances",
                 environment={
                     env_names.CHUNK_BUCKET: bucket.bucket_name,

@@ -11,7 +11,7 @@ from constructs import Construct
 from infra import constants
 from infra.nag import objects_under
 from infra.python_function import FunctionSpec, PythonFunction, function_arn
-from lambdas.shared import env_names, resources
+from lambdas.shared import env_names, functions, resources
 
 
 class ChunkWriter(Construct):
@@ -30,8 +30,7 @@ class ChunkWriter(Construct):
             "ChunkWriter",
             env_name=env_name,
             spec=FunctionSpec(
-                base_name=constants.CHUNK_WRITER,
-                package="chunk_writer",
+                function=functions.CHUNK_WRITER,
                 description="Writes one MediaRecorder chunk to sessions/{id}/chunks/{seq}.webm",
                 environment={
                     env_names.CHUNK_BUCKET: bucket.bucket_name,

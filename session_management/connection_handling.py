@@ -11,7 +11,7 @@ from constructs import Construct
 from infra import constants
 from infra.python_function import FunctionSpec, PythonFunction
 from infra.table_access import grant_items, grant_listener_query
-from lambdas.shared import env_names
+from lambdas.shared import env_names, functions
 
 # Partition-key prefix of rejoin tokens in the Sessions table (connection_handler/store.py).
 REJOIN_KEY_PREFIX = "rejoin#"
@@ -37,8 +37,7 @@ class ConnectionHandling(Construct):
             "Authorizer",
             env_name=env_name,
             spec=FunctionSpec(
-                base_name=constants.AUTHORIZER,
-                package="authorizer",
+                function=functions.AUTHORIZER,
                 description="Verifies speaker ID tokens on $connect; admits listeners",
                 environment={
                     env_names.COGNITO_USER_POOL_ID: user_pool.user_pool_id,
@@ -53,8 +52,7 @@ class ConnectionHandling(Construct):
             "ConnectionHandler",
             env_name=env_name,
             spec=FunctionSpec(
-                base_name=constants.CONNECTION_HANDLER,
-                package="connection_handler",
+                function=functions.CONNECTION_HANDLER,
                 description="Handles every WebSocket route: sessions, listeners, audio chunks",
                 environment={
                     env_names.SESSIONS_TABLE: sessions.table_name,

@@ -25,7 +25,7 @@ from infra import constants
 from infra.management_api import allow_posting
 from infra.python_function import FunctionSpec, PythonFunction
 from infra.table_access import grant_items, grant_listener_query
-from lambdas.shared import env_names
+from lambdas.shared import env_names, functions
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,7 @@ class SessionTimers(Construct):
             "SessionTimer",
             env_name=env_name,
             spec=FunctionSpec(
-                base_name=constants.SESSION_TIMER,
-                package="connection_handler",
+                function=functions.SESSION_TIMER,
                 description="Ends sessions whose speaker did not reconnect within the grace period",
                 environment={
                     env_names.SESSIONS_TABLE: sessions.table_name,

@@ -77,6 +77,8 @@ class WebSocketGateway(Construct):
             "AccessLogs",
             retention=constants.LOG_RETENTION[env_name],
         )
+        # No X-Ray on the stage: API Gateway traces REST APIs only (a WebSocket stage has no
+        # tracing setting). Traces start at the functions, which all trace actively.
         self.stage = apigw.WebSocketStage(
             self,
             "Stage",

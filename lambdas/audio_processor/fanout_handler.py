@@ -6,18 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from shared.fanout import PageRequest, SignedPoster, post_page, poster_from_env
-
-logger = Logger()
-metrics = Metrics()
+from shared.observability import logger, metrics, observed
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
+@observed
 def lambda_handler(event: dict[str, Any], context: Any, poster: SignedPoster | None = None) -> dict[str, Any]:
     try:
         request = PageRequest.model_validate(event)

@@ -9,12 +9,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from audio_processor import wiring
-from audio_processor.observability import logger, metrics, refused, reported
+from audio_processor.observability import refused, reported
 from shared.audio_unit import UtteranceUnit
+from shared.observability import follow, observed
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
+@observed
 def lambda_handler(
     event: dict[str, Any], context: Any, runtime: wiring.Runtime | None = None
 ) -> dict[str, Any]:
@@ -22,5 +22,5 @@ def lambda_handler(
         unit = UtteranceUnit.model_validate(event)
     except ValidationError as error:
         return refused(error)
-    logger.append_keys(sessionId=unit.session_id, index=unit.index)
+    follow(sessionId=unit.session_id, index=unit.index)
     return reported((runtime or wiring.runtime()).process(unit, context))

@@ -1,17 +1,19 @@
-"""The processor's logs and metrics: one place turns a report (or a refusal) into them.
+"""The processor's logs and metrics (shared/observability.py's logger and metrics): one place
+turns a report (or a refusal) into them.
 The text of the talk stays out of the logs: talks may be confidential."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
-logger = Logger()
-metrics = Metrics()
+from shared.observability import logger, metrics
+
+# The pipeline's and the sender's standard loggers (clip_fit, pipeline, fanout) write JSON
+# lines with the function's keys too.
 copy_config_to_registered_loggers(source_logger=logger)
 
 STAGE_METRICS = {

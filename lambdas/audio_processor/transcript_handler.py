@@ -6,19 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from audio_processor import wiring
 from audio_processor.transcripts import TranscriptRequest, answer
-
-logger = Logger()
-metrics = Metrics()
+from shared.observability import follow, logger, metrics, observed
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
+@observed
 def lambda_handler(
     event: dict[str, Any], context: Any, runtime: wiring.TranscriptsRuntime | None = None
 ) -> dict[str, Any]:
@@ -27,6 +23,7 @@ def lambda_handler(
     except ValidationError as error:
         logger.error("invalid transcript request", extra={"problems": str(error)})
         return {"outcome": "invalid"}
+    follow(sessionId=request.session_id, language=request.language)
     runtime = runtime or wiring.transcripts_runtime()
     message = answer(runtime.service, request)
     runtime.notifier.send(request.connection_id, message)

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from authorizer import wiring
 from authorizer.policy import policy
 from authorizer.tokens import InvalidToken, TokenVerifier
+from shared.authorizer_context import LISTENER, SPEAKER, AuthorizerContext
+from shared.observability import logger, observed
 
-logger = Logger()
 
-
-@logger.inject_lambda_context
+@observed
 def lambda_handler(
     event: dict[str, Any], context: Any, verifier: TokenVerifier | None = None
 ) -> dict[str, Any]:
@@ -21,15 +19,12 @@ def lambda_handler(
     resource = event["methodArn"]
     token = query.get("token")
     if not token:
-        return policy("listener", "Allow", resource, {"role": "listener"})
+        return policy(LISTENER, "Allow", resource, AuthorizerContext())
     try:
         speaker = (verifier or wiring.verifier()).verify(token)
     except InvalidToken as error:
         logger.warning("speaker token refused", extra={"reason": str(error)})
-        return policy("anonymous", "Deny", resource, {})
+        return policy("anonymous", "Deny", resource, None)
     return policy(
-        speaker.user_id,
-        "Allow",
-        resource,
-        {"role": "speaker", "userId": speaker.user_id, "email": speaker.email},
+        speaker.user_id, "Allow", resource, AuthorizerContext(SPEAKER, speaker.user_id, speaker.email)
     )

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.authorizer_context import AuthorizerContext
 
-def policy(principal: str, effect: str, resource: str, context: dict[str, str]) -> dict[str, Any]:
+
+def policy(principal: str, effect: str, resource: str, caller: AuthorizerContext | None) -> dict[str, Any]:
+    """`caller`: what the later routes learn about the caller (None: nothing, on a Deny)."""
     return {
         "principalId": principal,
         "policyDocument": {
             "Version": "2012-10-17",
             "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}],
         },
-        "context": context,
+        "context": caller.to_context() if caller else {},
     }

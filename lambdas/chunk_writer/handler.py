@@ -6,22 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from chunk_writer import wiring
 from chunk_writer.writer import RejectedChunk
-
-logger = Logger()
-metrics = Metrics()
+from shared.observability import follow, logger, metrics, observed
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
+@observed
 def lambda_handler(
     event: dict[str, Any], context: Any, runtime: wiring.Runtime | None = None
 ) -> dict[str, Any]:
-    logger.append_keys(sessionId=event.get("sessionId"), seq=event.get("seq"))
+    follow(sessionId=event.get("sessionId"), seq=event.get("seq"))
     runtime = runtime or wiring.runtime()
     try:
         key = runtime.writer.write(event)

@@ -1,35 +1,38 @@
-"""API Gateway's three kinds of WebSocket event -> SessionService calls, and what they
-return -> sends. Every error of a message is mapped to one `error` message here."""
+"""API Gateway's three kinds of WebSocket event -> calls of the domain's parts (service.py),
+and what they return -> sends. Every error of a message is mapped to one `error` message
+here."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from connection_handler import messages as m
 from connection_handler import wiring
+from connection_handler.context import Caller, Outgoing
 from connection_handler.parsing import parse_action
-from connection_handler.service import Caller, SessionService
+from connection_handler.service import SessionService
+from shared.authorizer_context import AuthorizerContext
+from shared.observability import follow, logger, metrics
 from shared.protocol import ErrorCode, ProtocolError, error_message
 
-logger = Logger()
-metrics = Metrics()
-
-
-ROUTES = {
-    "createSession": SessionService.create_session,
-    "joinSession": SessionService.join_session,
-    "switchLanguage": SessionService.switch_language,
-    "audioChunk": SessionService.audio_chunk,
-    "pauseBroadcast": SessionService.pause,
-    "resumeBroadcast": SessionService.resume,
-    "endSession": SessionService.end,
-    "heartbeat": SessionService.heartbeat,
-    "getTranscript": SessionService.get_transcript,
+# Each action -> the part of the domain that serves it, and its method there.
+Route = Callable[[SessionService], Callable[[Caller, Any], list[Outgoing]]]
+ROUTES: dict[str, Route] = {
+    "createSession": lambda service: service.lifecycle.create_session,
+    "pauseBroadcast": lambda service: service.lifecycle.pause,
+    "resumeBroadcast": lambda service: service.lifecycle.resume,
+    "endSession": lambda service: service.lifecycle.end,
+    "audioChunk": lambda service: service.chunks.audio_chunk,
+    "joinSession": lambda service: service.listeners.join_session,
+    "switchLanguage": lambda service: service.listeners.switch_language,
+    "getTranscript": lambda service: service.transcripts.get_transcript,
+    "heartbeat": lambda service: service.connections.heartbeat,
 }
+
 
 CONNECT_STATUS = {
     ErrorCode.SESSION_NOT_FOUND: 404,
@@ -43,9 +46,8 @@ CONNECT_STATUS = {
 def claimed_caller(request: dict[str, Any]) -> Caller:
     """The caller as API Gateway's request context names it (the authorizer's context)."""
     source_ip = request.get("identity", {}).get("sourceIp", "")
-    authorizer = request.get("authorizer") or {}
-    role, user_id = str(authorizer.get("role", "listener")), str(authorizer.get("userId", ""))
-    return Caller(request["connectionId"], role, user_id, source_ip)
+    claimed = AuthorizerContext.from_request(request.get("authorizer"))
+    return Caller(request["connectionId"], claimed.role, claimed.user_id, source_ip)
 
 
 def send(runtime: wiring.Runtime, outgoing: list[tuple[str, dict[str, Any]]]) -> None:
@@ -54,14 +56,14 @@ def send(runtime: wiring.Runtime, outgoing: list[tuple[str, dict[str, Any]]]) ->
         gone = runtime.notifier.send_many(outgoing)
         if gone:
             metrics.add_metric(name="GoneConnections", unit=MetricUnit.Count, value=len(gone))
-        outgoing = runtime.service.forget(gone) if gone else []
+        outgoing = runtime.service.listeners.forget(gone) if gone else []
 
 
 def connect(runtime: wiring.Runtime, caller: Caller, query: dict[str, str]) -> dict[str, Any]:
     try:
-        outgoing = runtime.service.connect(caller, query)
+        outgoing = runtime.service.connections.connect(caller, query)
     except ProtocolError as error:
-        runtime.service.refuse_connection(caller)
+        runtime.service.connections.refuse(caller)
         metrics.add_metric(name="RejectedConnections", unit=MetricUnit.Count, value=1)
         status = CONNECT_STATUS.get(error.code, 400)
         return {"statusCode": status, "body": json.dumps(error_message(error.code, error.message))}
@@ -75,7 +77,9 @@ def message(runtime: wiring.Runtime, caller: Caller, body: str | None) -> list[t
     action: m.Action | None = None
     try:
         action = parse_action(body)
-        return ROUTES[action.action](runtime.service, caller, action)  # type: ignore[operator]
+        # Which session (and which chunk) the message is about, on its logs and its trace.
+        follow(sessionId=getattr(action, "sessionId", None), seq=getattr(action, "seq", None))
+        return ROUTES[action.action](runtime.service)(caller, action)
     except ProtocolError as error:
         metrics.add_metric(
             name=f"Error{error.code.value.title().replace('_', '')}", unit=MetricUnit.Count, value=1

@@ -1,4 +1,5 @@
-"""DynamoDB repositories of sessions and connections."""
+"""DynamoDB repositories of sessions (with their rejoin tokens) and connections. The rate
+counters, in the same table, are counters.py's."""
 
 from __future__ import annotations
 
@@ -9,12 +10,10 @@ from botocore.exceptions import ClientError
 
 from shared import resources
 from shared.audience import NotConnected
+from shared.conditional import conditional_failed
+from shared.connection_record import ConnectionRecord
 from shared.listener_index import session_listeners
 from shared.session_record import SessionRecord, as_int
-
-
-def _conditional_failed(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
 def set_attributes(values: dict[str, Any]) -> dict[str, Any]:
@@ -32,19 +31,6 @@ class SessionTaken(Exception):
 
 # Partition-key prefix of rejoin tokens in the Sessions table (the stack limits DeleteItem to it).
 REJOIN_KEY_PREFIX = "rejoin#"
-
-
-@dataclass(frozen=True)
-class Allowance:
-    """A limit of `limit` uses per `seconds`, counted in the item `rate#<name>`."""
-
-    name: str
-    limit: int
-    seconds: int = 60
-
-    @property
-    def key(self) -> str:
-        return f"rate#{self.name}"
 
 
 @dataclass(frozen=True)
@@ -71,7 +57,7 @@ class SessionRepository:
         try:
             self._table.put_item(Item=record.to_item(), ConditionExpression="attribute_not_exists(sessionId)")
         except ClientError as error:
-            if _conditional_failed(error):
+            if conditional_failed(error):
                 raise SessionTaken(record.session_id) from error
             raise
 
@@ -90,7 +76,7 @@ class SessionRepository:
                 ExpressionAttributeValues={":seq": seq},
             )
         except ClientError as error:
-            if not _conditional_failed(error):
+            if not conditional_failed(error):
                 raise
 
     def transition(
@@ -125,88 +111,10 @@ class SessionRepository:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if _conditional_failed(error):
+            if conditional_failed(error):
                 return None
             raise
         return SessionRecord.from_item(result["Attributes"])
-
-    def count(self, counter: str, ttl: int) -> int:
-        """Adds one to a counter item that expires by TTL; returns the new count."""
-        result = self._table.update_item(
-            Key={"sessionId": f"rate#{counter}"},
-            UpdateExpression="ADD hits :one SET #ttl = :ttl",
-            ExpressionAttributeNames={"#ttl": resources.TTL_ATTRIBUTE},
-            ExpressionAttributeValues={":one": 1, ":ttl": ttl},
-            ReturnValues="UPDATED_NEW",
-        )
-        return int(result["Attributes"]["hits"])
-
-    def spend(self, allowance: Allowance, now: int) -> bool:
-        """One more use of the allowance, in one conditional write; False (nothing spent)
-        when its limit is spent. The window opens with its first use and lasts
-        `allowance.seconds`; the use that reaches the limit restarts it, so a block lasts
-        `allowance.seconds` from then. Concurrent callers never pass the limit together."""
-        for _ in range(2):  # a window that expired is reopened; a racing reopen is retried once
-            hits = self._add_in_window(allowance, now)
-            if hits is not None:
-                if hits >= allowance.limit:
-                    self._extend(allowance, now)
-                return True
-            if self._open_window(allowance, now):
-                if allowance.limit <= 1:
-                    self._extend(allowance, now)
-                return True
-        return False
-
-    def spent(self, allowance: Allowance, now: int) -> bool:
-        """True while the allowance's limit is spent (a strongly consistent read)."""
-        item = self._table.get_item(Key={"sessionId": allowance.key}, ConsistentRead=True).get("Item") or {}
-        return as_int(item.get("hits"), 0) >= allowance.limit and as_int(item.get("until"), 0) > now
-
-    def _add_in_window(self, allowance: Allowance, now: int) -> int | None:
-        try:
-            result = self._table.update_item(
-                Key={"sessionId": allowance.key},
-                UpdateExpression="ADD hits :one",
-                ConditionExpression="#until > :now AND hits < :limit",
-                ExpressionAttributeNames={"#until": "until"},
-                ExpressionAttributeValues={":one": 1, ":now": now, ":limit": allowance.limit},
-                ReturnValues="UPDATED_NEW",
-            )
-        except ClientError as error:
-            if _conditional_failed(error):
-                return None
-            raise
-        return int(result["Attributes"]["hits"])
-
-    def _open_window(self, allowance: Allowance, now: int) -> bool:
-        until = now + allowance.seconds
-        try:
-            self._table.put_item(
-                Item={
-                    "sessionId": allowance.key,
-                    "hits": 1,
-                    "until": until,
-                    resources.TTL_ATTRIBUTE: until + 60,
-                },
-                ConditionExpression="attribute_not_exists(#until) OR #until <= :now",
-                ExpressionAttributeNames={"#until": "until"},
-                ExpressionAttributeValues={":now": now},
-            )
-        except ClientError as error:
-            if _conditional_failed(error):
-                return False
-            raise
-        return True
-
-    def _extend(self, allowance: Allowance, now: int) -> None:
-        until = now + allowance.seconds
-        self._table.update_item(
-            Key={"sessionId": allowance.key},
-            UpdateExpression="SET #until = :until, #ttl = :ttl",
-            ExpressionAttributeNames={"#until": "until", "#ttl": resources.TTL_ATTRIBUTE},
-            ExpressionAttributeValues={":until": until, ":ttl": until + 60},
-        )
 
     def issue_rejoin(self, token: str, seat: RejoinSeat, ttl: int) -> None:
         self._table.put_item(
@@ -239,18 +147,19 @@ class ConnectionRepository:
     def __init__(self, table: Any) -> None:
         self._table = table
 
-    def put(self, item: dict[str, Any]) -> None:
-        self._table.put_item(Item=item)
+    def put(self, record: ConnectionRecord) -> None:
+        self._table.put_item(Item=record.to_item())
 
-    def get(self, connection_id: str) -> dict[str, Any] | None:
-        item = self._table.get_item(Key={"connectionId": connection_id}).get("Item")
-        return dict(item) if item else None
+    def get(self, connection_id: str) -> ConnectionRecord | None:
+        item = self._table.get_item(Key=self._key(connection_id)).get("Item")
+        return ConnectionRecord.from_item(item) if item else None
 
-    def update(self, connection_id: str, **values: Any) -> None:
+    def bind(self, connection_id: str, session_id: str) -> None:
+        """The speaker's connection speaks in this session (a listener's seat is the audience's)."""
         self._table.update_item(
-            Key={"connectionId": connection_id},
-            ConditionExpression="attribute_exists(connectionId)",
-            **set_attributes(values),
+            Key=self._key(connection_id),
+            ConditionExpression=f"attribute_exists({_ID})",
+            **set_attributes({ConnectionRecord.attribute("session_id"): session_id}),
         )
 
     def swap_rejoin_token(self, connection_id: str, token: str) -> str | None:
@@ -258,24 +167,34 @@ class ConnectionRepository:
         replaces. Raises NotConnected when the connection record is gone."""
         try:
             result = self._table.update_item(
-                Key={"connectionId": connection_id},
-                UpdateExpression="SET rejoinToken = :t",
-                ConditionExpression="attribute_exists(connectionId)",
+                Key=self._key(connection_id),
+                UpdateExpression="SET #token = :t",
+                ConditionExpression=f"attribute_exists({_ID})",
+                ExpressionAttributeNames={"#token": _TOKEN},
                 ExpressionAttributeValues={":t": token},
                 ReturnValues="UPDATED_OLD",
             )
         except ClientError as error:
-            if _conditional_failed(error):
+            if conditional_failed(error):
                 raise NotConnected(connection_id) from error
             raise
-        previous = (result.get("Attributes") or {}).get("rejoinToken")
+        previous = (result.get("Attributes") or {}).get(_TOKEN)
         return str(previous) if previous else None
 
-    def delete(self, connection_id: str) -> dict[str, Any] | None:
-        result = self._table.delete_item(Key={"connectionId": connection_id}, ReturnValues="ALL_OLD")
+    def delete(self, connection_id: str) -> ConnectionRecord | None:
+        """Deletes the record; returns what it held (None: there was none)."""
+        result = self._table.delete_item(Key=self._key(connection_id), ReturnValues="ALL_OLD")
         item = result.get("Attributes")
-        return dict(item) if item else None
+        return ConnectionRecord.from_item(item) if item else None
 
     def listeners(self, session_id: str) -> list[tuple[str, str]]:
         """(connectionId, targetLanguage) of every listener of the session."""
         return session_listeners(self._table, session_id)
+
+    @staticmethod
+    def _key(connection_id: str) -> dict[str, str]:
+        return {_ID: connection_id}
+
+
+_ID = ConnectionRecord.attribute("connection_id")
+_TOKEN = ConnectionRecord.attribute("rejoin_token")

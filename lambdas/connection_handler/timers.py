@@ -1,4 +1,4 @@
-"""session-timer: the SQS delay queue's messages -> SessionService timers and the
+"""session-timer: the SQS delay queue's messages -> the domain's timers (lifecycle, listeners) and the
 session worker's watch.
 
 A speaker's grace period ends here: if the speaker has not resumed, the session ends
@@ -11,20 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from connection_handler import wiring
 from connection_handler.routes import send
 from connection_handler.scheduler import LISTENER_STATS, TimerMessage
+from shared.observability import logger, metrics, observed
 from shared.worker_watch import WatchMessage, WorkerWatch
 
-logger = Logger()
-metrics = Metrics()
 
-
-@logger.inject_lambda_context
-@metrics.log_metrics
+@observed
 def lambda_handler(
     event: dict[str, Any], context: Any, runtime: wiring.Runtime | None = None
 ) -> dict[str, Any]:
@@ -44,9 +40,9 @@ def lambda_handler(
             continue  # retrying cannot fix it
         try:
             if timer.kind == LISTENER_STATS:
-                send(runtime, runtime.service.stats_due(timer.session_id))
+                send(runtime, runtime.service.listeners.stats_due(timer.session_id))
                 continue
-            outgoing = runtime.service.expire_suspension(timer.session_id, timer.suspended_at_ms)
+            outgoing = runtime.service.lifecycle.expire_suspension(timer.session_id, timer.suspended_at_ms)
             if outgoing:
                 metrics.add_metric(name="SessionsEndedAfterGrace", unit=MetricUnit.Count, value=1)
             send(runtime, outgoing)

@@ -12,8 +12,11 @@ from typing import Any, Protocol
 
 import boto3
 
+from connection_handler.context import Ports
+from connection_handler.counters import RateCounters
+from connection_handler.limits import Limits
 from connection_handler.scheduler import SqsSessionTimers
-from connection_handler.service import Limits, SessionService
+from connection_handler.service import SessionService
 from connection_handler.store import ConnectionRepository, SessionRepository
 from shared import env_names
 from shared.audience import Audience
@@ -122,7 +125,7 @@ def runtime() -> Runtime:
 
     sessions_table = dynamodb.Table(config.sessions_table)
     connections_table = dynamodb.Table(config.connections_table)
-    service = SessionService(
+    ports = Ports(
         sessions=SessionRepository(sessions_table),
         connections=ConnectionRepository(connections_table),
         audience=Audience(sessions_table, connections_table, time.time),
@@ -135,7 +138,7 @@ def runtime() -> Runtime:
         transcripts=invoker(config.transcripts_function) if config.transcripts_function else None,
     )
     return Runtime(
-        service=service,
+        service=SessionService.build(ports, RateCounters(sessions_table)),
         notifier=build_sender(config, lambda_client),
         watch=_watch(config, sessions_table, lambda_client),
     )

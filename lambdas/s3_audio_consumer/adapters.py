@@ -1,4 +1,9 @@
-"""The DynamoDB adapter of the worker's cursor store (the ingest cursor in the session item)."""
+"""The DynamoDB adapter of the worker's cursor store: the ingest cursor in the session item
+(`ingest`), written only by the worker that holds the session's lease.
+
+The cursor counts segments (~600 ms of audio each, cut for the recognition stream): its
+`batch_index` is the segment's index. The name is the retired 3 s batches'; renaming the
+stored attribute would lose the place of every session live across the deploy."""
 
 from __future__ import annotations
 

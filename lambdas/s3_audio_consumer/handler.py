@@ -11,7 +11,8 @@ import time
 from typing import Any
 
 from s3_audio_consumer import wiring
-from s3_audio_consumer.observability import logger, metrics, ran
+from s3_audio_consumer.observability import ran
+from shared.observability import follow, logger, observed
 from shared.worker_kick import WorkerStart
 
 # Left of the function's time when a worker must hand over whatever it is doing: closing
@@ -25,8 +26,7 @@ def deadline_of(context: Any) -> float:
     return time.time() + max(1.0, seconds - DEADLINE_MARGIN_SECONDS)
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
+@observed
 def lambda_handler(
     event: dict[str, Any], context: Any, runtime: wiring.Runtime | None = None
 ) -> dict[str, Any]:
@@ -34,6 +34,6 @@ def lambda_handler(
     if start is None:
         logger.error("not a worker event", extra={"event": str(event)[:200]})
         return {"outcome": "invalid"}
-    logger.append_keys(sessionId=start.session_id, generation=start.generation)
+    follow(sessionId=start.session_id, generation=start.generation)
     worker = (runtime or wiring.runtime(context)).worker
     return ran(worker.run(start.session_id, start.generation, deadline_of(context)))

@@ -1,16 +1,13 @@
-"""The worker's logs and metrics: one place turns a run into them."""
+"""The worker's metrics (shared/observability.py's): one place turns a run into them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from s3_audio_consumer.worker import WorkerRun
-
-logger = Logger()
-metrics = Metrics()
+from shared.observability import metrics
 
 
 def ran(run: WorkerRun) -> dict[str, Any]:

@@ -10,7 +10,7 @@ values (ReturnValues=ALL_OLD), which only one writer can see."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,6 +19,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared import resources
+from shared.conditional import conditional_failed
+from shared.connection_record import ConnectionRecord
 from shared.session_record import SessionRecord
 
 # API Gateway answers 410 for a connection still inside $connect, as for a closed one:
@@ -42,17 +44,17 @@ class Seat:
     language: str
 
     @classmethod
-    def of(cls, item: dict[str, Any] | None) -> Seat | None:
-        if not item or item.get("role", "listener") != "listener":
-            return None
-        session_id, language = item.get("sessionId"), item.get("targetLanguage")
-        if not session_id or not language:
-            return None
-        return cls(str(session_id), str(language))
+    def of(cls, item: Mapping[str, Any] | None) -> Seat | None:
+        """The seat of a connection item (as an update or delete returned it)."""
+        return cls.of_record(ConnectionRecord.from_item(item)) if item else None
 
-
-def _conditional_failed(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    @classmethod
+    def of_record(cls, record: ConnectionRecord | None) -> Seat | None:
+        if record is None or record.role != "listener":
+            return None
+        if not record.session_id or not record.target_language:
+            return None
+        return cls(record.session_id, record.target_language)
 
 
 def counts_of(item: dict[str, Any] | None) -> dict[str, int]:
@@ -89,7 +91,7 @@ class Audience:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if _conditional_failed(error):
+            if conditional_failed(error):
                 raise SessionFull(session_id) from error
             raise
         return counts_of(result.get("Attributes"))
@@ -106,7 +108,7 @@ class Audience:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if _conditional_failed(error):
+            if conditional_failed(error):
                 return None  # the session is gone, or was never counted: nothing to undo
             raise
         return counts_of(result.get("Attributes"))
@@ -130,7 +132,7 @@ class Audience:
                 ExpressionAttributeValues=values,
             )
         except ClientError as error:
-            if not _conditional_failed(error):
+            if not conditional_failed(error):
                 raise
             # The session is gone, or a count is lower than expected: seat by seat, each
             # with its own guard, so that no counter goes below zero.
@@ -170,7 +172,7 @@ class Audience:
                 ReturnValues="ALL_OLD",
             )
         except ClientError as error:
-            if _conditional_failed(error):
+            if conditional_failed(error):
                 self._subtract(Seat(session_id, language))
                 raise NotConnected(connection_id) from error
             raise
@@ -202,7 +204,7 @@ class Audience:
                 ReturnValues="ALL_OLD",
             )
         except ClientError as error:
-            if _conditional_failed(error):
+            if conditional_failed(error):
                 return None
             raise
         seat = Seat.of(result.get("Attributes"))
@@ -218,7 +220,7 @@ class Audience:
                 ReturnValues="ALL_OLD",
             )
         except ClientError as error:
-            if _conditional_failed(error):
+            if conditional_failed(error):
                 raise NotConnected(connection_id) from error
             raise
         previous = Seat.of(result.get("Attributes"))
@@ -227,14 +229,14 @@ class Audience:
         try:
             return self._move(session_id, previous.language, language)
         except ClientError as error:
-            if not _conditional_failed(error):
+            if not conditional_failed(error):
                 raise
             return self._add(session_id, language, None)
 
-    def release(self, gone: dict[str, Any] | None) -> dict[str, int] | None:
+    def release(self, gone: ConnectionRecord | None) -> dict[str, int] | None:
         """After a connection record was deleted (its old values in `gone`): the counts
         of the session it listened to, or None if it was not a listener."""
-        seat = Seat.of(gone)
+        seat = Seat.of_record(gone)
         return self._subtract(seat) if seat else None
 
     def remove_stale_many(self, connection_ids: Iterable[str], workers: int = 8) -> dict[str, Seat]:
@@ -269,7 +271,7 @@ class Audience:
                 ReturnValues="ALL_OLD",
             )
         except ClientError as error:
-            if _conditional_failed(error):
+            if conditional_failed(error):
                 return None
             raise
         return Seat.of(result.get("Attributes"))

@@ -7,13 +7,18 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 
+def conditional_failed(error: ClientError) -> bool:
+    """True when a write was refused by its condition (the answer "no"), not by a fault."""
+    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
 def conditional_update(table: Any, **kwargs: Any) -> bool:
     """One UpdateItem; False when its condition failed (another writer won, or the state
     moved on), True when it was written."""
     try:
         table.update_item(**kwargs)
     except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+        if conditional_failed(error):
             return False
         raise
     return True

@@ -9,6 +9,8 @@ from aws_cdk.assertions import Template
 
 # What an SQS on-failure destination needs from the function's role.
 FAILURE_DESTINATION = ("sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl")
+# Every function traces (active X-Ray tracing): what Lambda grants its role for it.
+TRACING = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 
 
 def resources(template: Template, type_name: str) -> dict[str, dict[str, Any]]:

@@ -7,6 +7,7 @@ from aws_cdk.assertions import Match
 from infra import constants
 from tests.infrastructure.helpers import (
     FAILURE_DESTINATION,
+    TRACING,
     actions_on,
     as_list,
     function_by_name,
@@ -83,6 +84,7 @@ def test_processor_permissions_are_exactly_the_pipelines(synth):
         "lambda:InvokeFunction",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
+        *TRACING,
         *FAILURE_DESTINATION,
     }
     # Invoke: only the fan-out function (a page of listeners each).
@@ -112,7 +114,12 @@ def test_fanout_posts_to_connections_only_and_the_processor_knows_its_name(synth
         fanout["MemorySize"] == 1769 and fanout["Handler"] == "audio_processor.fanout_handler.lambda_handler"
     )
     allowed = actions_on(role_statements(synth.transcription, "fanout-dev"))
-    assert set(allowed) == {"execute-api:ManageConnections", "logs:CreateLogStream", "logs:PutLogEvents"}
+    assert set(allowed) == {
+        "execute-api:ManageConnections",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        *TRACING,
+    }
     assert all(post_to_connections("dev") in text(r) for r in allowed["execute-api:ManageConnections"])
     _, processor = function_by_name(synth.transcription, "audio-processor-dev")
     variables = processor["Environment"]["Variables"]
@@ -184,6 +191,7 @@ def test_transcripts_function_reads_records_and_writes_transcripts_only(synth):
         "execute-api:ManageConnections",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
+        *TRACING,
         *FAILURE_DESTINATION,
     }
     assert _object_suffixes(allowed["s3:GetObject"]) == {

@@ -9,6 +9,7 @@ from aws_cdk.assertions import Template
 from app import build_app
 from infra import constants
 from infra.python_function import FunctionSpec
+from lambdas.shared import functions
 from tests.infrastructure.helpers import function_by_name
 
 CONNECTION_PATH = (constants.CONNECTION_HANDLER, constants.AUTHORIZER)
@@ -74,12 +75,4 @@ def test_bad_context_value_is_refused():
 
 def test_zero_is_never_a_reservation():
     with pytest.raises(ValueError):
-        FunctionSpec(base_name="x", package="x", description="x", reserved_concurrency=0)
-    assert (
-        FunctionSpec(base_name="x", package="pkg", description="x").handler_path
-        == "pkg.handler.lambda_handler"
-    )
-    assert (
-        FunctionSpec(base_name="x", package="pkg", description="x", handler="pkg.t.h").handler_path
-        == "pkg.t.h"
-    )
+        FunctionSpec(function=functions.CHUNK_WRITER, description="x", reserved_concurrency=0)

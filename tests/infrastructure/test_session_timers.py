@@ -9,6 +9,7 @@ from app import build_app
 from infra import constants
 from lambdas.shared import env_names
 from tests.infrastructure.helpers import (
+    TRACING,
     actions_on,
     function_by_name,
     post_to_connections,
@@ -137,6 +138,7 @@ def test_timer_permissions_are_least_privilege(synth):
         "sqs:SendMessage",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
+        *TRACING,
     }
     sessions_arn = {"Fn::GetAtt": [sessions, "Arn"]}
     connections_arn = {"Fn::GetAtt": [connections, "Arn"]}

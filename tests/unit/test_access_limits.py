@@ -13,7 +13,10 @@ import pytest
 from moto import mock_aws
 
 from connection_handler import messages as m
-from connection_handler.service import Caller, Limits, SessionService
+from connection_handler.context import Caller, Ports
+from connection_handler.counters import RateCounters
+from connection_handler.limits import Limits
+from connection_handler.service import SessionService
 from connection_handler.store import ConnectionRepository, SessionRepository
 from local.kit.aws_fakes import AtomicWrites, create_tables
 from local.kit.captures import CAPTURES
@@ -151,7 +154,7 @@ def test_a_block_lasts_a_minute_from_the_miss_that_reached_the_limit(tables):
 
 def service(tables: tuple[Any, Any], limits: Limits) -> SessionService:
     sessions, connections = AtomicWrites(tables[0]), AtomicWrites(tables[1])
-    return SessionService(
+    ports = Ports(
         sessions=SessionRepository(sessions),
         connections=ConnectionRepository(connections),
         audience=Audience(sessions, connections, lambda: 1_800_000_000.0),
@@ -160,12 +163,13 @@ def service(tables: tuple[Any, Any], limits: Limits) -> SessionService:
         clock=lambda: 1_800_000_000.0,
         limits=limits,
     )
+    return SessionService.build(ports, RateCounters(sessions))
 
 
 def _join(svc: SessionService, caller: Caller) -> str:
     action = m.JoinSession(action="joinSession", sessionId=UNKNOWN, targetLanguage="es")
     try:
-        svc.join_session(caller, action)
+        svc.listeners.join_session(caller, action)
     except ProtocolError as error:
         return error.code.value
     return "joined"
@@ -195,7 +199,7 @@ def test_a_token_chain_seats_one_listener(tables):
         assert joined["type"] == "sessionJoined"
         token = joined["rejoinToken"]
     assert listener_total(gw, session_id) == 1
-    assert gw.runtime.service.connections.listeners(session_id) == [("l20", "es")]
+    assert gw.runtime.service.ports.connections.listeners(session_id) == [("l20", "es")]
     assert reply(gw, "l3", {"action": "switchLanguage", "targetLanguage": "fr"})["code"] == "NOT_JOINED"
     # A token is spent once: the first one again is a new listener's join, within the cap.
     again = [

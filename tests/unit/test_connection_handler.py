@@ -8,7 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from connection_handler.service import Limits
+from connection_handler.limits import Limits
 from local.kit.aws_fakes import create_tables
 from local.kit.captures import CAPTURES
 from tests.unit.ws_harness import Gateway, b64
@@ -276,10 +276,9 @@ def test_unexpected_failure_is_reported_not_raised(gw, monkeypatch):
     def boom(*_args, **_kwargs):
         raise RuntimeError("dynamodb exploded")
 
-    monkeypatch.setattr(gw.runtime.service, "heartbeat", boom)
     from connection_handler import routes
 
-    monkeypatch.setitem(routes.ROUTES, "heartbeat", lambda service, caller, action: boom())
+    monkeypatch.setitem(routes.ROUTES, "heartbeat", lambda service: lambda caller, action: boom())
     assert gw.send("l1", {"action": "heartbeat"})["statusCode"] == 200
     assert gw.last("l1")["code"] == "INTERNAL_ERROR"
 
@@ -287,7 +286,7 @@ def test_unexpected_failure_is_reported_not_raised(gw, monkeypatch):
 def test_a_deployment_that_serves_fewer_pairs_refuses_the_others_clearly(gw):
     from shared.languages import ServedPairs
 
-    gw.runtime.service.served = ServedPairs.parse("en:es,fr")
+    gw.runtime.service.ports.served = ServedPairs.parse("en:es,fr")
     session_id = gw.start_session()
     gw.connect("l1")
     gw.send("l1", {"action": "joinSession", "sessionId": session_id, "targetLanguage": "de"})

@@ -1,4 +1,4 @@
-"""The limits are defined once (connection_handler.service.Limits) and every document
+"""The limits are defined once (connection_handler.limits.Limits) and every document
 states the same numbers."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from audio_processor.transcripts import TRANSCRIPT_REUSE_SECONDS
-from connection_handler.service import Limits
+from connection_handler.limits import Limits
 
 DOCS = Path(__file__).parents[2] / "docs"
 PROTOCOL = (DOCS / "PROTOCOL.md").read_text()

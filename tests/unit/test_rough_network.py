@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from connection_handler.service import Limits
+from connection_handler.limits import Limits
 from local.kit.aws_fakes import AtomicWrites, create_tables
 from local.kit.captures import CAPTURES
 from shared.audience import Audience, SessionFull
@@ -256,7 +256,7 @@ def test_a_410_during_connect_does_not_remove_a_joining_listener(gw):
     gw.api.gone.add("l1")  # API Gateway answers 410 while $connect has not returned
     gw.send("spk", {"action": "pauseBroadcast", "sessionId": session_id})
     assert gw.connections_table.get_item(Key={"connectionId": "l1"}).get("Item") is not None
-    assert gw.service.audience.counts(session_id) == {"es": 1}
+    assert gw.service.ports.audience.counts(session_id) == {"es": 1}
 
 
 def test_a_410_for_the_speaker_leaves_its_disconnect_to_suspend_the_session(gw):

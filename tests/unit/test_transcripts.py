@@ -17,7 +17,7 @@ from moto import mock_aws
 from audio_processor import transcripts, wiring
 from audio_processor.aws_stores import S3UtteranceRecords
 from audio_processor.transcripts import lines_in, subtitles
-from connection_handler.service import Limits
+from connection_handler.limits import Limits
 from local.kit.aws_fakes import FakeManagementApi, create_tables
 from shared.transcript_records import UtteranceRecord
 from tests.unit.ws_harness import Gateway
@@ -229,7 +229,7 @@ def test_a_thousand_requests_in_a_minute_for_one_session_build_at_most_twice(s3)
     files = CountingFiles(runtime.service.files)
     service = transcripts.TranscriptService(records_store, files, 600, lambda: gw.now)
     answers = []
-    gw.runtime.service.transcripts = lambda payload: answers.append(
+    gw.runtime.service.ports.transcripts = lambda payload: answers.append(
         transcripts.answer(service, transcripts.TranscriptRequest.model_validate(payload))
     )
     for n in range(200):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from connection_handler.service import Limits
+from connection_handler.limits import Limits
 from local.paths import ROOT
 
 SPEAKER_APP = ROOT / "frontend-client-apps" / "speaker-app" / "src"

@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connection_handler import handler, wiring
-from connection_handler.service import Limits, SessionService
+from connection_handler.context import Ports
+from connection_handler.counters import RateCounters
+from connection_handler.limits import Limits
+from connection_handler.service import SessionService
 from connection_handler.store import ConnectionRepository, SessionRepository
 from local.kit.aws_fakes import FakeManagementApi
 from shared.audience import Audience
@@ -48,7 +51,7 @@ class Gateway:
     transcript_requests: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        service = SessionService(
+        ports = Ports(
             sessions=SessionRepository(self.sessions_table),
             connections=ConnectionRepository(self.connections_table),
             audience=Audience(self.sessions_table, self.connections_table, lambda: self.now),
@@ -59,6 +62,7 @@ class Gateway:
             limits=self.limits,
             transcripts=self.transcript_requests.append,
         )
+        service = SessionService.build(ports, RateCounters(self.sessions_table))
         self.service = service
         self.runtime = wiring.Runtime(service=service, notifier=Notifier(self.api))
         self.forward_failures = 0

@@ -1,0 +1,32 @@
+"""Every function traces with X-Ray, so that a chunk, the worker's utterance and its clip
+are segments of traces found by the session's keys (lambdas/shared/observability.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lambdas.shared import functions
+from tests.infrastructure.helpers import TRACING, actions_on, resources, role_statements
+
+
+@pytest.mark.parametrize("stack", ["sessions", "transcription"])
+def test_every_function_traces_actively_and_may_send_its_segments(synth, stack):
+    template = getattr(synth, stack)
+    found = resources(template, "AWS::Lambda::Function").values()
+    assert found, stack
+    for function in found:
+        properties = function["Properties"]
+        name = properties["FunctionName"]
+        assert properties["TracingConfig"] == {"Mode": "Active"}, name
+        # Calls from threads the SDK cannot see are left untraced, not logged as errors.
+        assert properties["Environment"]["Variables"]["AWS_XRAY_CONTEXT_MISSING"] == "IGNORE_ERROR"
+        assert set(TRACING) <= set(actions_on(role_statements(template, name))), name
+
+
+def test_every_product_function_is_traced(synth):
+    deployed = {
+        f["Properties"]["FunctionName"].rsplit("-", 1)[0]
+        for template in (synth.sessions, synth.transcription)
+        for f in resources(template, "AWS::Lambda::Function").values()
+    }
+    assert deployed == {f.base_name for f in functions.ALL}
