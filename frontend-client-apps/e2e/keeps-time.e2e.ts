@@ -111,7 +111,7 @@ it.skipIf(!process.env.STATES_MIC_WAV)(
     const talk = await openTalk(browser, 'Keynote');
     const { listener, speaker } = talk;
     expect(await listener.getByTestId('listener-status').getAttribute('data-state')).toBe('waiting');
-    expect(await textOf(listener, 'listener-status-text')).toMatch(/^Waiting for the speaker/);
+    expect(await textOf(listener, 'listener-status-text')).toMatch(/^Esperando al ponente/); // in the caption language
     await screenshot(listener, 'listener-waiting.png');
 
     await speaker.getByTestId('start-button').click();

@@ -55,6 +55,19 @@ it.skipIf(!process.env.STATES_MIC_WAV)(
       },
     });
     const { listener, speaker } = talk;
+    // A second listener, captions only (chosen on the join screen): no clip is fetched at all.
+    const reader = await (await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'fr-FR' })).newPage();
+    const readerFetches: string[] = [];
+    reader.on('request', (request) => {
+      if (request.url().includes('/s3/')) readerFetches.push(request.url());
+    });
+    await reader.goto(`${BASE}/listener/?session=${talk.code}`);
+    await reader.getByTestId('captions-only-join').check();
+    await reader.getByTestId('language-select').selectOption('fr');
+    await reader.getByTestId('join-button').click();
+    await expect.poll(() => reader.getByTestId('live-panel').isVisible(), { timeout: 15_000 }).toBe(true);
+    expect(await reader.evaluate(() => document.documentElement.lang)).toBe('fr');
+    expect(await reader.getByTestId('pause-button').isVisible()).toBe(false); // nothing to pause: no sound
     expect(await listener.evaluate(() => document.documentElement.lang)).toBe('es');
     expect(await textOf(listener, 'listener-status-text')).toMatch(/^Esperando al ponente/);
     expect(await textOf(listener, 'pause-button')).toBe('Pausa');
@@ -74,6 +87,8 @@ it.skipIf(!process.env.STATES_MIC_WAV)(
     expect(shownInList).not.toContain(caption);
     await screenshot(listener, 'listener-es-live.png');
     impacts.live = await expectAccessible(listener, 'listener live (es)');
+    await expect.poll(() => reader.getByTestId('caption-line').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    await screenshot(reader, 'listener-fr-captions-only.png');
 
     // "Show original" turned on mid-talk: later lines still come into view.
     await listener.getByTestId('show-original').check();
@@ -91,6 +106,8 @@ it.skipIf(!process.env.STATES_MIC_WAV)(
     await speaker.getByTestId('confirm-end-button').click();
     // The end: one message once the last clips played, and no control that no longer applies.
     await expect.poll(() => listener.getByTestId('live-panel').getAttribute('data-finished'), { timeout: 60_000 }).toBe('true');
+    expect(readerFetches).toEqual([]); // captions only, the whole talk: not one clip
+    expect(await reader.getByTestId('caption-line').count()).toBeGreaterThan(1);
     expect(await textOf(listener, 'session-banner')).toBe('La sesión ha terminado. Gracias por escuchar.');
     expect(await listener.getByTestId('listener-status').isVisible()).toBe(false);
     for (const id of ['pause-button', 'mute-button', 'live-language-select']) expect(await listener.getByTestId(id).isDisabled(), id).toBe(true);
@@ -103,8 +120,12 @@ it.skipIf(!process.env.STATES_MIC_WAV)(
     const links = listener.getByTestId('transcript-links').locator('a');
     await expect.poll(() => links.count(), { timeout: 30_000 }).toBe(3);
     expect(await links.first().textContent()).toBe('Texto');
-    const box = await listener.getByTestId('transcript-links').boundingBox();
-    expect(box!.y + box!.height).toBeLessThanOrEqual(PHONE.height);
+    for (const link of await links.all()) {
+      const box = await link.boundingBox(); // in view, where the button was: not below the screen
+      expect(box!.y).toBeGreaterThanOrEqual(0);
+      expect(box!.y + box!.height).toBeLessThanOrEqual(PHONE.height);
+    }
+    expect(await listener.evaluate(() => document.querySelector('main')!.scrollTop)).toBe(0); // the page did not move
     const [download] = await Promise.all([listener.waitForEvent('download'), links.first().click()]);
     const text = await readFile((await download.path())!, 'utf8');
     const heard = (await playLog(listener)).map((p) => p.text.trim());
@@ -128,4 +149,9 @@ it('a Japanese browser gets the join page in Japanese, and a wrong code is told 
   expect(await page.getByTestId('error-message').isVisible()).toBe(false);
   await screenshot(page, 'listener-ja-error.png');
   await expectAccessible(page, 'listener join (ja), wrong code');
+  // The system asks for more contrast: the page follows, and stays axe clean.
+  await page.emulateMedia({ contrast: 'more' });
+  await expect.poll(() => page.evaluate(() => document.documentElement.classList.contains('high-contrast'))).toBe(true);
+  await screenshot(page, 'listener-ja-high-contrast.png');
+  await expectAccessible(page, 'listener join (ja), high contrast');
 });

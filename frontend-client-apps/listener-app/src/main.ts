@@ -17,7 +17,8 @@ import { Listening } from './listening';
 import { applyWords } from './page-words';
 import { exposePlayLogs } from './play-log';
 import { ClipPlayer, type AudioContextLike, type Jump } from './player';
-import { Preferences, TEXT_SIZES, type TextSize } from './preferences';
+import { wireLook } from './look';
+import { Preferences, TEXT_SIZES } from './preferences';
 import { bannerKey, Membership, nextBanner, rejoinOnConnect, type BannerKind } from './session';
 import { listenerStatus, repeatsBanner } from './status';
 import { ScreenAwake } from './wake-lock';
@@ -67,7 +68,6 @@ const textSizeInputs = TEXT_SIZES.map((size) => byTestId<HTMLInputElement>(`text
 
 const config = await loadConfig();
 const prefs = new Preferences(globalThis.localStorage ?? null);
-const contrastQuery = matchMedia('(prefers-contrast: more)');
 
 const membership = new Membership();
 let words: Translate = translator('en');
@@ -122,17 +122,6 @@ function errorText(code: string): string {
 }
 
 // -- preferences ------------------------------------------------------------------
-
-function applyTextSize(size: TextSize): void {
-  document.documentElement.dataset.textSize = size;
-  for (const input of textSizeInputs) input.checked = input.value === size;
-}
-
-function applyContrast(): void {
-  const on = prefs.highContrast(contrastQuery.matches);
-  document.documentElement.classList.toggle('high-contrast', on);
-  el.highContrast.checked = on;
-}
 
 function applyCaptionsOnly(on: boolean): void {
   document.body.classList.toggle('captions-only', on);
@@ -504,18 +493,6 @@ el.showOriginal.addEventListener('change', () => {
   history.relayout(() => el.historyList.classList.toggle('with-original', el.showOriginal.checked));
 });
 
-for (const input of textSizeInputs) {
-  input.addEventListener('change', () => {
-    prefs.textSize = input.value as TextSize;
-    applyTextSize(prefs.textSize);
-  });
-}
-
-el.highContrast.addEventListener('change', () => {
-  prefs.contrast = el.highContrast.checked;
-  applyContrast();
-});
-contrastQuery.addEventListener('change', applyContrast);
 
 document.addEventListener('visibilitychange', () => {
   void awake.visibilityChanged();
@@ -529,8 +506,7 @@ const params = new URLSearchParams(location.search);
 el.codeInput.value = params.get('session') ?? '';
 const preferred = params.get('lang') ?? navigator.language.slice(0, 2);
 if ([...el.languageSelect.options].some((o) => o.value === preferred)) el.languageSelect.value = preferred;
-applyTextSize(prefs.textSize);
-applyContrast();
+wireLook(prefs, { textSizes: textSizeInputs, highContrast: el.highContrast });
 applyCaptionsOnly(prefs.captionsOnly);
 setPageLanguage(params.get('lang'));
 setInterval(refresh, 1000);

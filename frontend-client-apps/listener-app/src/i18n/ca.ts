@@ -49,6 +49,7 @@ export const ca: Catalog = {
   'notice.behind_many': 'S’han saltat {{count}} de segons per atrapar el ponent.',
   'notice.behind_other': 'S’han saltat {{count}} segons per atrapar el ponent.',
   currentCaption: 'Subtítol actual',
+  originalCaption: 'Text original',
   historyLabel: 'Subtítols fins ara',
   languageMarker: 'Ara en {{language}}',
   pause: 'Pausa',

@@ -46,6 +46,7 @@ export const de: Catalog = {
   'notice.behind_one': '{{count}} Sekunde übersprungen, um aufzuholen.',
   'notice.behind_other': '{{count}} Sekunden übersprungen, um aufzuholen.',
   currentCaption: 'Aktueller Untertitel',
+  originalCaption: 'Originaltext',
   historyLabel: 'Bisherige Untertitel',
   languageMarker: 'Jetzt auf {{language}}',
   pause: 'Pause',

@@ -47,6 +47,7 @@ export const en = {
   'notice.behind_one': 'Skipped {{count}} second to catch up with the speaker.',
   'notice.behind_other': 'Skipped {{count}} seconds to catch up with the speaker.',
   currentCaption: 'Current caption',
+  originalCaption: 'Original text',
   historyLabel: 'Captions so far',
   languageMarker: 'Now in {{language}}',
   pause: 'Pause',

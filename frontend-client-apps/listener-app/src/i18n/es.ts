@@ -49,6 +49,7 @@ export const es: Catalog = {
   'notice.behind_many': 'Se han saltado {{count}} de segundos para alcanzar al ponente.',
   'notice.behind_other': 'Se han saltado {{count}} segundos para alcanzar al ponente.',
   currentCaption: 'Subtítulo actual',
+  originalCaption: 'Texto original',
   historyLabel: 'Subtítulos hasta ahora',
   languageMarker: 'Ahora en {{language}}',
   pause: 'Pausa',

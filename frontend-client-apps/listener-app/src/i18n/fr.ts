@@ -49,6 +49,7 @@ export const fr: Catalog = {
   'notice.behind_many': '{{count}} de secondes sautées pour rattraper l’orateur.',
   'notice.behind_other': '{{count}} secondes sautées pour rattraper l’orateur.',
   currentCaption: 'Sous-titre en cours',
+  originalCaption: 'Texte original',
   historyLabel: 'Sous-titres précédents',
   languageMarker: 'Désormais en {{language}}',
   pause: 'Pause',

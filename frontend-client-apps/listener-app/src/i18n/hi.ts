@@ -46,6 +46,7 @@ export const hi: Catalog = {
   'notice.behind_one': 'वक्ता तक पहुँचने के लिए {{count}} सेकंड छोड़ा गया।',
   'notice.behind_other': 'वक्ता तक पहुँचने के लिए {{count}} सेकंड छोड़े गए।',
   currentCaption: 'मौजूदा कैप्शन',
+  originalCaption: 'मूल पाठ',
   historyLabel: 'अब तक के कैप्शन',
   languageMarker: 'अब {{language}} में',
   pause: 'रोकें',

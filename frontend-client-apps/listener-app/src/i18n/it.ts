@@ -49,6 +49,7 @@ export const it: Catalog = {
   'notice.behind_many': 'Saltati {{count}} di secondi per raggiungere il relatore.',
   'notice.behind_other': 'Saltati {{count}} secondi per raggiungere il relatore.',
   currentCaption: 'Sottotitolo attuale',
+  originalCaption: 'Testo originale',
   historyLabel: 'Sottotitoli finora',
   languageMarker: 'Ora in {{language}}',
   pause: 'Pausa',

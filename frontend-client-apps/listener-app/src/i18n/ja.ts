@@ -43,6 +43,7 @@ export const ja: Catalog = {
   'notice.paused_other': 'ライブに戻りました。一時停止中の {{count}} 秒分をスキップしました。',
   'notice.behind_other': '話し手に追いつくため {{count}} 秒分をスキップしました。',
   currentCaption: '現在の字幕',
+  originalCaption: '原文',
   historyLabel: 'これまでの字幕',
   languageMarker: 'ここから{{language}}',
   pause: '一時停止',

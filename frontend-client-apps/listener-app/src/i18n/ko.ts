@@ -43,6 +43,7 @@ export const ko: Catalog = {
   'notice.paused_other': '실시간으로 돌아왔습니다. 일시 정지 중의 {{count}}초를 건너뛰었습니다.',
   'notice.behind_other': '발표자를 따라잡기 위해 {{count}}초를 건너뛰었습니다.',
   currentCaption: '현재 자막',
+  originalCaption: '원문',
   historyLabel: '지금까지의 자막',
   languageMarker: '이제 {{language}}',
   pause: '일시 정지',

@@ -46,6 +46,7 @@ export const nl: Catalog = {
   'notice.behind_one': '{{count}} seconde overgeslagen om bij te blijven.',
   'notice.behind_other': '{{count}} seconden overgeslagen om bij te blijven.',
   currentCaption: 'Huidige ondertitel',
+  originalCaption: 'Oorspronkelijke tekst',
   historyLabel: 'Ondertitels tot nu toe',
   languageMarker: 'Nu in het {{language}}',
   pause: 'Pauze',

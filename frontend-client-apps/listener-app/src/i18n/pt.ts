@@ -49,6 +49,7 @@ export const pt: Catalog = {
   'notice.behind_many': '{{count}} de segundos pulados para alcançar o orador.',
   'notice.behind_other': '{{count}} segundos pulados para alcançar o orador.',
   currentCaption: 'Legenda atual',
+  originalCaption: 'Texto original',
   historyLabel: 'Legendas até agora',
   languageMarker: 'Agora em {{language}}',
   pause: 'Pausar',

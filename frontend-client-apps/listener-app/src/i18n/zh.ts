@@ -43,6 +43,7 @@ export const zh: Catalog = {
   'notice.paused_other': '已回到直播：跳过了暂停期间的 {{count}} 秒内容。',
   'notice.behind_other': '为追上演讲者，跳过了 {{count}} 秒内容。',
   currentCaption: '当前字幕',
+  originalCaption: '原文',
   historyLabel: '之前的字幕',
   languageMarker: '现在为{{language}}',
   pause: '暂停',
