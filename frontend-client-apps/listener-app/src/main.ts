@@ -7,7 +7,6 @@ import {
   offeredLanguages,
   servedTargets,
   show,
-  showTranscriptLinks,
   type ServerMessage,
 } from '@llt/shared';
 import { Announcer, liveRegion } from './announce';
@@ -21,6 +20,7 @@ import { wireLook } from './look';
 import { Preferences, TEXT_SIZES } from './preferences';
 import { bannerKey, Membership, nextBanner, rejoinOnConnect, type BannerKind } from './session';
 import { listenerStatus, repeatsBanner } from './status';
+import { TranscriptDownload } from './transcript';
 import { ScreenAwake } from './wake-lock';
 
 const NOTICE_MS = 8000;
@@ -60,9 +60,6 @@ const el = {
   stats: byTestId('playback-stats'),
   title: byTestId('session-title'),
   downloadButton: byTestId<HTMLButtonElement>('download-transcript'),
-  transcriptLinks: byTestId('transcript-links'),
-  transcriptNote: byTestId('transcript-note'),
-  transcriptError: byTestId('transcript-error'),
 };
 const textSizeInputs = TEXT_SIZES.map((size) => byTestId<HTMLInputElement>(`text-size-${size}`));
 
@@ -83,8 +80,11 @@ let joined = false;
 let ended = false;
 let switchingTo: string | null = null;
 let title = '';
-let transcriptSession = ''; // the session whose transcript the button asks for, after the end too
-const languagesHeard = new Set<string>(); // more than one: the transcript covers the current one only
+const transcript = new TranscriptDownload(
+  { button: el.downloadButton, links: byTestId('transcript-links'), note: byTestId('transcript-note'), error: byTestId('transcript-error') },
+  () => words,
+  label,
+);
 let played = 0;
 let jumped = 0;
 let lastClipAt = 0;
@@ -228,7 +228,7 @@ function captionText(message: { index: number; language: string; text: string; s
 function showCaption({ line, added }: Placed): void {
   if (added) captioned.push({ index: line.index, language: line.language, atMs: Date.now() });
   announcer.announce(line);
-  languagesHeard.add(line.language);
+  transcript.heard(line.language);
   const latest = history.book.latest;
   el.caption.textContent = latest?.text ?? '';
   el.caption.lang = latest?.language ?? '';
@@ -299,6 +299,7 @@ function joinedSession(message: Extract<ServerMessage, { type: 'sessionJoined' }
   fillPicker(el.liveLanguage, message.languages);
   el.liveLanguage.value = membership.language;
   title = message.title;
+  transcript.remember(membership.sessionId);
   show(el.joinPanel, false);
   show(el.livePanel, true);
   document.body.classList.add('listening');
@@ -310,9 +311,7 @@ function failed(message: Extract<ServerMessage, { type: 'error' }>): void {
   if (message.code === 'TRANSLATION_UNAVAILABLE' && typeof message.index === 'number') {
     if (message.language === membership.language) listening.player?.unavailable(message.index);
   } else if (message.action === 'getTranscript') {
-    label(el.downloadButton, 'downloadTranscript');
-    el.transcriptError.textContent = errorText(message.code);
-    show(el.transcriptError, true);
+    transcript.failed(errorText(message.code));
   } else if (message.action === 'joinSession' && !el.joinPanel.hidden) {
     membership.leave();
     joined = false;
@@ -352,14 +351,14 @@ function handle(message: ServerMessage): void {
       break;
     case 'sessionEnded':
       ended = true;
-      transcriptSession = membership.sessionId;
+      transcript.remember(membership.sessionId);
       membership.leave(); // nothing to re-join on a reconnect
       el.pauseButton.disabled = true; // nothing to pause or switch any more; the last clips play out
       el.liveLanguage.disabled = true;
       showBanner(kind);
       break;
     case 'transcriptReady':
-      transcriptReady(message);
+      transcript.ready(message);
       break;
     case 'error':
       failed(message);
@@ -368,18 +367,6 @@ function handle(message: ServerMessage): void {
       break;
   }
   refresh();
-}
-
-function transcriptReady(message: Extract<ServerMessage, { type: 'transcriptReady' }>): void {
-  label(el.downloadButton, 'downloadTranscript');
-  const names = { txt: words('format.txt'), srt: words('format.srt'), vtt: words('format.vtt') };
-  const language = languageName(message.language);
-  showTranscriptLinks(el.transcriptLinks, message.urls, words('transcriptLabel', { language }), names);
-  // After a switch the transcript holds only the current language: say so rather than surprise.
-  show(el.transcriptNote, languagesHeard.size > 1);
-  el.transcriptNote.textContent = words('transcriptFromSwitch', { language });
-  el.transcriptLinks.scrollIntoView({ block: 'nearest' });
-  el.transcriptLinks.querySelector('a')?.focus();
 }
 
 // -- the listener's controls ------------------------------------------------------------
@@ -453,13 +440,7 @@ el.moreButton.addEventListener('click', () => {
   el.moreButton.setAttribute('aria-expanded', String(open));
 });
 
-el.downloadButton.addEventListener('click', () => {
-  const sessionId = membership.sessionId || transcriptSession;
-  if (!sessionId) return;
-  label(el.downloadButton, 'preparingTranscript');
-  show(el.transcriptError, false);
-  socket.send({ action: 'getTranscript', sessionId, language: membership.language });
-});
+el.downloadButton.addEventListener('click', () => transcript.request(socket, membership.language));
 
 el.pauseButton.addEventListener('click', () => {
   const player = listening.player;
