@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from audio_processor.config import AWS_ENGINES
 from connection_handler.messages import ACTIONS
@@ -353,8 +353,15 @@ def lan_address() -> str:
         return str(probe.getsockname()[0])
 
 
-def network_binding(args: argparse.Namespace) -> dict[str, str]:
-    """Where the gateway listens and the host the phones' links name."""
+class NetworkBinding(TypedDict):
+    """Where the gateway listens and the host the phones' links name (LocalStack's fields)."""
+
+    bind: str
+    public_host: str
+
+
+def network_binding(args: argparse.Namespace) -> NetworkBinding:
+    """Loopback only by default; with --lan, every interface and this machine's address."""
     if not args.lan:
         return {"bind": "127.0.0.1", "public_host": "127.0.0.1"}
     return {"bind": "0.0.0.0", "public_host": args.public_host or lan_address()}
