@@ -21,6 +21,7 @@ import { Preferences, TEXT_SIZES } from './preferences';
 import { bannerKey, Membership, nextBanner, rejoinOnConnect, type BannerKind } from './session';
 import { listenerStatus, repeatsBanner } from './status';
 import { TranscriptDownload } from './transcript';
+import { Sound } from './sound';
 import { ScreenAwake } from './wake-lock';
 
 const NOTICE_MS = 8000;
@@ -71,8 +72,7 @@ let words: Translate = translator('en');
 const history = new CaptionHistory(el.historyList, (language) => words('languageMarker', { language: languageName(language) }));
 const announcer = new Announcer(liveRegion(byTestId('caption-announcer')));
 const awake = new ScreenAwake(navigator.wakeLock, () => document.visibilityState === 'visible');
-let audioContext: AudioContext | null = null;
-let gain: GainNode | null = null;
+const sound = new Sound({ mute: el.muteButton, volume: el.volume }, label, () => refresh());
 const listening = new Listening(makePlayer, prefs.captionsOnly);
 let bannerKind: BannerKind = 'none';
 let session: 'active' | 'paused' | 'suspended' = 'active';
@@ -194,7 +194,7 @@ function drawStats(): void {
 /** The browser stopped the sound (a call, the phone locked) while the listener was listening. */
 function audioSuspended(): boolean {
   const player = listening.player;
-  return Boolean(audioContext && player && !player.paused && !ended && audioContext.state !== 'running');
+  return Boolean(player && !player.paused && !ended && sound.suspended);
 }
 
 /** The end, once the last clips were heard: one message, and no control that no longer applies. */
@@ -246,16 +246,10 @@ async function fetchClip(url: string): Promise<ArrayBuffer> {
 
 /** Made inside a tap: browsers (iOS in particular) allow sound only from a gesture. */
 function makePlayer(): ClipPlayer {
-  const context = new AudioContext({ latencyHint: 'playback' });
-  audioContext = context;
-  context.onstatechange = () => refresh();
-  gain = context.createGain();
-  gain.gain.value = el.muteButton.getAttribute('aria-pressed') === 'true' ? 0 : Number(el.volume.value);
-  gain.connect(context.destination);
-  void context.resume();
+  const { context, destination } = sound.start();
   return new ClipPlayer({
     context: context as unknown as AudioContextLike,
-    destination: gain,
+    destination,
     fetchClip,
     timers: { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as number) },
     onClipStart: (clip) => {
@@ -431,7 +425,7 @@ el.liveLanguage.addEventListener('change', () => {
 el.jumpButton.addEventListener('click', () => listening.player?.jumpToLive('listener'));
 
 el.resumeAudio.addEventListener('click', () => {
-  void audioContext?.resume().then(refresh); // a tap: the browser lets the sound start again
+  void sound.resume().then(refresh); // a tap: the browser lets the sound start again
 });
 
 el.moreButton.addEventListener('click', () => {
@@ -456,17 +450,6 @@ el.pauseButton.addEventListener('click', () => {
     void awake.want(false);
   }
   refresh();
-});
-
-el.muteButton.addEventListener('click', () => {
-  const muted = el.muteButton.getAttribute('aria-pressed') !== 'true';
-  el.muteButton.setAttribute('aria-pressed', String(muted));
-  label(el.muteButton, muted ? 'unmute' : 'mute');
-  if (gain) gain.gain.value = muted ? 0 : Number(el.volume.value);
-});
-
-el.volume.addEventListener('input', () => {
-  if (gain && el.muteButton.getAttribute('aria-pressed') !== 'true') gain.gain.value = Number(el.volume.value);
 });
 
 el.showOriginal.addEventListener('change', () => {
