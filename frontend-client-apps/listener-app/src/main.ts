@@ -69,6 +69,7 @@ const prefs = new Preferences(globalThis.localStorage ?? null);
 
 const membership = new Membership();
 let words: Translate = translator('en');
+let secondsFormat = new Intl.NumberFormat('en'); // the page's language's way of writing 2.5 s
 const history = new CaptionHistory(el.historyList, (language) => words('languageMarker', { language: languageName(language) }));
 const announcer = new Announcer(liveRegion(byTestId('caption-announcer')));
 const awake = new ScreenAwake(navigator.wakeLock, () => document.visibilityState === 'visible');
@@ -105,6 +106,7 @@ function label(element: HTMLElement, key: MessageKey): void {
 function setPageLanguage(captionLanguage: string | null): void {
   const code = uiLanguage(captionLanguage, navigator.languages ?? [navigator.language]);
   words = translator(code);
+  secondsFormat = new Intl.NumberFormat(code, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
   document.documentElement.lang = code; // screen readers read the page with its rules
   applyWords(document, words);
   document.title = words('pageTitle', { language: languageName(captionLanguage ?? code) });
@@ -186,8 +188,7 @@ function refresh(): void {
 
 function drawStats(): void {
   const queued = listening.player?.queuedSeconds ?? 0;
-  const format = new Intl.NumberFormat(document.documentElement.lang, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
-  el.stats.textContent = words('stats', { played, skipped: jumped, queued: format.format(queued) });
+  el.stats.textContent = words('stats', { played, skipped: jumped, queued: secondsFormat.format(queued) });
   el.stats.dataset.played = String(played);
 }
 
