@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypedDict
 
 from audio_processor.config import AWS_ENGINES
 from connection_handler.messages import ACTIONS
@@ -83,6 +83,10 @@ class LocalStack:
     recognizer: str = LOCAL_RECOGNIZER
     verbose: bool = False
     latency: ServiceLatency = field(default_factory=ServiceLatency)  # none unless main() asks
+    # --lan: the gateway listens on every interface, and the URLs a phone follows (the
+    # listener link and QR, the clip and transcript links) name this machine's address.
+    bind: str = "127.0.0.1"
+    public_host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
         self.names = LocalNames(ENV)
@@ -125,6 +129,7 @@ class LocalStack:
     # -- environment -------------------------------------------------------------
     def environment(self) -> dict[str, str]:
         base = f"http://127.0.0.1:{self.port}"
+        public = f"http://{self.public_host}:{self.port}"  # what a listener's browser is sent to
         return {
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
@@ -132,7 +137,8 @@ class LocalStack:
             "AWS_DEFAULT_REGION": "us-east-1",
             env_names.AWS_REGION: "us-east-1",
             "AWS_ENDPOINT_URL": self.moto_url,
-            "AWS_ENDPOINT_URL_S3": f"{base}/s3",
+            # Presigned clip and transcript URLs carry this host: a phone fetches them.
+            "AWS_ENDPOINT_URL_S3": f"{public}/s3",
             "AWS_ENDPOINT_URL_LAMBDA": base,
             "AWS_ENDPOINT_URL_TRANSLATE": self.endpoints()["translate"],
             "AWS_ENDPOINT_URL_POLLY": self.endpoints()["polly"],
@@ -158,7 +164,7 @@ class LocalStack:
             env_names.WORKER_LEASE_MS: os.environ.get(env_names.WORKER_LEASE_MS, str(LEASE_MS)),
             env_names.PRESIGNED_URL_EXPIRATION: "600",
             env_names.FFMPEG_PATH: ffmpeg_path(),
-            env_names.LISTENER_BASE_URL: f"{base}/listener/",
+            env_names.LISTENER_BASE_URL: f"{public}/listener/",
             env_names.SPEAKER_GRACE_SECONDS: os.environ.get(env_names.SPEAKER_GRACE_SECONDS, "120"),
             env_names.SPEECH_ENGINES: self.engines,
             env_names.LANGUAGE_PAIRS: self._language_pairs(),
@@ -297,10 +303,13 @@ class LocalStack:
             target=self.drain, args=(queues.session_timers, self.session_timers(host), 0.5), daemon=True
         ).start()
         threading.Thread(target=self.warm_up, daemon=True).start()
-        logger.info("listening on http://127.0.0.1:%d (WebSocket ws://127.0.0.1:%d/ws)", self.port, self.port)
+        shown = self.public_host
+        logger.info("listening on http://%s:%d (WebSocket ws://%s:%d/ws)", shown, self.port, shown, self.port)
+        if self.bind != "127.0.0.1":
+            logger.warning("serving on every interface (%s): docs/LOCAL.md says what that exposes", self.bind)
         logger.info("local AWS endpoints: %s (%s)", self.endpoints(), self.latency)
         if apps:
-            logger.info("apps: %s", ", ".join(f"http://127.0.0.1:{self.port}/{name}/" for name in apps))
+            logger.info("apps: %s", ", ".join(f"http://{shown}:{self.port}/{name}/" for name in apps))
         else:
             logger.info("apps not built: run `make apps` to serve /speaker/ and /listener/")
         try:
@@ -317,13 +326,14 @@ class LocalStack:
     async def _serve(self, gateway: Gateway) -> None:
         from aiohttp import web
 
-        sites = [(gateway.app(), self.port)]
-        sites += [(app, self.endpoint_ports[name]) for name, app in self.endpoint_apps().items()]
+        # Only the gateway may listen beyond this machine (--lan); the AWS endpoints never do.
+        sites = [(gateway.app(), self.bind, self.port)]
+        sites += [(app, "127.0.0.1", self.endpoint_ports[name]) for name, app in self.endpoint_apps().items()]
         runners = []
-        for app, port in sites:
+        for app, bind, port in sites:
             web_runner = web.AppRunner(app, access_log=None)
             await web_runner.setup()
-            await web.TCPSite(web_runner, "127.0.0.1", port).start()
+            await web.TCPSite(web_runner, bind, port).start()
             runners.append(web_runner)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -358,7 +368,46 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "process) or 'aws' (the production adapter, against the local Transcribe streaming endpoint)",
     )
     parser.add_argument("--verbose", action="store_true", help="show the handlers' own logs")
+    parser.add_argument(
+        "--lan",
+        action="store_true",
+        default=os.environ.get("LOCAL_LAN", "") not in ("", "0"),
+        help="serve phones on this network: listen on every interface, links and QR on this machine's "
+        "address (LOCAL_LAN=1; docs/LOCAL.md says what that exposes)",
+    )
+    parser.add_argument(
+        "--public-host",
+        default=os.environ.get("LOCAL_PUBLIC_HOST", ""),
+        help="with --lan, the address phones use (LOCAL_PUBLIC_HOST; default: this machine's LAN address)",
+    )
     return parser.parse_args(argv)
+
+
+def lan_address() -> str:
+    """This machine's address on its network: the source address of its default route. A UDP
+    connect sends nothing; the address is a documentation one (RFC 5737), never reached."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+        except OSError as error:
+            raise SystemExit(f"--lan: no network address found ({error}); set LOCAL_PUBLIC_HOST") from error
+        return str(probe.getsockname()[0])
+
+
+class NetworkBinding(TypedDict):
+    """Where the gateway listens and the host the phones' links name (LocalStack's fields)."""
+
+    bind: str
+    public_host: str
+
+
+def network_binding(args: argparse.Namespace) -> NetworkBinding:
+    """Loopback only by default; with --lan, every interface and this machine's address."""
+    if not args.lan:
+        return {"bind": "127.0.0.1", "public_host": "127.0.0.1"}
+    return {"bind": "0.0.0.0", "public_host": args.public_host or lan_address()}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -373,6 +422,7 @@ def main(argv: list[str] | None = None) -> None:
             recognizer=args.recognizer,
             verbose=args.verbose,
             latency=latency,
+            **network_binding(args),
         ).run()
 
 

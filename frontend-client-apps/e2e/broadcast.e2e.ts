@@ -77,6 +77,7 @@ it('a speaker broadcasts and a listener hears Spanish clips with captions', asyn
   const said = await speaker.locator('[data-testid="transcript"] li').allTextContents();
   for (const [page, language, lines] of [[listener, 'es', heard], [speaker, 'en', said], [speaker, 'es', heard]] as const) {
     if (page === speaker) await speaker.getByTestId('transcript-language-select').selectOption(language);
+    if (page === listener && (await listener.getByTestId('more-sheet').isHidden())) await listener.getByTestId('more-button').click();
     await page.getByTestId('download-transcript').click();
     const links = page.getByTestId('transcript-links').locator('a');
     await expect
@@ -91,10 +92,11 @@ it('a speaker broadcasts and a listener hears Spanish clips with captions', asyn
   }
 });
 
-it('a listener with an unknown code gets a clear message', async () => {
+it('a listener with an unknown code gets a clear message, at the code field', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${BASE}/listener/?session=quiet-harbor-9999`);
+  await expect.poll(() => page.getByTestId('join-button').isEnabled(), { timeout: 15_000 }).toBe(true);
   await page.getByTestId('join-button').click();
-  await expect.poll(() => textOf(page, 'error-message'), { timeout: 15_000 }).toContain('no session with this code');
+  await expect.poll(() => textOf(page, 'code-error'), { timeout: 15_000 }).toContain('no session with this code');
 });

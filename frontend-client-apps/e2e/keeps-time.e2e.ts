@@ -111,7 +111,7 @@ it.skipIf(!process.env.STATES_MIC_WAV)(
     const talk = await openTalk(browser, 'Keynote');
     const { listener, speaker } = talk;
     expect(await listener.getByTestId('listener-status').getAttribute('data-state')).toBe('waiting');
-    expect(await textOf(listener, 'listener-status-text')).toMatch(/^Waiting for the speaker/);
+    expect(await textOf(listener, 'listener-status-text')).toMatch(/^Esperando al ponente/); // in the caption language
     await screenshot(listener, 'listener-waiting.png');
 
     await speaker.getByTestId('start-button').click();
@@ -157,6 +157,7 @@ it.skipIf(!process.env.STATES_MIC_WAV)(
     // Transcripts to take home: the listener's own language, and every language for the speaker.
     for (const [page, language] of [[listener, 'es'], [speaker, 'es']] as const) {
       if (page === speaker) await speaker.getByTestId('transcript-language-select').selectOption(language);
+      else await listener.getByTestId('more-button').click(); // the download is under "More"
       await page.getByTestId('download-transcript').click();
       await expect.poll(() => page.getByTestId('transcript-links').isVisible(), { timeout: 30_000 }).toBe(true);
       const links = page.getByTestId('transcript-links').locator('a');
@@ -190,7 +191,7 @@ it('the join page: a code in capitals is taken, a wrong one gets one inline erro
   await page.getByTestId('session-code-input').fill('  QUIET-HARBOR-9999 ');
   expect(await page.getByTestId('code-error').isVisible()).toBe(false); // cleared as the user types
   await page.getByTestId('join-button').click();
-  await expect.poll(() => textOf(page, 'error-message'), { timeout: 15_000 }).toContain('no session with this code');
+  await expect.poll(() => textOf(page, 'code-error'), { timeout: 15_000 }).toContain('no session with this code');
   expect(await page.getByTestId('session-code-input').inputValue()).toBe('quiet-harbor-9999');
   const favicon = await page.request.get(`${process.env.APP_BASE_URL ?? 'http://127.0.0.1:8080'}/favicon.ico`);
   expect(favicon.ok()).toBe(true);

@@ -25,7 +25,8 @@ LONG_TALK = "en-talk-4min"
 SCREENSHOTS = (
     "listener-waiting.png", "listener-paused.png", "listener-jumped-to-live.png",
     "listener-switching.png", "listener-ended-state.png", "speaker-confirm-end.png", "speaker-ended.png",
-    "speaker-transcript.png",
+    "speaker-transcript.png", "listener-es-join.png", "listener-es-live.png", "listener-es-original.png",
+    "listener-es-ended.png", "listener-es-transcript.png", "listener-fr-captions-only.png",
 )  # fmt: skip
 ARTIFACTS = ROOT / "test-results" / "e2e"
 KEEPS_TIME = os.environ.get("E2E_KEEPS_TIME", "1") != "0"
@@ -103,5 +104,7 @@ def test_speaker_and_listener_pages_in_chromium(browser_stack, microphone_wav, t
     (ARTIFACTS / "keeps-time.txt").write_text(figures + "\n")  # the lag figures, kept for the notes
     print(figures)
     taken = SCREENSHOTS if KEEPS_TIME else ()
-    for name in (*taken, "speaker.png", "listener.png", "listener-ended.png"):
+    always = ("speaker.png", "listener.png", "listener-ended.png", "listener-ja-join.png")
+    always += ("listener-ja-high-contrast.png", "speaker-ended-clean.png")
+    for name in (*taken, *always):
         assert (ARTIFACTS / name).stat().st_size > 10_000, name

@@ -17,7 +17,7 @@ from local.endpoints.service_latency import AWS_TRANSCRIBE_LAG_MS, AWS_TRANSCRIB
 from local.engines import served_pairs
 from local.gateway import GatewaySettings
 from local.gateway.dev_routes import DevRoutes
-from local.runner import LocalStack, arguments
+from local.runner import LocalStack, arguments, network_binding
 from s3_audio_consumer.wiring import WorkerConfig, build_recognizer
 from shared import env_names
 
@@ -125,3 +125,36 @@ def test_healthz_lists_the_endpoints():
         "polly": stack.endpoints()["polly"],
         "transcribestreaming": stack.transcribe.base_url if stack.transcribe else None,
     }
+
+
+def test_by_default_the_stack_stays_on_this_machine(monkeypatch):
+    monkeypatch.delenv("LOCAL_LAN", raising=False)
+    binding = network_binding(arguments([]))
+    environment = LocalStack(port=8080, **binding).environment()
+
+    assert binding == {"bind": "127.0.0.1", "public_host": "127.0.0.1"}
+    assert environment[env_names.LISTENER_BASE_URL] == "http://127.0.0.1:8080/listener/"
+
+
+def test_on_the_lan_phones_are_sent_to_this_machines_address(monkeypatch):
+    monkeypatch.setenv("LOCAL_LAN", "1")
+    monkeypatch.setenv("LOCAL_PUBLIC_HOST", "192.168.1.23")
+    binding = network_binding(arguments([]))
+    stack = LocalStack(port=8080, **binding)
+    environment = stack.environment()
+
+    assert binding == {"bind": "0.0.0.0", "public_host": "192.168.1.23"}
+    # The QR and link, and the presigned clip and transcript URLs a phone fetches.
+    assert environment[env_names.LISTENER_BASE_URL] == "http://192.168.1.23:8080/listener/"
+    assert environment["AWS_ENDPOINT_URL_S3"] == "http://192.168.1.23:8080/s3"
+    # What only this machine calls stays on the loopback.
+    assert environment["AWS_ENDPOINT_URL_LAMBDA"] == "http://127.0.0.1:8080"
+    assert all(url.startswith("http://127.0.0.1:") for url in stack.endpoints().values())
+
+
+def test_lan_without_a_given_host_finds_this_machines_address(monkeypatch):
+    monkeypatch.delenv("LOCAL_PUBLIC_HOST", raising=False)
+    binding = network_binding(arguments(["--lan"]))
+
+    assert binding["bind"] == "0.0.0.0"
+    assert binding["public_host"] != "" and not binding["public_host"].startswith("0.")

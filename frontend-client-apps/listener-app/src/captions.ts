@@ -2,11 +2,14 @@
 // A line appears as soon as its caption arrives (translatedText), ahead of its voice, and
 // is marked when its voice starts playing; the line being heard is highlighted, the
 // original text optional per line. The history scrolls to the newest line unless the
-// reader scrolled up to re-read.
+// reader scrolled up to re-read: whether it follows is decided when the reader scrolls, not
+// when a line comes, so a change of layout (the original shown, the caption growing) does
+// not leave it behind. The newest line is shown once: in the big caption, not in the list.
+// A line in a language other than the one before it carries a marker ("Now in Français").
 //
 // CaptionBook is the state (pure, tested in Vitest); CaptionHistory draws it in a list.
 
-import { atBottom } from '@llt/shared';
+import { atBottom, type ScrollBox } from '@llt/shared';
 
 export interface CaptionText {
   index: number;
@@ -17,6 +20,7 @@ export interface CaptionText {
 
 export interface CaptionLine extends CaptionText {
   voiced: boolean; // its clip has started playing
+  switched: boolean; // the first line after a language switch (the line before it is in another language)
 }
 
 /** Where a change landed: the line, its position in the book, and whether it is new. */
@@ -83,20 +87,58 @@ export class CaptionBook {
     if (existing) return { line: existing, position: found, added: false };
     let position = this.lines.findIndex((l) => l.index > text.index);
     if (position === -1) position = this.lines.length;
-    const line: CaptionLine = { ...text, voiced: false };
+    const before = this.lines[position - 1];
+    const line: CaptionLine = { ...text, voiced: false, switched: before !== undefined && before.language !== text.language };
     this.lines.splice(position, 0, line);
     return { line, position, added: true };
   }
 }
 
+/** Whether a scrolling box keeps showing its end: set by the reader's scrolling only. */
+export class Follower {
+  following = true;
+
+  constructor(private readonly box: ScrollBox) {}
+
+  /** The reader scrolled (or the box was scrolled to its end): follow again only at the end. */
+  scrolled(): void {
+    this.following = atBottom(this.box);
+  }
+
+  /** After lines were added or the layout changed: back to the end if following. */
+  settle(): void {
+    if (this.following) this.box.scrollTop = this.box.scrollHeight;
+  }
+}
+
 export class CaptionHistory {
   readonly book: CaptionBook;
+  private readonly follower: Follower;
 
   constructor(
     private readonly list: HTMLElement,
+    private readonly marker: (language: string) => string,
     limit = 500,
   ) {
     this.book = new CaptionBook(limit);
+    this.follower = new Follower(list);
+    list.addEventListener('scroll', () => this.follower.scrolled(), { passive: true });
+    // The list shrinks when the caption above it grows or the original is shown.
+    new ResizeObserver(() => this.follower.settle()).observe(list);
+  }
+
+  /** The layout changed (e.g. the original text shown in every line): stay at the end if following. */
+  relayout(change: () => void): void {
+    change();
+    this.follower.settle();
+  }
+
+  /** The line shown in the big caption is not repeated in the list. */
+  showInCaption(line: CaptionLine | undefined): void {
+    for (const item of Array.from(this.list.children) as HTMLElement[]) {
+      item.classList.toggle('in-caption', line !== undefined && item.dataset.index === String(line.index) && item.dataset.language === line.language);
+    }
+    this.follower.settle();
   }
 
   get currentIndex(): number | null {
@@ -130,14 +172,13 @@ export class CaptionHistory {
   }
 
   private draw(change: () => Placed): Placed {
-    const follow = atBottom(this.list);
     const placed = change();
     const { line, position, added } = placed;
     if (added) this.list.insertBefore(this.render(line), this.list.children[position] ?? null);
     const item = this.list.children[position] as HTMLElement | undefined;
     if (item) item.dataset.voiced = String(line.voiced);
     for (let n = this.book.trim(); n > 0; n -= 1) this.list.firstElementChild?.remove();
-    if (follow) this.list.scrollTop = this.list.scrollHeight;
+    this.follower.settle();
     return placed;
   }
 
@@ -154,7 +195,16 @@ export class CaptionHistory {
   private render(line: CaptionLine): HTMLElement {
     const item = document.createElement('li');
     item.dataset.index = String(line.index);
+    item.dataset.language = line.language;
+    item.lang = line.language; // read with the rules of its own language
     item.dataset.testid = 'caption-line';
+    if (line.switched) {
+      const marker = document.createElement('span');
+      marker.className = 'marker';
+      marker.dataset.testid = 'language-marker';
+      marker.textContent = this.marker(line.language);
+      item.append(marker);
+    }
     const text = document.createElement('span');
     text.className = 'text';
     text.textContent = line.text;

@@ -1,16 +1,14 @@
 // The listener page's session state, apart from the DOM so that tests can reach it: which
 // banner the session's messages call for, and the join to send on every new connection.
 import { normaliseSessionCode, type ClientAction, type ProtocolSocket, type ServerMessage } from '@llt/shared';
+import type { MessageKey } from './i18n';
 
 export type BannerKind = 'none' | 'paused' | 'suspended' | 'ended' | 'speakerGone';
 
-export const BANNER_TEXT: Record<BannerKind, string | null> = {
-  none: null,
-  paused: 'The speaker has paused.',
-  suspended: "The speaker's connection dropped — waiting for them to come back…",
-  ended: 'The session has ended. Thank you for listening.',
-  speakerGone: 'The speaker did not come back, so the session has ended. Thank you for listening.',
-};
+/** The banner's message in the page's catalog (src/i18n); none for 'none'. */
+export function bannerKey(kind: BannerKind): MessageKey | null {
+  return kind === 'none' ? null : `banner.${kind}`;
+}
 
 /** The banner after a message (unchanged by messages that are not about the session's state). */
 export function nextBanner(current: BannerKind, message: ServerMessage): BannerKind {

@@ -1,6 +1,8 @@
 // What the listener is told about the state of things, in plain words: one status line
 // derived from the session, the connection and the player (no jargon; the technical
-// figures stay behind the "Details" toggle).
+// figures stay behind the "Details" toggle). The words come from the page's catalog
+// (src/i18n): this module says which message, with which values.
+import type { MessageKey } from './i18n';
 
 export type ListenerStatusKind =
   | 'joining'
@@ -12,11 +14,13 @@ export type ListenerStatusKind =
   | 'speakerPaused'
   | 'suspended'
   | 'reconnecting'
+  | 'finishing'
   | 'ended';
 
 export interface StatusInputs {
   joined: boolean;
   ended: boolean;
+  finishing: boolean; // ended, but the last clips are still arriving or playing
   connection: string; // the socket's state: open, connecting, reconnecting, closed
   session: 'active' | 'paused' | 'suspended';
   switchingTo: string | null; // a language name while a switch waits for its first clip
@@ -30,24 +34,29 @@ export const BEHIND_THRESHOLD_SECONDS = 10;
 
 export interface ListenerStatus {
   kind: ListenerStatusKind;
-  text: string;
+  key: MessageKey;
+  values: Record<string, string | number>;
   canJump: boolean;
 }
 
+function status(kind: ListenerStatusKind, values: Record<string, string | number> = {}, canJump = false): ListenerStatus {
+  return { kind, key: `status.${kind}` as MessageKey, values, canJump };
+}
+
 export function listenerStatus(s: StatusInputs): ListenerStatus {
-  const status = (kind: ListenerStatusKind, text: string, canJump = false): ListenerStatus => ({ kind, text, canJump });
-  if (s.ended) return status('ended', 'The session has ended. Thank you for listening.');
-  if (s.connection === 'reconnecting' || (s.joined && s.connection === 'connecting')) {
-    return status('reconnecting', 'Connection lost — reconnecting. You will hear the speaker again in a moment.');
-  }
-  if (!s.joined) return status('joining', 'Joining the session…');
-  if (s.listenerPaused) return status('listenerPaused', 'Paused. Press Resume to hear the speaker live.');
-  if (s.session === 'suspended') return status('suspended', "The speaker's connection dropped — waiting for them to come back…");
-  if (s.switchingTo) return status('switching', `Switching to ${s.switchingTo}…`);
-  if (s.behindSeconds > BEHIND_THRESHOLD_SECONDS) {
-    return status('behind', `You are ${Math.round(s.behindSeconds)} seconds behind the speaker.`, true);
-  }
-  if (s.session === 'paused') return status('speakerPaused', 'The speaker has paused. Stay here: it resumes on its own.');
-  if (!s.heardAny) return status('waiting', 'Waiting for the speaker… The translation starts a few seconds after they speak.');
-  return status('live', 'Live');
+  if (s.ended) return status(s.finishing ? 'finishing' : 'ended');
+  if (s.connection === 'reconnecting' || (s.joined && s.connection === 'connecting')) return status('reconnecting');
+  if (!s.joined) return status('joining');
+  if (s.listenerPaused) return status('listenerPaused');
+  if (s.session === 'suspended') return status('suspended');
+  if (s.switchingTo) return status('switching', { language: s.switchingTo });
+  if (s.behindSeconds > BEHIND_THRESHOLD_SECONDS) return status('behind', { count: Math.round(s.behindSeconds) }, true);
+  if (s.session === 'paused') return status('speakerPaused');
+  if (!s.heardAny) return status('waiting');
+  return status('live');
+}
+
+/** The banner says it already: the status line would repeat the same sentence. */
+export function repeatsBanner(kind: ListenerStatusKind): boolean {
+  return kind === 'ended' || kind === 'suspended' || kind === 'speakerPaused';
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CaptionBook, type CaptionText } from '../src/captions';
+import { CaptionBook, Follower, type CaptionText } from '../src/captions';
 
 const es = (index: number, text = `frase ${index}`): CaptionText => ({ index, language: 'es', text, sourceText: `sentence ${index}` });
 
@@ -59,5 +59,48 @@ describe('the captions', () => {
     for (let index = 0; index < 5; index += 1) book.caption(es(index));
     expect(book.trim()).toBe(2);
     expect(book.lines.map((l) => l.index)).toEqual([2, 3, 4]);
+  });
+});
+
+describe('a language switch in the history', () => {
+  it('marks the first line in the new language, and only that one', () => {
+    const book = new CaptionBook();
+    book.voice(es(0));
+    book.voice(es(1));
+    book.dropUnvoiced();
+    const first = book.voice({ index: 2, language: 'fr', text: 'phrase 2' });
+    const next = book.voice({ index: 3, language: 'fr', text: 'phrase 3' });
+    expect(book.lines.map((l) => l.switched)).toEqual([false, false, true, false]);
+    expect(first.line.switched).toBe(true);
+    expect(next.line.switched).toBe(false);
+  });
+});
+
+describe('the history keeps moving', () => {
+  // A scrolling box as the browser has it: the content's height, the box's height, where it is.
+  const box = (scrollHeight: number, clientHeight: number) => ({ scrollTop: Math.max(0, scrollHeight - clientHeight), scrollHeight, clientHeight });
+
+  it('stays at the end when the layout changes under it (the original shown mid-talk)', () => {
+    const list = box(1000, 400);
+    const follower = new Follower(list);
+    follower.scrolled();
+    list.scrollHeight = 1600; // every line grew by its original text: the end is now below
+    list.clientHeight = 300; // and the caption above took more room
+    follower.settle();
+    expect(list.scrollTop).toBe(1600);
+    follower.scrolled(); // the scroll event of that move
+    list.scrollHeight = 1700; // the next line
+    follower.settle();
+    expect(list.scrollTop).toBe(1700);
+  });
+
+  it('leaves a reader who scrolled up to re-read where they are', () => {
+    const list = box(1000, 400);
+    const follower = new Follower(list);
+    list.scrollTop = 100;
+    follower.scrolled();
+    list.scrollHeight = 1200;
+    follower.settle();
+    expect(list.scrollTop).toBe(100);
   });
 });

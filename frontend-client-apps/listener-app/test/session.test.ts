@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ProtocolSocket, type ServerMessage, type SocketLike } from '@llt/shared';
 import { FakeTimers, settle } from '../../shared/test/fake-timers';
-import { BANNER_TEXT, Membership, nextBanner, rejoinOnConnect, type BannerKind } from '../src/session';
+import { translator } from '../src/i18n';
+import { bannerKey, Membership, nextBanner, rejoinOnConnect, type BannerKind } from '../src/session';
 
 const ID = 'swift-falcon-0420';
 const joined = (fields: Partial<Extract<ServerMessage, { type: 'sessionJoined' }>> = {}): ServerMessage => ({
@@ -30,8 +31,10 @@ describe('the session banner', () => {
       'suspended',
       'speakerGone',
     ]);
-    expect(BANNER_TEXT.suspended).toBe("The speaker's connection dropped — waiting for them to come back…");
-    expect(BANNER_TEXT.speakerGone).toMatch(/ended/);
+    const english = translator('en');
+    expect(english(bannerKey('suspended')!)).toBe("The speaker's connection dropped — waiting for them to come back…");
+    expect(english(bannerKey('speakerGone')!)).toMatch(/ended/);
+    expect(bannerKey('none')).toBeNull();
   });
 
   it('follows the status of sessionJoined, suspended included', () => {

@@ -1,10 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { atBottom } from '@llt/shared';
-import { listenerStatus, type StatusInputs } from '../src/status';
+import { translator } from '../src/i18n';
+import { listenerStatus, repeatsBanner, type StatusInputs } from '../src/status';
+
+const english = translator('en');
+const text = (inputs: StatusInputs) => {
+  const { key, values } = listenerStatus(inputs);
+  return english(key, values);
+};
 
 const base: StatusInputs = {
   joined: true,
   ended: false,
+  finishing: false,
   connection: 'open',
   session: 'active',
   switchingTo: null,
@@ -17,34 +25,42 @@ const kind = (change: Partial<StatusInputs>) => listenerStatus({ ...base, ...cha
 describe('the listener status line', () => {
   it('says it is waiting for the speaker until the first clip plays', () => {
     expect(kind({ heardAny: false })).toBe('waiting');
-    expect(listenerStatus({ ...base, heardAny: false }).text).toMatch(/^Waiting for the speaker/);
+    expect(text({ ...base, heardAny: false })).toMatch(/^Waiting for the speaker/);
     expect(kind({})).toBe('live');
   });
 
   it('offers a jump to live only when the listener is behind', () => {
     const behind = listenerStatus({ ...base, behindSeconds: 12.4 });
     expect(behind.kind).toBe('behind');
-    expect(behind.text).toBe('You are 12 seconds behind the speaker.');
+    expect(english(behind.key, behind.values)).toBe('You are 12 seconds behind the speaker.');
     expect(behind.canJump).toBe(true);
     expect(listenerStatus(base).canJump).toBe(false);
   });
 
   it('puts what the listener must know first: ended, connection, own pause, the speaker', () => {
     expect(kind({ ended: true, connection: 'reconnecting' })).toBe('ended');
+    expect(kind({ ended: true, finishing: true })).toBe('finishing'); // the last clips still play
     expect(kind({ connection: 'reconnecting', behindSeconds: 20 })).toBe('reconnecting');
     expect(kind({ listenerPaused: true, session: 'paused' })).toBe('listenerPaused');
     expect(kind({ session: 'suspended' })).toBe('suspended');
     expect(kind({ session: 'paused' })).toBe('speakerPaused');
     expect(kind({ switchingTo: 'Français' })).toBe('switching');
-    expect(listenerStatus({ ...base, switchingTo: 'Français' }).text).toBe('Switching to Français…');
+    expect(text({ ...base, switchingTo: 'Français' })).toBe('Switching to Français…');
+  });
+
+  it('is not shown where the banner says the same', () => {
+    expect(repeatsBanner(kind({ ended: true }))).toBe(true);
+    expect(repeatsBanner(kind({ session: 'suspended' }))).toBe(true);
+    expect(repeatsBanner(kind({ ended: true, finishing: true }))).toBe(false);
+    expect(repeatsBanner(kind({}))).toBe(false);
   });
 
   it('uses no jargon', () => {
     const inputs: Partial<StatusInputs>[] = [
       { heardAny: false }, {}, { behindSeconds: 30 }, { ended: true }, { connection: 'reconnecting' },
-      { listenerPaused: true }, { session: 'paused' }, { session: 'suspended' }, { joined: false },
+      { listenerPaused: true }, { ended: true, finishing: true }, { session: 'paused' }, { session: 'suspended' }, { joined: false },
     ];
-    for (const change of inputs) expect(listenerStatus({ ...base, ...change }).text).not.toMatch(/clip|queue|backlog|socket|index/i);
+    for (const change of inputs) expect(text({ ...base, ...change })).not.toMatch(/clip|queue|backlog|socket|index/i);
   });
 });
 

@@ -189,3 +189,12 @@ export class ProtocolSocket {
     this.retry = timers.setTimeout(() => void this.open(false), delay);
   }
 }
+
+/** Sends now, or as soon as the connection is open again: a click made while it is down
+ * is held, not lost. */
+export function sendWhenOpen(socket: ProtocolSocket, message: ClientAction): void {
+  if (socket.send(message)) return;
+  const stop = socket.onState((state) => {
+    if (state === 'open' && socket.send(message)) stop();
+  });
+}

@@ -28,9 +28,16 @@ export function atBottom(box: ScrollBox, slackPx = 24): boolean {
   return box.scrollHeight - box.clientHeight - box.scrollTop <= slackPx;
 }
 
-/** Links to the files of a transcriptReady (text, SRT, WebVTT), into `box`. */
-export function showTranscriptLinks(box: HTMLElement, urls: Record<string, string>, label: string): void {
-  const names: Record<string, string> = { txt: 'Text', srt: 'Subtitles (SRT)', vtt: 'Subtitles (WebVTT)' };
+const FORMAT_NAMES: Record<string, string> = { txt: 'Text', srt: 'Subtitles (SRT)', vtt: 'Subtitles (WebVTT)' };
+
+/** Links to the files of a transcriptReady (text, SRT, WebVTT), into `box`, named in the
+ * page's language (`names`, by extension; English without). */
+export function showTranscriptLinks(
+  box: HTMLElement,
+  urls: Record<string, string>,
+  label: string,
+  names: Record<string, string> = FORMAT_NAMES,
+): void {
   box.replaceChildren(
     document.createTextNode(`${label}: `),
     ...Object.entries(urls).map(([extension, url]) => {

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ProtocolSocket, type SocketLike } from '../src/socket';
+import { ProtocolSocket, sendWhenOpen, type SocketLike } from '../src/socket';
 import { FakeTimers, settle as flush } from './fake-timers';
 
 class FakeSocket implements SocketLike {
@@ -152,5 +152,24 @@ describe('ProtocolSocket', () => {
     await timers.advance(60_000);
     expect(FakeSocket.made).toHaveLength(1);
     expect(s.state).toBe('closed');
+  });
+});
+
+describe('a click made while the connection is down', () => {
+  it('is held and sent once the connection is open, once', async () => {
+    const s = socket();
+    sendWhenOpen(s, { action: 'getTranscript', sessionId: 'swift-falcon-0420', language: 'es' });
+    s.start();
+    await flush();
+    const first = FakeSocket.made[0]!;
+    expect(first.sent).toEqual([]);
+    first.open();
+    await flush();
+    expect(first.sent.map((m) => JSON.parse(m).action)).toEqual(['getTranscript']);
+    first.drop();
+    await timers.advance(60_000);
+    FakeSocket.made.at(-1)!.open();
+    await flush();
+    expect(FakeSocket.made.at(-1)!.sent).toEqual([]); // not again on the next connection
   });
 });

@@ -1,293 +1,173 @@
+// The speaker page: draws what the broadcast (broadcast.ts) reports and hands it the
+// speaker's clicks and the recorder's chunks. The words are in strings.ts.
 import QRCode from 'qrcode';
 import {
   LANGUAGES,
   ProtocolSocket,
   atBottom,
-  showTranscriptLinks,
-  STATE_LABELS,
-  byTestId,
+  byTestId as $,
   languageName,
   loadConfig,
+  sendWhenOpen,
   show,
+  showTranscriptLinks,
   toBase64,
-  type ClientAction,
   type ServerMessage,
 } from '@llt/shared';
 import { CognitoTokenSource, tokenSourceFor, type Prompt } from './auth';
+import { Broadcast } from './broadcast';
 import { ChunkQueue } from './chunks';
 import { LevelWatch, measure } from './level';
-import { chunkError, reconcile, type BroadcastState } from './session';
+import { sendStatusText, TEXT } from './strings';
 
 const MIME = 'audio/webm;codecs=opus';
 const TIMESLICE_MS = 250;
 const BITRATE = 48_000;
-const RESUME_TIMEOUT_MS = 5000;
-const RESUME_RETRY_MS = 10_000;
-const RESUME_FAILED = 'Could not resume the session after reconnecting.';
-const ENDED_WHILE_AWAY = 'The session ended while you were disconnected.';
+const COPIED_MS = 2500;
 
-const $ = byTestId;
-const signinPanel = $('signin-panel');
-const setupPanel = $('setup-panel');
-const sessionPanel = $('session-panel');
-const stateLabel = $('connection-state');
-const errorBox = $('error-message');
-const sourceSelect = $<HTMLSelectElement>('source-language-select');
-const micSelect = $<HTMLSelectElement>('microphone-select');
-const startButton = $<HTMLButtonElement>('start-button');
-const pauseButton = $<HTMLButtonElement>('pause-button');
-const resumeButton = $<HTMLButtonElement>('resume-button');
-const stopButton = $<HTMLButtonElement>('stop-button');
-const broadcastState = $('broadcast-state');
-const sendStatus = $('send-status');
-const transcript = $('transcript');
-const endConfirm = $('end-confirm');
-const transcriptLanguage = $<HTMLSelectElement>('transcript-language-select');
-const downloadButton = $<HTMLButtonElement>('download-transcript');
+const el = {
+  signinPanel: $('signin-panel'),
+  setupPanel: $('setup-panel'),
+  sessionPanel: $('session-panel'),
+  stateLabel: $('connection-state'),
+  errorBox: $('error-message'),
+  sourceSelect: $<HTMLSelectElement>('source-language-select'),
+  createButton: $<HTMLButtonElement>('create-session-button'),
+  createStatus: $('create-status'),
+  micSelect: $<HTMLSelectElement>('microphone-select'),
+  startButton: $<HTMLButtonElement>('start-button'),
+  pauseButton: $<HTMLButtonElement>('pause-button'),
+  resumeButton: $<HTMLButtonElement>('resume-button'),
+  stopButton: $<HTMLButtonElement>('stop-button'),
+  broadcastState: $('broadcast-state'),
+  sendStatus: $('send-status'),
+  transcript: $('transcript'),
+  endConfirm: $('end-confirm'),
+  transcriptLanguage: $<HTMLSelectElement>('transcript-language-select'),
+  downloadButton: $<HTMLButtonElement>('download-transcript'),
+  copyButton: $<HTMLButtonElement>('copy-link-button'),
+  copyStatus: $('copy-status'),
+  link: $<HTMLInputElement>('listener-link'),
+};
 const heardLanguages = new Set<string>(); // the source and every language that had listeners
-
-function offerTranscript(code: string): void {
-  if (heardLanguages.has(code)) return;
-  heardLanguages.add(code);
-  transcriptLanguage.add(new Option(languageName(code), code));
-}
-
-
-let sessionId = '';
-let sourceLanguage = '';
-let seq = 0;
 let recorder: MediaRecorder | null = null;
 let stream: MediaStream | null = null;
-let broadcasting: BroadcastState = 'idle';
-let creating = false; // a createSession is on its way (no second one: SESSION_IN_PROGRESS)
-let ending = false; // the speaker clicked End
-let endSent = false;
-let over = false; // the session has ended: nothing more is sent
-// This connection carries the session (created or resumed on it): audio and controls may
-// flow. A new connection carries nothing until its resume is answered.
-let attached = false;
-// 'unanswered': no answer in time, or a transient refusal (INTERNAL_ERROR, RATE_LIMITED).
-type ResumeResult = 'resumed' | 'refused' | 'ended' | 'unanswered';
-let resumeWaiter: ((result: ResumeResult) => void) | null = null;
-let resuming = false; // a resume was sent and is not answered yet
-let resumeAttempt = 0;
-let resumeFailedShown = false;
-let resumeHopeless = false; // refused for good (not found, expired, someone else's): no retries
-let slowedUntil = 0;
-// Each chunk's conversion to base64 in recording order; controls wait for it.
-let converting: Promise<void> = Promise.resolve();
-// Pause, resume and end go out in click order, each after the audio recorded before it.
-let control: Promise<void> = Promise.resolve();
-let readyWaiters: (() => void)[] = [];
+let copiedTimer: number | undefined;
 
 function showError(text: string | null): void {
-  errorBox.textContent = text ?? '';
-  show(errorBox, Boolean(text));
+  el.errorBox.textContent = text ?? '';
+  show(el.errorBox, Boolean(text));
 }
 
 const config = await loadConfig();
 // Only the languages this deployment can hear (config.json names them when it serves fewer).
 const spoken = config.languages ? Object.keys(config.languages) : null;
 for (const language of LANGUAGES.filter((l) => l.source && (!spoken || spoken.includes(l.code)))) {
-  sourceSelect.add(new Option(language.nativeName, language.code));
+  el.sourceSelect.add(new Option(language.nativeName, language.code));
 }
 const tokens = tokenSourceFor(config);
 const socket = new ProtocolSocket({
   url: async () => `${config.webSocketUrl}?token=${encodeURIComponent(await tokens.idToken())}`,
   // Every new connection (reconnect or the renewal before API Gateway's 2-hour limit)
-  // takes the session over before queued audio flows again.
-  onConnected: async (s) => {
-    attached = false;
-    if (!sessionId || over) return;
-    const attempt = ++resumeAttempt;
-    resuming = true;
-    resumeHopeless = false;
-    const result = await new Promise<ResumeResult>((resolve) => {
-      resumeWaiter = resolve;
-      setTimeout(() => resolve('unanswered'), RESUME_TIMEOUT_MS);
-      s.sendDuringSetup({ action: 'createSession', sourceLanguage, resumeSessionId: sessionId });
-    });
-    if (attempt !== resumeAttempt) return; // a newer connection has taken over
-    resumeWaiter = null;
-    // Audio is held back meanwhile; a late answer still resumes (and clears the message).
-    if ((result === 'refused' || result === 'unanswered') && !attached && !over) {
-      showError(RESUME_FAILED);
-      resumeFailedShown = true;
-      if (result === 'unanswered') retryResume(attempt);
-    }
+  // takes the session over before queued audio flows again; a held Create goes out.
+  onConnected: (s) => broadcast.connected(s),
+});
+const broadcast: Broadcast = new Broadcast({
+  socket,
+  makeQueue: (send) => new ChunkQueue(send),
+  timers: { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as number) },
+  events: {
+    created: (id, link, sourceLanguage) => {
+      offerTranscript(sourceLanguage);
+      void showSession(id, link || `${config.listenerUrl}?session=${id}`);
+    },
+    notice: (notice) => showError(notice ? TEXT.notice[notice] : null),
+    refused,
+    ended: () => {
+      if (recorder && recorder.state !== 'inactive') recorder.stop();
+      drawBroadcast();
+    },
+    creating: drawCreating,
   },
 });
-const queue = new ChunkQueue((chunk) =>
-  sendToSession({ action: 'audioChunk', sessionId, seq: chunk.seq, data: chunk.data }),
-);
 socket.onState((state) => {
-  stateLabel.textContent = STATE_LABELS[state] ?? state;
-  stateLabel.dataset.state = state;
-  if (state === 'open') {
-    queue.flush();
-    wakeControls();
-  }
+  el.stateLabel.textContent = TEXT.connection[state] ?? state;
+  el.stateLabel.dataset.state = state;
+  if (state === 'open') broadcast.opened();
+  drawCreating(el.createButton.disabled);
 });
 socket.onMessage(handle);
 setInterval(updateSendStatus, 500);
 
-function sendToSession(message: ClientAction): boolean {
-  return attached && !over && socket.send(message);
+// -- drawing -----------------------------------------------------------------------
+
+function offerTranscript(code: string): void {
+  if (!code || heardLanguages.has(code)) return;
+  heardLanguages.add(code);
+  el.transcriptLanguage.add(new Option(languageName(code), code));
 }
 
-function wakeControls(): void {
-  const waiters = readyWaiters;
-  readyWaiters = [];
-  for (const wake of waiters) wake();
-}
-
-/** This connection now carries the session: held audio and controls flow again. */
-function attach(): void {
-  attached = true;
-  queue.flush();
-  wakeControls();
-}
-
-/** Sends a control once the audio recorded before it has gone, and once the session is reachable. */
-function afterAudio(message: ClientAction): void {
-  control = control
-    .then(async () => {
-      for (;;) {
-        await converting;
-        await queue.whenEmpty();
-        if (over) return;
-        // The end says which chunk was the last: if it overtakes that chunk on the way
-        // (each message is its own invocation), the server still takes the chunk.
-        const outgoing: ClientAction = message.action === 'endSession' ? { ...message, lastSeq: seq - 1 } : message;
-        if (sendToSession(outgoing)) {
-          if (message.action === 'endSession') endSent = true;
-          return;
-        }
-        await new Promise<void>((resolve) => readyWaiters.push(resolve));
-      }
-    })
-    .catch(() => undefined);
-}
-
-/** The session is over (ended, or refused on resume): stop and send nothing more. */
-function finish(text?: string | null): void {
-  over = true;
-  attached = false;
-  queue.clear();
-  wakeControls();
-  if (recorder && recorder.state !== 'inactive') recorder.stop();
-  setBroadcasting('ended');
-  if (text !== undefined) showError(text);
-  updateSendStatus();
-}
-
-function resumed(message: Extract<ServerMessage, { type: 'sessionCreated' }>): void {
-  resuming = false;
-  if (over) return;
-  // Chunks sent into the dying socket may never have arrived: send them again.
-  if (typeof message.lastSeq === 'number') queue.resendAfter(message.lastSeq);
-  const fix = reconcile(broadcasting, message.status);
-  // A lost resume goes out before the held audio (the server refuses audio while paused).
-  if (fix === 'resumeBroadcast') socket.sendDuringSetup({ action: fix, sessionId });
-  attach();
-  if (fix === 'pauseBroadcast') afterAudio({ action: fix, sessionId });
-  if (ending && endSent) afterAudio({ action: 'endSession', sessionId }); // it may have died with the socket
-  resumeWaiter?.('resumed');
-  if (resumeFailedShown) {
-    showError(null);
-    resumeFailedShown = false;
-  }
-}
-
-function resumeRefused(message: Extract<ServerMessage, { type: 'error' }>): void {
-  resuming = false;
-  if (message.code === 'SESSION_ENDED') {
-    // Ended while the speaker was away (the grace period passed), or by the End click.
-    finish(ending ? null : ENDED_WHILE_AWAY);
-    resumeWaiter?.('ended');
-    return;
-  }
-  const transient = message.code === 'INTERNAL_ERROR' || message.code === 'RATE_LIMITED';
-  if (!transient) resumeHopeless = true;
-  if (resumeWaiter) {
-    resumeWaiter(transient ? 'unanswered' : 'refused');
-  } else if (!over) {
-    showError(RESUME_FAILED); // a late refusal (a retry's)
-    resumeFailedShown = true;
-  }
-}
-
-/** While a resume goes unanswered on an open connection, it is asked again now and then. */
-function retryResume(attempt: number): void {
-  setTimeout(() => {
-    if (attempt !== resumeAttempt || attached || over || resumeHopeless || !socket.isOpen) return;
-    resuming = true;
-    socket.send({ action: 'createSession', sourceLanguage, resumeSessionId: sessionId });
-    retryResume(attempt);
-  }, RESUME_RETRY_MS);
+/** A Create on its way: the button waits, and says whether the connection is still coming. */
+function drawCreating(on: boolean): void {
+  el.createButton.disabled = on;
+  el.createButton.setAttribute('aria-busy', String(on));
+  el.createButton.textContent = on ? TEXT.creating : TEXT.create;
+  el.createStatus.textContent = on && !socket.isOpen ? TEXT.creatingHeld : '';
+  show(el.createStatus, on && !socket.isOpen);
 }
 
 function updateSendStatus(): void {
-  const seconds = Math.max(1, Math.round((queue.length * TIMESLICE_MS) / 1000));
-  let text = '';
-  const lost = Math.round((queue.dropped * TIMESLICE_MS) / 1000);
-  if (over) text = '';
-  else if (lost > 0 && queue.length >= 4) text = `${lost} s of audio could not be kept while offline and will be missing; sending the last ${seconds} s…`;
-  else if (queue.length >= 4 && !attached && resumeHopeless) text = `${seconds} s of audio held back: the session could not be resumed.`;
-  else if (queue.length >= 4 && !attached) text = `Holding ${seconds} s of audio until the session is back…`;
-  else if (queue.length >= 4) text = `Catching up: ${seconds} s of audio still to send…`;
-  else if (Date.now() < slowedUntil) text = 'The server asked for a slower pace: resending a little audio…';
-  sendStatus.textContent = text;
-  show(sendStatus, Boolean(text));
+  const text = sendStatusText(broadcast.sendStatus(Date.now()));
+  el.sendStatus.textContent = text;
+  show(el.sendStatus, Boolean(text));
 }
 
+function drawBroadcast(): void {
+  const state = broadcast.state;
+  show(el.startButton, state === 'idle');
+  show(el.pauseButton, state === 'live');
+  show(el.resumeButton, state === 'paused');
+  show(el.stopButton, state !== 'ended' && (state !== 'idle' || broadcast.sessionId !== ''));
+  show($('new-session-button'), state === 'ended');
+  if (state === 'ended') show(el.endConfirm, false);
+  // Ended: the code, link and QR no longer work, so they go; what stays is the transcript.
+  el.sessionPanel.dataset.ended = String(state === 'ended');
+  show($('ended-note'), state === 'ended');
+  el.broadcastState.textContent = TEXT.broadcast[state];
+  el.broadcastState.dataset.state = state;
+  updateSendStatus();
+}
+
+type Message<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
+
 function handle(message: ServerMessage): void {
+  broadcast.handle(message);
   switch (message.type) {
-    case 'sessionCreated':
-      sessionCreated(message);
-      break;
     case 'listenerStats':
       showListenerStats(message);
       break;
     case 'transcript':
       addTranscriptLine(message);
       break;
-    case 'sessionEnded':
-      if (message.sessionId === sessionId) finish();
-      break;
     case 'transcriptReady':
-      downloadButton.textContent = 'Download transcript';
-      showTranscriptLinks($('transcript-links'), message.urls, `Transcript (${languageName(message.language)})`);
-      break;
-    case 'error':
-      refused(message);
+      el.downloadButton.textContent = TEXT.downloadTranscript;
+      showTranscriptLinks($('transcript-links'), message.urls, TEXT.transcriptLabel(languageName(message.language)));
+      $('transcript-links').scrollIntoView({ block: 'nearest' });
       break;
     default:
       break;
   }
 }
 
-type Message<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
-
-function sessionCreated(message: Message<'sessionCreated'>): void {
-  if (message.resumed) {
-    resumed(message);
-    return;
-  }
-  creating = false;
-  if (sessionId) return; // not ours to show: this page speaks one session
-  sessionId = message.sessionId;
-  sourceLanguage = message.sourceLanguage;
-  offerTranscript(message.sourceLanguage);
-  attach();
-  void showSession(message.sessionId, message.listenerUrl || `${config.listenerUrl}?session=${message.sessionId}`);
+function refused(message: Message<'error'>): void {
+  if (message.action === 'getTranscript') el.downloadButton.textContent = TEXT.downloadTranscript;
+  if (message.code !== 'TRANSLATION_UNAVAILABLE') showError(message.message);
 }
 
 function showListenerStats(message: Message<'listenerStats'>): void {
   $('listener-total').textContent = String(message.total);
   for (const code of Object.keys(message.listeners)) offerTranscript(code);
-  const list = $('listener-counts');
-  list.replaceChildren(
+  $('listener-counts').replaceChildren(
     ...Object.entries(message.listeners).map(([code, count]) => {
       const item = document.createElement('li');
       item.textContent = `${languageName(code)}: ${count}`;
@@ -300,59 +180,39 @@ function showListenerStats(message: Message<'listenerStats'>): void {
 function addTranscriptLine(message: Message<'transcript'>): void {
   // In talk order (utterances may arrive out of order), newest highlighted; the list
   // follows new lines unless the speaker scrolled up to re-read.
-  const follow = atBottom(transcript);
-  downloadButton.disabled = false; // something to download now
+  const follow = atBottom(el.transcript);
+  el.downloadButton.disabled = false; // something to download now
   const item = document.createElement('li');
   item.textContent = message.text;
   if (message.missedMs) {
     const missed = document.createElement('p');
     missed.className = 'missed';
-    missed.textContent = `${Math.max(1, Math.round(message.missedMs / 1000))} s of audio did not arrive before this.`;
+    missed.textContent = TEXT.missed(Math.max(1, Math.round(message.missedMs / 1000)));
     item.prepend(missed);
   }
   item.value = message.index + 1;
   item.dataset.index = String(message.index);
-  const later = [...transcript.children].find((li) => Number((li as HTMLElement).dataset.index) > message.index);
-  transcript.insertBefore(item, later ?? null);
-  for (const li of transcript.children) li.classList.toggle('current', li === transcript.lastElementChild);
-  if (follow) transcript.scrollTop = transcript.scrollHeight;
-}
-
-function refused(message: Message<'error'>): void {
-  if (message.action === 'createSession' && resuming) {
-    resumeRefused(message);
-    return;
-  }
-  if (message.action === 'createSession') creating = false;
-  const chunk = chunkError(message);
-  if (chunk !== null && over) return; // answers to audio sent before the end
-  if (chunk === 'resend' && typeof message.seq === 'number') {
-    // Not stored: it goes out again, paced; being slowed down is no error of the speaker's.
-    queue.requeue(message.seq);
-    if (message.code === 'RATE_LIMITED') slowedUntil = Date.now() + 3000;
-    updateSendStatus();
-    return;
-  }
-  if (chunk === 'quiet') return;
-  if (message.action === 'getTranscript') downloadButton.textContent = 'Download transcript';
-  if (message.code !== 'TRANSLATION_UNAVAILABLE') showError(message.message);
+  const later = [...el.transcript.children].find((li) => Number((li as HTMLElement).dataset.index) > message.index);
+  el.transcript.insertBefore(item, later ?? null);
+  for (const li of el.transcript.children) li.classList.toggle('current', li === el.transcript.lastElementChild);
+  if (follow) el.transcript.scrollTop = el.transcript.scrollHeight;
 }
 
 async function showSession(id: string, link: string): Promise<void> {
-  show(setupPanel, false);
-  show(sessionPanel, true);
+  show(el.setupPanel, false);
+  show(el.sessionPanel, true);
   $('session-code').textContent = id;
-  $<HTMLInputElement>('listener-link').value = link;
-  setBroadcasting('idle');
+  el.link.value = link;
+  drawBroadcast();
   await QRCode.toCanvas($<HTMLCanvasElement>('qr-code'), link, { width: 180, margin: 1 });
   await listMicrophones();
 }
 
+// -- the microphone ----------------------------------------------------------------
+
 async function listMicrophones(): Promise<void> {
   const devices = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'audioinput');
-  micSelect.replaceChildren(
-    ...devices.map((device, n) => new Option(device.label || `Microphone ${n + 1}`, device.deviceId)),
-  );
+  el.micSelect.replaceChildren(...devices.map((device, n) => new Option(device.label || TEXT.microphone(n + 1), device.deviceId)));
 }
 
 function watchLevel(media: MediaStream): void {
@@ -380,7 +240,7 @@ function watchLevel(media: MediaStream): void {
 
 async function startBroadcast(): Promise<void> {
   showError(null);
-  const deviceId = micSelect.value;
+  const deviceId = el.micSelect.value;
   stream = await navigator.mediaDevices.getUserMedia({
     audio: { deviceId: deviceId ? { exact: deviceId } : undefined, channelCount: 1, echoCancellation: true, noiseSuppression: true },
   });
@@ -389,101 +249,88 @@ async function startBroadcast(): Promise<void> {
   recorder = new MediaRecorder(stream, { mimeType: MIME, audioBitsPerSecond: BITRATE });
   recorder.ondataavailable = (event) => {
     if (event.data.size === 0) return;
-    // The seq is taken now, in recording order; the conversions run one after another.
     const blob = event.data;
-    const chunkSeq = seq++;
-    converting = converting
-      .then(async () => {
-        const data = toBase64(new Uint8Array(await blob.arrayBuffer()));
-        if (!over) queue.push({ seq: chunkSeq, data });
-      })
-      .catch(() => undefined);
+    broadcast.record(async () => toBase64(new Uint8Array(await blob.arrayBuffer())));
   };
   recorder.onstop = () => {
     stream?.getTracks().forEach((track) => track.stop());
     stream = null;
     // The last chunk arrives just before onstop: end once it (and any backlog) has gone.
-    if (!over) afterAudio({ action: 'endSession', sessionId });
+    broadcast.recordingStopped();
   };
   recorder.start(TIMESLICE_MS);
-  setBroadcasting('live');
+  broadcast.started();
+  drawBroadcast();
 }
 
-function setBroadcasting(state: BroadcastState | 'ended'): void {
-  if (state !== 'ended') broadcasting = state;
-  show(startButton, state === 'idle');
-  show(pauseButton, state === 'live');
-  show(resumeButton, state === 'paused');
-  show(stopButton, state !== 'ended' && (state !== 'idle' || sessionId !== ''));
-  show($('new-session-button'), state === 'ended');
-  if (state === 'ended') show(endConfirm, false);
-  broadcastState.textContent = {
-    idle: 'Not broadcasting',
-    live: 'Broadcasting live',
-    paused: 'Paused',
-    ended: 'Session ended',
-  }[state];
-  broadcastState.dataset.state = state;
-}
+// -- the speaker's clicks ------------------------------------------------------------
 
-startButton.addEventListener('click', () => {
-  startBroadcast().catch((error: Error) => showError(`Microphone: ${error.message}`));
+el.startButton.addEventListener('click', () => {
+  startBroadcast().catch((error: Error) => showError(TEXT.microphoneError(error.message)));
 });
-pauseButton.addEventListener('click', () => {
+el.pauseButton.addEventListener('click', () => {
   // Nothing more is recorded at once; the server hears of the pause once the audio
   // recorded before it has gone (it refuses audio while paused).
   recorder?.pause();
-  setBroadcasting('paused');
-  afterAudio({ action: 'pauseBroadcast', sessionId });
+  broadcast.pause();
+  drawBroadcast();
 });
-resumeButton.addEventListener('click', () => {
-  afterAudio({ action: 'resumeBroadcast', sessionId });
+el.resumeButton.addEventListener('click', () => {
+  broadcast.resume();
   recorder?.resume();
-  setBroadcasting('live');
+  drawBroadcast();
 });
-stopButton.addEventListener('click', () => {
-  if (ending || over) return;
-  show(endConfirm, true); // one click must not end a talk for everyone
+el.stopButton.addEventListener('click', () => {
+  if (broadcast.isEnding) return;
+  show(el.endConfirm, true); // one click must not end a talk for everyone
   $<HTMLButtonElement>('cancel-end-button').focus();
 });
-$('cancel-end-button').addEventListener('click', () => show(endConfirm, false));
+$('cancel-end-button').addEventListener('click', () => show(el.endConfirm, false));
 $('new-session-button').addEventListener('click', () => location.assign(location.pathname));
 $('confirm-end-button').addEventListener('click', () => {
-  show(endConfirm, false);
-  if (ending || over) return;
-  ending = true;
-  if (recorder && recorder.state !== 'inactive') {
-    if (recorder.state === 'paused') afterAudio({ action: 'resumeBroadcast', sessionId });
-    recorder.stop(); // onstop sends endSession
-  } else {
-    afterAudio({ action: 'endSession', sessionId });
-  }
+  show(el.endConfirm, false);
+  if (broadcast.isEnding) return;
+  const recording = recorder !== null && recorder.state !== 'inactive';
+  broadcast.end(recording && recorder?.state === 'paused');
+  if (recording) recorder?.stop(); // onstop ends the session after the last chunk
+  else broadcast.recordingStopped();
 });
-downloadButton.addEventListener('click', () => {
-  if (!sessionId) return;
-  downloadButton.textContent = 'Preparing the transcript…';
-  socket.send({ action: 'getTranscript', sessionId, language: transcriptLanguage.value });
+el.downloadButton.addEventListener('click', () => {
+  if (!broadcast.sessionId) return;
+  el.downloadButton.textContent = TEXT.preparingTranscript;
+  // Held while the connection is down: the click is not lost.
+  sendWhenOpen(socket, { action: 'getTranscript', sessionId: broadcast.sessionId, language: el.transcriptLanguage.value });
 });
-$('copy-link-button').addEventListener('click', () => {
-  void navigator.clipboard?.writeText($<HTMLInputElement>('listener-link').value);
+el.copyButton.addEventListener('click', () => {
+  const confirm = (text: string) => {
+    el.copyButton.textContent = text === TEXT.copied ? TEXT.copied : TEXT.copy;
+    el.copyStatus.textContent = text;
+    window.clearTimeout(copiedTimer);
+    copiedTimer = window.setTimeout(() => {
+      el.copyButton.textContent = TEXT.copy;
+      el.copyStatus.textContent = '';
+    }, COPIED_MS);
+  };
+  const copying = navigator.clipboard?.writeText(el.link.value) ?? Promise.reject(new Error('no clipboard'));
+  copying.then(
+    () => confirm(TEXT.copied),
+    () => {
+      el.link.select(); // the keyboard can copy it
+      confirm(TEXT.copyFailed);
+    },
+  );
 });
 $<HTMLFormElement>('create-form').addEventListener('submit', (event) => {
   event.preventDefault();
-  if (sessionId || creating) return; // one session per page (a double click would be SESSION_IN_PROGRESS)
-  const title = $<HTMLInputElement>('title-input').value.trim();
-  creating = socket.send({ action: 'createSession', sourceLanguage: sourceSelect.value, ...(title ? { title } : {}) });
+  // Sent now, or held until the connection is open: a click at page load is not lost.
+  broadcast.create(el.sourceSelect.value, $<HTMLInputElement>('title-input').value.trim());
 });
 
 // -- sign-in ------------------------------------------------------------------
-const PROMPT_TEXT: Record<Prompt['kind'], [string, string]> = {
-  newPassword: ['Choose a new password for your account.', 'New password'],
-  totpCode: ['Enter the 6-digit code from your authenticator app.', 'Code'],
-  totpSetup: ['Scan this QR code with an authenticator app, then enter the code it shows.', 'Code'],
-};
 
 function askInForm(prompt: Prompt): Promise<string> {
-  const [text, label] = PROMPT_TEXT[prompt.kind];
-  $('challenge-text').textContent = prompt.kind === 'totpSetup' ? `${text} Key: ${prompt.secret}` : text;
+  const [text, label] = TEXT.prompt[prompt.kind];
+  $('challenge-text').textContent = prompt.kind === 'totpSetup' ? TEXT.totpKey(text, prompt.secret) : text;
   $('challenge-label').textContent = label;
   const input = $<HTMLInputElement>('challenge-input');
   input.type = prompt.kind === 'newPassword' ? 'password' : 'text';
@@ -507,14 +354,14 @@ function askInForm(prompt: Prompt): Promise<string> {
 }
 
 function connected(): void {
-  show(signinPanel, false);
-  show(setupPanel, true);
+  show(el.signinPanel, false);
+  show(el.setupPanel, true);
   socket.start();
 }
 
 if (tokens instanceof CognitoTokenSource) {
   if (tokens.restore()) connected();
-  else show(signinPanel, true);
+  else show(el.signinPanel, true);
   $<HTMLFormElement>('signin-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const username = $<HTMLInputElement>('username-input').value.trim();
@@ -522,9 +369,9 @@ if (tokens instanceof CognitoTokenSource) {
     tokens
       .signIn(username, password, { ask: askInForm })
       .then(connected)
-      .catch((error: Error) => showError(`Sign-in failed: ${error.message}`));
+      .catch((error: Error) => showError(TEXT.signInFailed(error.message)));
   });
 } else {
   connected(); // the local runner's dev identity
 }
-setBroadcasting('idle');
+drawBroadcast();
