@@ -16,6 +16,7 @@ from webvtt import Caption, WebVTT
 
 from audio_processor.ports import UtteranceRecords
 from shared import resources
+from shared.languages import LANGUAGES
 from shared.protocol import ErrorCode, error_message, transcript_ready
 from shared.transcript_records import TranscriptRequest, UtteranceRecord
 
@@ -79,6 +80,29 @@ class Build:
 
 
 EXTENSIONS = ("txt", "srt", "vtt")  # written in this order: the last one carries the Build
+# The text file's first line, in the transcript's own language: its reader came for that
+# language (the listener app's words are translated the same way). Keyed like LANGUAGES.
+HEADINGS = {
+    "en": "Transcript of session {session} ({language})",
+    "es": "Transcripción de la sesión {session} ({language})",
+    "fr": "Transcription de la session {session} ({language})",
+    "de": "Transkript der Sitzung {session} ({language})",
+    "it": "Trascrizione della sessione {session} ({language})",
+    "pt": "Transcrição da sessão {session} ({language})",
+    "ja": "セッション {session} の文字起こし\uff08{language}\uff09",
+    "ko": "세션 {session} 녹취록 ({language})",
+    "zh": "会话 {session} 的文字记录\uff08{language}\uff09",
+    "hi": "सत्र {session} का प्रतिलेख ({language})",
+    "nl": "Transcript van sessie {session} ({language})",
+    "ca": "Transcripció de la sessió {session} ({language})",
+}
+
+
+def heading(session_id: str, language: str) -> str:
+    """The transcript's heading in `language`, naming the language as its speakers do."""
+    known = LANGUAGES.get(language)
+    template = HEADINGS.get(language, HEADINGS["en"])
+    return template.format(session=session_id, language=known.native_name if known else language)
 
 
 @dataclass(frozen=True)
@@ -167,10 +191,7 @@ class TranscriptService:
         if not lines:
             return None
         build = Build(listing.fingerprint, now, len(lines))
-        files = {
-            file.extension: file
-            for file in transcript_files(lines, f"Transcript of session {session_id} ({language})")
-        }
+        files = {file.extension: file for file in transcript_files(lines, heading(session_id, language))}
         for extension in EXTENSIONS:
             file = files[extension]
             self.files.put_file(

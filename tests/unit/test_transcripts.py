@@ -292,3 +292,13 @@ def test_a_transcript_request_is_validated_like_every_contract(bad):
         invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:transcripts-test"
 
     assert transcript_handler.lambda_handler(bad, Context(), runtime=object())["outcome"] == "invalid"
+
+
+def test_every_language_has_a_heading_in_itself():
+    from audio_processor.transcripts import HEADINGS, heading
+    from shared.languages import LANGUAGES
+
+    assert set(HEADINGS) == set(LANGUAGES)
+    assert heading("calm-river-0001", "es") == "Transcripción de la sesión calm-river-0001 (Español)"
+    assert heading("calm-river-0001", "ja") == "セッション calm-river-0001 の文字起こし\uff08日本語\uff09"
+    assert all("{session}" in template and "{language}" in template for template in HEADINGS.values())
