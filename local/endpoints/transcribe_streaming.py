@@ -321,11 +321,6 @@ class TranscriptionStream:
         """Results in the order their jobs were made, whatever the order they finish."""
         while (entry := await self._jobs.get()) is not None:
             job, future = entry
-            if self.input_ended and not job.final and future.cancel():
-                # The input is over and its finals are queued: a partial not yet begun would
-                # only hold them back (the service, too, answers a closed input quickly).
-                self._partial_busy = False
-                continue
             text = (await future).strip()
             if not job.final:
                 self._partial_busy = False
