@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import time
 from typing import Any
 
@@ -25,6 +24,7 @@ from local.kit.captures import CAPTURES
 from local.kit.wer import word_error_rate
 from local.paths import ffmpeg_path
 from local.replay import load_chunks
+from s3_audio_consumer.decoder import FfmpegDecoder
 from shared.languages import LANGUAGES
 
 RATE = 16000
@@ -34,22 +34,7 @@ CAPTURES_MEASURED = ("en-welcome", "en-keynote", "en-talk-4min")
 
 def capture_pcm(name: str) -> bytes:
     """The whole capture as 16 kHz mono s16le (the chunks joined are one WebM file)."""
-    webm = b"".join(load_chunks(CAPTURES / name))
-    command = [
-        ffmpeg_path(),
-        "-v",
-        "error",
-        "-i",
-        "pipe:0",
-        "-f",
-        "s16le",
-        "-ac",
-        "1",
-        "-ar",
-        str(RATE),
-        "pipe:1",
-    ]
-    return subprocess.run(command, input=webm, capture_output=True, check=True).stdout
+    return FfmpegDecoder(ffmpeg_path()).decode(b"".join(load_chunks(CAPTURES / name)))
 
 
 def pieces(pcm: bytes) -> list[bytes]:

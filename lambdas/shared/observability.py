@@ -3,7 +3,7 @@
 Powertools reads the service name and the metrics namespace from the function's
 environment (POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE: infra/python_function.py),
 so one instance of each serves every function. The tracer writes X-Ray segments where the
-function runs with active tracing (on AWS: every function, and the WebSocket stage);
+function runs with active tracing (on AWS: every function; API Gateway traces no WebSocket stage);
 off Lambda (tests, the local runner) Powertools turns it off by itself.
 
 An utterance is followed across functions by its keys: `follow(sessionId=..., seq=...)`

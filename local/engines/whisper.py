@@ -9,7 +9,6 @@ import hashlib
 import os
 import shutil
 import threading
-import zlib
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -62,13 +61,13 @@ def whisper_base_dir() -> Path:
 # same word error rate (docs/ARCHITECTURE.md, "The offline recognizer"). A window sized
 # to each piece made Whisper repeat itself, so the window does not shrink further.
 WINDOW_S = 10
-WINDOW_FRAMES = WINDOW_S * 100  # 10 ms hop
+FRAMES_PER_S = 100  # the mel features' 10 ms hop
 MAX_NEW_TOKENS = 128  # a 10 s window holds some 40 words; more is a runaway repetition
 # Whisper's own guards (faster-whisper's defaults): too repetitive; silence taken for words.
 COMPRESSION_RATIO_LIMIT = 2.4
 LOG_PROB_FLOOR = -1.0
 NO_SPEECH_PROB = 0.6
-FULL_WINDOW_FRAMES = 3000
+FULL_WINDOW_FRAMES = 30 * FRAMES_PER_S
 
 
 @dataclass(frozen=True)
@@ -85,12 +84,9 @@ class Decoded:
 
     @property
     def repetitive(self) -> bool:
-        return bool(self.text) and compression_ratio(self.text) > COMPRESSION_RATIO_LIMIT
+        from faster_whisper.transcribe import get_compression_ratio
 
-
-def compression_ratio(text: str) -> float:
-    raw = text.encode("utf-8")
-    return len(raw) / len(zlib.compress(raw))
+        return bool(self.text) and get_compression_ratio(self.text) > COMPRESSION_RATIO_LIMIT
 
 
 class WhisperTranscriber:
@@ -105,8 +101,9 @@ class WhisperTranscriber:
 
     def __init__(self, threads: int = 2, window_s: int = WINDOW_S) -> None:
         self._threads = threads
-        self._window_frames = window_s * 100
+        self._window_frames = window_s * FRAMES_PER_S
         self._model: Any = None
+        self._prompts: dict[str, tuple[Any, list[int]]] = {}  # language -> tokenizer, prompt
         self._lock = threading.Lock()  # one decode at a time: two would share two cores
         self.full_window_decodes = 0  # pieces that took the 30 s path (the bench reports it)
 
@@ -141,13 +138,21 @@ class WhisperTranscriber:
                 decoded = self._decode(model, features, language, FULL_WINDOW_FRAMES)
             return "" if decoded.silence else decoded.text
 
-    @staticmethod
-    def _decode(model: Any, features: np.ndarray, language: Language, window_frames: int) -> Decoded:
-        from faster_whisper.audio import pad_or_trim
-        from faster_whisper.tokenizer import Tokenizer
+    def _prompt(self, model: Any, language: Language) -> tuple[Any, list[int]]:
+        """The tokenizer and start-of-transcript prompt of a language, made once: a
+        partial every few hundred ms would otherwise make them again each time."""
+        code = language.code
+        if code not in self._prompts:
+            from faster_whisper.tokenizer import Tokenizer
 
-        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, "transcribe", language.code)
-        prompt = model.get_prompt(tokenizer, [], without_timestamps=True)
+            tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, "transcribe", code)
+            self._prompts[code] = (tokenizer, model.get_prompt(tokenizer, [], without_timestamps=True))
+        return self._prompts[code]
+
+    def _decode(self, model: Any, features: np.ndarray, language: Language, window_frames: int) -> Decoded:
+        from faster_whisper.audio import pad_or_trim
+
+        tokenizer, prompt = self._prompt(model, language)
         encoded = model.encode(pad_or_trim(features, window_frames))
         result = model.model.generate(
             encoded,
