@@ -139,7 +139,10 @@ class Clock:
         self.now = START
         self.hook: Callable[[], None] | None = None  # faults: runs on each read by a worker
         self._cv = threading.Condition()
-        self._wakes: dict[int, tuple[float, threading.Thread]] = {}  # sleeping threads
+        # Sleeping threads: wake time, then the order they went to sleep (thread idents are
+        # addresses, so a tie broken by them would make the interleaving differ between runs).
+        self._wakes: dict[int, tuple[float, int, threading.Thread]] = {}
+        self._slept = itertools.count()
         self._running: int | None = None  # the thread whose turn it is
 
     def __call__(self) -> float:
@@ -150,7 +153,7 @@ class Clock:
     def sleep(self, seconds: float) -> None:
         me = threading.get_ident()
         with self._cv:
-            self._wakes[me] = (self.now + max(seconds, 0.001), threading.current_thread())
+            self._wakes[me] = (self.now + max(seconds, 0.001), next(self._slept), threading.current_thread())
             if self._running == me:
                 self._running = None
             self._cv.notify_all()
@@ -176,12 +179,12 @@ class Clock:
 
     def next_wake(self) -> float | None:
         with self._cv:
-            return min((at for at, _ in self._wakes.values()), default=None)
+            return min((at for at, _, _ in self._wakes.values()), default=None)
 
     def resume_next(self) -> None:
         """Gives the turn to the thread that wakes first; returns when it sleeps or ends."""
         with self._cv:
-            at, tid, thread = min((at, tid, t) for tid, (at, t) in self._wakes.items())
+            at, _, tid, thread = min((at, seq, tid, t) for tid, (at, seq, t) in self._wakes.items())
             self.now = max(self.now, at)
             self._running = tid
             self._cv.notify_all()
