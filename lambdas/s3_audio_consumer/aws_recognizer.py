@@ -33,6 +33,7 @@ from smithy_aws_core.config.exceptions import ConfigError
 from smithy_core.exceptions import CallError, ModeledError, SerializationError, SmithyIdentityError
 from smithy_http.aio.crt import AWSCRTHTTPClient, AWSCRTHTTPClientConfig
 
+from s3_audio_consumer.loudness import TailLoudness
 from s3_audio_consumer.recognition import AUDIO_EVENT_BYTES, StreamFailed
 from s3_audio_consumer.utterances import StreamResult, from_sdk_result
 from shared.languages import Language
@@ -308,6 +309,7 @@ class AwsRecognitionStream:
         self._tasks: list[asyncio.Task[None]] = []
         self._sent_bytes = 0  # the worker's thread only
         self._speech = _SpeechTrack()  # under _lock
+        self._loudness = TailLoudness()  # the worker's thread only
 
     def begin(self) -> None:
         """Starts the sender and the reader; on the loop thread."""
@@ -323,6 +325,7 @@ class AwsRecognitionStream:
             raise RuntimeError("the stream is closed")
         self._raise_if_failed()
         self._pending += pcm
+        self._loudness.feed(pcm)
         whole = len(self._pending) - len(self._pending) % AUDIO_EVENT_BYTES
         if not whole:
             return
@@ -338,6 +341,10 @@ class AwsRecognitionStream:
         return self._take()
 
     def at_pause(self) -> bool:
+        """The results say no speech is open and none came for a while, and the audio
+        itself ends quiet (the results are a second behind the words: see loudness.py)."""
+        if not self._loudness.ends_quiet():
+            return False
         with self._lock:
             return self._speech.at_pause(self._sent_bytes / (AUDIO_EVENT_BYTES * 10))
 

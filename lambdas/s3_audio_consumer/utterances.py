@@ -24,6 +24,10 @@ from typing import Any
 # translate well. Latin, CJK (the full-width "!", "?" and "," written as escapes) and
 # Devanagari (danda).
 CLAUSE_ENDS = frozenset(",.!?;:。、।" + "\uff01\uff1f\uff0c")
+# A running sentence is cut at a stable clause end once it is this long; with no clause
+# end, at its last stable word once it would pass the longest utterance.
+MIN_CLAUSE_MS = 1500
+MAX_UTTERANCE_MS = 6000
 # Punctuation that opens the next word (Spanish) and so attaches to it, not to the previous one.
 OPENING_PUNCTUATION = frozenset("¿¡")
 
@@ -220,8 +224,8 @@ class UtteranceCutter:
         self,
         first_index: int = 0,
         stream_offset_ms: int = 0,
-        max_utterance_ms: int = 6000,
-        min_clause_ms: int = 1500,
+        max_utterance_ms: int = MAX_UTTERANCE_MS,
+        min_clause_ms: int = MIN_CLAUSE_MS,
         skip_until_ms: int = 0,
     ) -> None:
         if first_index < 0 or stream_offset_ms < 0:

@@ -16,8 +16,12 @@ signatures in signing.py; this module is the server around them:
   again and sent as a partial (words marked `Stable` once consecutive hypotheses agree
   on them); a VAD segment (a pause of 300 ms) is transcribed once more and sent as the
   final under the same ResultId. Whisper runs on one thread for the whole endpoint,
-  so partials come as often as the CPU allows: about every second on 2 cores, not
-  every 300 ms (a partial is skipped while the previous one is being transcribed).
+  so partials come as often as the CPU allows, not every 300 ms: a partial is skipped
+  while the previous one is being transcribed, and partials together may use at most
+  `partial_cpu_share` of that thread (after a partial that took d seconds, the next of
+  any stream waits d * (1/share - 1)). Finals are never held back: on a small machine a
+  partial that re-decodes the whole utterance so far every 300 ms would keep a core
+  busy and starve the rest of the stack (the worker, Translate, Polly).
 - Limits: `max_streams` concurrent streams (25, the default quota; the next start gets
   429 LimitExceededException), `no_audio_timeout_s` (15 s without an audio event ends
   the stream with BadRequestException), `max_stream_s` (4 h; LimitExceededException).
@@ -39,6 +43,7 @@ import os
 import ssl
 import tempfile
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -98,6 +103,8 @@ class EndpointSettings:
     # partial_interval_s of audio, none skipped: the same results however fast the
     # client sends or the CPU runs (tests).
     partial_clock: str = "wall"
+    # With the "wall" clock: the share of the transcription thread's time partials may take.
+    partial_cpu_share: float = 0.35
     start_delay_s: float = 0.0
     # A floor, not an addition: a result is sent once Whisper has it and no sooner than
     # this long after the audio it ends with arrived (Transcribe's ~1 s behind the words).
@@ -112,6 +119,8 @@ class EndpointSettings:
             raise ValueError("partial_clock must be 'wall' or 'audio'")
         if min(self.max_streams, self.no_audio_timeout_s, self.max_stream_s, self.partial_interval_s) <= 0:
             raise ValueError("limits and intervals must be positive")
+        if not 0 < self.partial_cpu_share <= 1:
+            raise ValueError("partial_cpu_share must be in (0, 1]")
 
 
 def default_transcriber() -> Transcriber:
@@ -310,7 +319,7 @@ class TranscriptionStream:
         self._jobs.put_nowait(None)
 
     def _submit(self, job: Job) -> None:
-        future = self.endpoint.transcribe(job.pcm, self.language)
+        future = self.endpoint.transcribe(job.pcm, self.language, partial=not job.final)
         if not job.final:
             self._partial_busy = True
         self._jobs.put_nowait((job, future))
@@ -359,7 +368,9 @@ class TranscriptionStream:
         interval = self.endpoint.settings.partial_interval_s
         while self.endpoint.settings.partial_clock == "wall" and not self.input_ended and not self.closed:
             await asyncio.sleep(interval)
-            if not self._partial_busy and not self.input_ended and (job := self.tracker.partial()):
+            if self._partial_busy or self.input_ended or not self.endpoint.partial_allowed():
+                continue
+            if job := self.tracker.partial():
                 self._submit(job)
 
     async def _watchdog(self) -> None:
@@ -403,29 +414,46 @@ class TranscriptionStream:
 class _Runtime:
     """What the streams share: settings, the slots, the one transcription thread."""
 
-    def __init__(self, settings: EndpointSettings, transcriber: Callable[[], Transcriber]) -> None:
+    def __init__(
+        self,
+        settings: EndpointSettings,
+        transcriber: Callable[[], Transcriber],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings
+        self._clock = clock
         self._transcriber_factory = transcriber
         self._transcriber: Transcriber | None = None  # made on the transcription thread, on first use
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-transcribe")
+        self._partials_resume_at = 0.0  # on `clock`: no partial of any stream starts before
         self.active: set[TranscriptionStream] = set()
         self.connections: set[_Connection] = set()
         self.secrets: Mapping[str, str] = settings.credentials or _env_credentials()
 
-    def transcribe(self, pcm: bytes, language: Language) -> asyncio.Future[str]:
+    def transcribe(self, pcm: bytes, language: Language, partial: bool = False) -> asyncio.Future[str]:
         loop = asyncio.get_running_loop()
-        return loop.run_in_executor(self._executor, self._transcribe, pcm, language)
+        return loop.run_in_executor(self._executor, self._transcribe, pcm, language, partial)
 
-    def _transcribe(self, pcm: bytes, language: Language) -> str:
+    def partial_allowed(self) -> bool:
+        """Whether a partial may start now without partials taking more than their share."""
+        return self._clock() >= self._partials_resume_at
+
+    def _transcribe(self, pcm: bytes, language: Language, partial: bool) -> str:
         if self._transcriber is None:
             self._transcriber = self._transcriber_factory()
-        return self._transcriber.transcribe(pcm, LOCAL_RATE, language) if pcm else ""
+        began = self._clock()
+        text = self._transcriber.transcribe(pcm, LOCAL_RATE, language) if pcm else ""
+        if partial and self.settings.partial_clock == "wall":
+            ended = self._clock()
+            share = self.settings.partial_cpu_share
+            self._partials_resume_at = ended + (ended - began) * (1 / share - 1)
+        return text
 
     def warm_up(self) -> None:
         from faster_whisper.vad import get_vad_model
 
         get_vad_model()
-        self._executor.submit(self._transcribe, b"\0\0" * LOCAL_RATE, LANGUAGES["en"]).result()
+        self._executor.submit(self._transcribe, b"\0\0" * LOCAL_RATE, LANGUAGES["en"], False).result()
 
     def admit(self) -> None:
         if len(self.active) >= self.settings.max_streams:

@@ -38,9 +38,10 @@ from local.endpoints.transcribe_protocol import (
     parse_request,
     tokens,
 )
-from local.endpoints.transcribe_streaming import EndpointSettings, TranscribeStreamingEndpoint
+from local.endpoints.transcribe_streaming import EndpointSettings, TranscribeStreamingEndpoint, _Runtime
 from local.kit.captures import CAPTURES
 from s3_audio_consumer.aws_recognizer import AwsRecognizer, StreamSettings, stream_failed, transcribe_client
+from s3_audio_consumer.loudness import frame_dbfs
 from s3_audio_consumer.recognition import StreamFailed
 from shared.languages import LANGUAGES
 from tests.unit.transcribe_wire import (
@@ -385,6 +386,27 @@ def test_the_production_adapter_gets_partials_and_finals(welcome_pcm: bytes) -> 
     assert all(w.stable for r in finals for w in r.words)
 
 
+def test_the_pause_guess_waits_for_the_audio_to_be_quiet_not_only_for_results(welcome_pcm: bytes) -> None:
+    """The results come after the words: a new sentence's first half second has no result
+    yet. The adapter's pause guess must not take it for a pause (a handover there cuts a word)."""
+    frames = range(0, len(welcome_pcm), 3200)
+    speech_at = next(at for at in frames if frame_dbfs(welcome_pcm[at : at + 3200]) > -35)
+    with endpoint() as running:
+        stream = recognizer(running).start(ENGLISH, 16000)
+        stream.send(welcome_pcm + SILENCE_100MS * 15)
+        finals = 0
+        deadline = time.monotonic() + WAIT_S
+        while finals < 2 and time.monotonic() < deadline:
+            finals += sum(not r.is_partial for r in stream.results())
+            time.sleep(0.01)
+        in_pause = stream.at_pause()
+        stream.send(welcome_pcm[speech_at : speech_at + 16000])  # a new sentence's first 0.5 s
+        after_new_speech = stream.at_pause()
+        stream.close(WAIT_S)
+    assert finals == 2
+    assert (in_pause, after_new_speech) == (True, False)
+
+
 def test_aws_timing_holds_the_start_and_every_result_back_from_its_audio(welcome_pcm: bytes) -> None:
     """Lower bounds only: the endpoint may be slower than AWS, never faster."""
     with endpoint(start_delay_s=0.4, result_lag_s=0.8) as running:
@@ -401,6 +423,40 @@ def test_aws_timing_holds_the_start_and_every_result_back_from_its_audio(welcome
         stream.close(WAIT_S)
     assert started - asked >= 0.4
     assert received and min(received) - sent >= 0.8
+
+
+class SlowTranscriber(ScriptedTranscriber):
+    """Takes `seconds` of a fake clock per call, as Whisper takes time on a busy machine."""
+
+    def __init__(self, clock: list[float], seconds: float) -> None:
+        super().__init__()
+        self.clock, self.seconds = clock, seconds
+
+    def transcribe(self, pcm: bytes, sample_rate: int, language: Any) -> str:
+        self.clock[0] += self.seconds
+        return super().transcribe(pcm, sample_rate, language)
+
+
+def test_partials_take_at_most_their_share_of_the_transcription_thread_and_finals_are_never_held() -> None:
+    now = [100.0]
+    slow = SlowTranscriber(now, seconds=1.0)
+    runtime = _Runtime(EndpointSettings(partial_cpu_share=0.25), lambda: slow, clock=lambda: now[0])
+
+    async def scenario() -> list[bool]:
+        allowed = [runtime.partial_allowed()]
+        await runtime.transcribe(b"\1\0" * 1600, ENGLISH, partial=True)  # 100 -> 101
+        allowed.append(runtime.partial_allowed())
+        now[0] += 2.9  # 1 s of partial at a 25 % share: none for the next 3 s
+        allowed.append(runtime.partial_allowed())
+        await runtime.transcribe(b"\1\0" * 1600, ENGLISH, partial=False)  # a final: runs, holds nothing
+        allowed.append(runtime.partial_allowed())
+        return allowed
+
+    try:
+        assert asyncio.run(scenario()) == [True, False, False, True]
+        assert slow.calls == 2
+    finally:
+        runtime.close()
 
 
 def test_the_limits_default_to_the_services_quotas() -> None:
