@@ -24,9 +24,12 @@ from typing import Any
 # translate well. Latin, CJK (the full-width "!", "?" and "," written as escapes) and
 # Devanagari (danda).
 CLAUSE_ENDS = frozenset(",.!?;:。、।" + "\uff01\uff1f\uff0c")
-# A running sentence is cut at a stable clause end once it is this long; with no clause
-# end, at its last stable word once it would pass the longest utterance.
-MIN_CLAUSE_MS = 1500
+# A running sentence is cut at a stable clause end once it is this long (shorter pieces
+# translate worse: bench/cutting.py, docs/ARCHITECTURE.md §16). Once it would pass the
+# longest utterance, it is cut at its last stable clause end of at least SHORTEST_CLAUSE_MS
+# (not a lone "So,") or, with none, at its last stable word.
+MIN_CLAUSE_MS = 4000
+SHORTEST_CLAUSE_MS = 1500
 MAX_UTTERANCE_MS = 6000
 # Punctuation that opens the next word (Spanish) and so attaches to it, not to the previous one.
 OPENING_PUNCTUATION = frozenset("¿¡")
@@ -297,7 +300,9 @@ class UtteranceCutter:
         # Measured to the result's end as well: silence or noise after the words is waiting too.
         waited_ms = max(_ms(spoken[-1].end_s), _ms(result.end_s)) - first_ms
         if waited_ms > self._max_ms:
-            return _forced_cut(stable, first_ms, self._max_ms)
+            shortest = min(self._min_clause_ms, SHORTEST_CLAUSE_MS)
+            clause = _clause_cut(stable, first_ms, shortest, self._max_ms)
+            return clause if clause is not None else _forced_cut(stable, first_ms, self._max_ms)
         return None
 
     def _emit(self, result: StreamResult, progress: _Open, cut: int) -> list[Utterance]:

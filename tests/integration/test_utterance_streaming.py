@@ -16,7 +16,7 @@ from local.kit.client import ProtocolClient, speaker_session, ws_url
 from local.kit.wer import word_error_rate
 from local.replay import load_chunks
 from s3_audio_consumer.decoder import FfmpegDecoder
-from s3_audio_consumer.utterances import CLAUSE_ENDS, MIN_CLAUSE_MS
+from s3_audio_consumer.utterances import CLAUSE_ENDS, SHORTEST_CLAUSE_MS
 
 CAPTURE = CAPTURES / "en-keynote"
 # Source WER of the same capture through fixed 3 s batches (docs/BENCHMARKS.md): the
@@ -70,7 +70,7 @@ def test_every_cut_between_utterances_falls_in_a_pause_or_after_a_long_clause(ke
     """No word is split: the audio between one utterance's end and the next one's start
     is far quieter than the speech around it. The one exception is the cutter's own: a
     sentence held open (Transcribe's partial results, the production recognizer on the
-    local endpoint) is cut after a stable clause end once it has run MIN_CLAUSE_MS; the
+    local endpoint) is cut after a stable clause end (of SHORTEST_CLAUSE_MS at least); the
     endpoint spreads a result's words evenly over its speech, so such a cut is placed in
     the audio only roughly, and is told by its text: a clause mark ends it."""
     pcm = np.frombuffer(FfmpegDecoder(ffmpeg).decode(b"".join(load_chunks(CAPTURE))), dtype=np.int16)
@@ -90,5 +90,5 @@ def test_every_cut_between_utterances_falls_in_a_pause_or_after_a_long_clause(ke
             continue
         clause_cuts.append(before["text"])
         assert before["text"].rstrip()[-1] in CLAUSE_ENDS, (end, start, before["text"], after["text"])
-        assert before["durationMs"] >= MIN_CLAUSE_MS, (end, start, before["text"])
+        assert before["durationMs"] >= SHORTEST_CLAUSE_MS, (end, start, before["text"])
     assert len(clause_cuts) <= len(transcripts) // 4, clause_cuts

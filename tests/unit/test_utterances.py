@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from s3_audio_consumer.utterances import (
+    MAX_UTTERANCE_MS,
     StreamResult,
     Utterance,
     UtteranceCutter,
@@ -137,10 +138,28 @@ LONG_SENTENCE = (
 )
 
 
+def test_by_default_a_clause_is_cut_once_it_has_run_4_s_or_when_the_sentence_would_pass_6_s():
+    """Pieces of at least MIN_CLAUSE_MS (4 s): shorter ones translate worse (bench/cutting.py).
+    The first clause (2.6 s) goes out only when the sentence is about to pass 6 s: at its
+    comma, not at its last stable word."""
+    items = timed_items(LONG_SENTENCE)
+    cutter = UtteranceCutter()
+    early: list[Utterance] = []
+    for partial, _ in growing_partials("r1", items):
+        early.extend(feed(cutter, event(partial)))
+    rest = feed(cutter, event(sdk_result("r1", items, partial=False)))
+    assert [u.text for u in early] == [
+        "When we started this project three years ago,",
+        "nobody believed that a small team could build it, but we kept going through every setback,",
+    ]
+    assert [u.text for u in rest] == ["and today we show you the result."]
+    assert all(u.duration_ms <= MAX_UTTERANCE_MS for u in early + rest)
+
+
 def test_a_long_sentence_is_cut_early_at_commas_and_the_final_emits_only_the_rest():
     items = timed_items(LONG_SENTENCE)
     assert float(items[-1].end_time) > 9.0  # 9 s of speech without a pause
-    cutter = UtteranceCutter()
+    cutter = UtteranceCutter(min_clause_ms=1500)
     early: list[Utterance] = []
     for partial, _ in growing_partials("r1", items):
         early.extend(feed(cutter, event(partial)))
@@ -161,7 +180,7 @@ def test_a_long_sentence_is_cut_early_at_commas_and_the_final_emits_only_the_res
 
 def test_a_short_clause_is_not_cut_on_its_own():
     items = timed_items("So , what do we do now that the money is gone and the clock is ticking")
-    cutter = UtteranceCutter()
+    cutter = UtteranceCutter(min_clause_ms=1500)
     partial = sdk_result("r1", items, partial=True, stable_count=len(items) - 2)
     assert feed(cutter, event(partial)) == []  # "So," is 0.3 s long, and 4.6 s is not too long yet
 
