@@ -142,9 +142,10 @@ class StreamingUsage:
     worker_memory_mb: int = 1024
     # Delivery (shared/fanout.py): pages of `page_size` listeners; the processor posts the first
     # page of each language, a fan-out invocation (1,769 MB) each further one. CPU per post
-    # measured by bench/fanout_sim.py on this project's 2-core machine: ~0.4 ms.
+    # measured by bench/fanout_sim.py on this project's 2-core machine: ~0.23 ms since posts
+    # are signed with a cached signing key (shared/sigv4.py; ~0.45 ms with botocore's signer).
     page_size: int = 1000
-    post_cpu_ms: float = 0.4
+    post_cpu_ms: float = 0.23
     fanout_memory_mb: int = 1769
     fanout_invocation_overhead_ms: float = 20.0
     memory_mb: dict[str, int] = field(

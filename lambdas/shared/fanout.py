@@ -3,8 +3,8 @@
 A `postToConnection` is ~40 ms on AWS, and boto3 spends ~1.5 ms of CPU on each call
 (measured: bench/fanout_sim.py). 5,000 listeners through boto3 threads would take
 seconds of CPU alone. So a page of listeners is posted by an asyncio HTTP client with
-hundreds of requests in flight on kept-alive connections, each request signed by
-botocore's own SigV4 signer (~0.1 ms): about 0.2 ms of CPU per post. A session larger
+hundreds of requests in flight on kept-alive connections, each request signed with
+the day's cached signing key and the page's body hashed once (shared/sigv4.py). A session larger
 than one page is split, and the pages beyond the first are posted by parallel
 invocations of the fan-out function, each with its own CPU (`PagedFanout`).
 Decision and figures: docs/ARCHITECTURE.md, "Delivery to 5,000 listeners"."""
@@ -21,16 +21,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 import boto3
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared import env_names
 from shared.config import env_int, env_str
+from shared.sigv4 import Credentials, PageSigner
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +154,9 @@ class SignedPoster:
 
     async def _post_page(self, page: Page) -> FanoutResult:
         http = self._http()
-        signer = SigV4Auth(self._credentials().get_frozen_credentials(), "execute-api", self._region)
+        frozen = self._credentials().get_frozen_credentials()
+        credentials = Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+        signer = PageSigner.for_page(credentials, self._region, self._endpoint, page.data)
         gate = asyncio.Semaphore(self._in_flight)
         counter = _InFlight()
         result = FanoutResult(pages=1)
@@ -177,20 +178,20 @@ class SignedPoster:
     async def _post_one(
         self,
         http: aiohttp.ClientSession,
-        signer: SigV4Auth,
+        signer: PageSigner,
         connection_id: str,
         data: bytes,
         counter: _InFlight,
     ) -> str:
         # Connection ids end in "=": quoted as boto3 does, and signed as sent.
         url = f"{self._endpoint}/@connections/{quote(connection_id, safe='')}"
+        path = urlsplit(url).path
         status: int | str = "?"
         for attempt in (1, 2):
-            request = AWSRequest(method="POST", url=url, data=data)
-            signer.add_auth(request)
+            headers = signer.headers(path)  # signed again on a retry: a fresh date
             try:
                 with counter:
-                    async with http.post(url, data=data, headers=dict(request.headers.items())) as response:
+                    async with http.post(url, data=data, headers=headers) as response:
                         await response.read()
                         status = response.status
             except (aiohttp.ClientError, TimeoutError) as error:
