@@ -61,6 +61,8 @@ async def one_run(base: str, capture: Path, languages: list[str]) -> dict[str, A
         playable_ms: list[float] = []
         from_start_ms: list[float] = []  # from the utterance's first chunk: what a word may wait
         first_word_caption_ms: list[float] = []  # the same, to its caption
+        # (message type, utterance index, its talk time, utterance end -> the message)
+        timeline: list[tuple[str, int, int, float]] = []
         first = next(iter(listeners.values()))
         utterance_ms = [float(m["durationMs"]) for m in first.of_type("translatedAudio")]
         for client in listeners.values():
@@ -71,6 +73,8 @@ async def one_run(base: str, capture: Path, languages: list[str]) -> dict[str, A
                 audio_end = message["startMs"] + message["durationMs"]
                 completing = next((k for k, at in enumerate(timings) if at >= audio_end), len(timings) - 1)
                 opening = next((k for k, at in enumerate(timings) if at > message["startMs"]), 0)
+                latency_ms = (arrived - sent_at[completing]) * 1000
+                timeline.append((kind, message["index"], message["startMs"], latency_ms))
                 if kind == "translatedText":
                     caption_ms.append((arrived - sent_at[completing]) * 1000)
                     first_word_caption_ms.append((arrived - sent_at[opening]) * 1000)
@@ -90,6 +94,7 @@ async def one_run(base: str, capture: Path, languages: list[str]) -> dict[str, A
         "from_batch_start_ms": from_start_ms,
         "first_word_to_caption_ms": first_word_caption_ms,
         "utterance_ms": utterance_ms,
+        "timeline": timeline,
     }
 
 
