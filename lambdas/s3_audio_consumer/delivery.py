@@ -38,7 +38,8 @@ class Delivery:
         checkpoint, so the replacement delivers it again. One that was delivered but whose
         checkpoint was lost (the lease moved on) is delivered again under the same index,
         and the processor's ledger drops the second."""
-        for utterance in utterances:
+        for emitted in utterances:
+            utterance = run.live.settle(emitted) if run.live else emitted
             self._hand_off(run, utterance)
             point = Checkpoint(utterance.index + 1, utterance.end_ms, self.resume_for(run, utterance.end_ms))
             if not self._lease.checkpoint(run.session_id, run.owner, point):

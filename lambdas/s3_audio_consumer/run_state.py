@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from s3_audio_consumer.lease import Checkpoint, Claim, SessionView
+from s3_audio_consumer.live_text import LiveText
 from s3_audio_consumer.planner import Cursor
 from s3_audio_consumer.recognition import RecognitionStream
 from s3_audio_consumer.utterances import UtteranceCutter
@@ -96,3 +97,4 @@ class RunState:
     missed_ms: int = 0  # audio that never arrived, skipped
     untold_gap_ms: int = 0  # ... not yet told to the speaker (with the next utterance)
     refed_from_ms: int | None = None  # where the last cut-off close had the audio fed again
+    live: LiveText | None = None  # the running utterance shown while it is spoken

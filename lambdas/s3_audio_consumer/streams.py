@@ -98,6 +98,8 @@ class StreamLifecycle:
             first_index=run.point.next_index,
             stream_offset_ms=offset_ms,
             skip_until_ms=run.point.emitted_until_ms,
+            # A recognizer that ends its results at short pieces itself needs no early cuts.
+            early_cuts=not getattr(self._recognizer, "cuts_own_results", False),
         )
         run.stretch = Stretch(stream, cutter, self._clock())
         run.streams += 1
@@ -109,6 +111,10 @@ class StreamLifecycle:
             return
         for result in run.stretch.stream.results():
             self._delivery.emit(run, run.stretch.cutter.feed(result))
+        if run.live is not None and run.stretch is not None:
+            view = run.view
+            running = run.stretch.cutter.running()
+            run.live.observe(run.session_id, view.source_language, view.speaker_connection_id, running)
 
     def close(self, run: RunState, resume: Cursor | None = None, refeed: bool = True) -> bool:
         """Ends the stream and emits everything it still held: afterwards all audio fed

@@ -49,8 +49,9 @@ from s3_audio_consumer.beats import Beats
 from s3_audio_consumer.delivery import Delivery
 from s3_audio_consumer.keyed_chunks import Hints
 from s3_audio_consumer.lease import Claim, DynamoLease
+from s3_audio_consumer.live_text import LiveSettings, LiveText
 from s3_audio_consumer.planner import Batch, Cursor
-from s3_audio_consumer.ports import Successor, UndeliveredSink, UtteranceSink
+from s3_audio_consumer.ports import LiveSink, Successor, UndeliveredSink, UtteranceSink
 from s3_audio_consumer.recognition import AUDIO_EVENT_BYTES, AUDIO_EVENT_MS, Recognizer, StreamFailed
 from s3_audio_consumer.run_state import (
     HandOffFailed,
@@ -86,8 +87,12 @@ class SessionWorker:
         clock: Callable[[], float],
         sleep: Callable[[float], None],
         settings: WorkerSettings,
+        live: LiveSink | None = None,
+        live_settings: LiveSettings | None = None,
     ) -> None:
         self._lease = lease
+        self._live = live
+        self._live_settings = live_settings
         self._make_cursors = cursors
         self._make_segmenter = segmenter
         self._hints = hints
@@ -122,6 +127,8 @@ class SessionWorker:
         )
         run = RunState(session_id, owner, claim, claim.checkpoint, claim.session, self._clock())
         run.standby = standby
+        if self._live is not None:
+            run.live = LiveText(self._live, self._clock, self._live_settings)
         run.last_audio_at = run.started_at
         if claim.after_crash:  # no checkpoint yet: the dead worker's audio is all re-fed
             streams.cursors.rewind(session_id, claim.checkpoint.resume or Cursor())
