@@ -17,6 +17,7 @@ on a thread of the stream, so the worker keeps heartbeating and feeding while Wh
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from dataclasses import dataclass, field
@@ -35,6 +36,11 @@ from shared.languages import Language
 RATE = PCM_SAMPLE_RATE
 PAUSE_MS = 200  # this much silence at the end of the fed audio: a handover here splits no word
 PARTIAL_EVERY_S = 1.0  # of a piece's audio; one Whisper call each (~0.3 s on 2 cores)
+# "idle" (default): a partial only when the recognizer has nothing else to do, so a final
+# never waits for one (on a loaded machine there may be none). "queued": a partial may wait
+# behind the finals, one at a time (tests: partials however loaded the machine is; a final
+# waits for at most one partial). A closing stream transcribes no more partials.
+PARTIALS_VARIABLE = "LOCAL_RECOGNIZER_PARTIALS"
 STABILITY = "high"  # two agreeing hypotheses make a word stable
 
 
@@ -42,6 +48,11 @@ def _sdk_result(body: dict[str, Any]) -> StreamResult:
     """A result in Transcribe's JSON (ResultTrack's) -> the SDK's own objects -> the
     worker's, as the production adapter converts them."""
     alternative = body["Alternatives"][0]
+    spoken = [item for item in alternative["Items"] if item["Type"] == "pronunciation"]
+    if spoken and not body["IsPartial"]:
+        # Whisper gives no word times: a piece's last word ends where the piece does (its
+        # stable words kept the times of the partial that froze them, which heard less).
+        spoken[-1]["EndTime"] = max(spoken[-1]["EndTime"], body["EndTime"])
     items = [
         Item(
             start_time=item["StartTime"],
@@ -74,6 +85,7 @@ class _Job:
 @dataclass
 class LocalStream:
     language: Language
+    every_partial: bool = False
     vad: StreamingVad = field(default_factory=lambda: StreamingVad(VadSettings()))
 
     def __post_init__(self) -> None:
@@ -83,6 +95,8 @@ class LocalStream:
         self._track: ResultTrack | None = None  # the result now open (its partials, then its final)
         self._partial_at = 0  # samples heard when the last partial was asked for
         self._busy = False  # the recognizer thread is transcribing
+        self._partial_waiting = False  # a partial job is queued, not started
+        self._closing = False
         self._results: list[StreamResult] = []
         self._lock = threading.Lock()
         self._failure: BaseException | None = None
@@ -103,7 +117,11 @@ class LocalStream:
     def _queue(self, segments: list[Segment]) -> None:
         for segment in segments:
             track = self._track
-            if track is None or track.start_s * RATE >= segment.end_sample:
+            # A partial heard past the pause that ended this piece may have made words of the
+            # next one stable: this piece's final starts afresh (its partials' clauses are not
+            # reused then; the worker sees its text does not start with them).
+            beyond = track is not None and track.stable_until_s * RATE > segment.end_sample
+            if track is None or track.start_s * RATE >= segment.end_sample or beyond:
                 track = ResultTrack(segment.start_sample / RATE, STABILITY)
             self._track = None  # the next partial opens the next result
             pcm = segment.slice(bytes(self._pcm), self._first)
@@ -115,8 +133,11 @@ class LocalStream:
         start, heard = self.vad.speech_from, self.vad.samples_fed
         if start is None or heard - max(self._partial_at, start) < PARTIAL_EVERY_S * RATE:
             return
-        if self._busy or not self._pieces.empty():
+        if self._closing or self._partial_waiting:
             return
+        if not self.every_partial and (self._busy or not self._pieces.empty()):
+            return
+        self._partial_waiting = True
         self._partial_at = heard
         if self._track is None:
             self._track = ResultTrack(start / RATE, STABILITY)
@@ -128,6 +149,10 @@ class LocalStream:
     def _recognize(self) -> None:
         transcriber = whisper_model()
         while (job := self._pieces.get()) is not None:
+            if not job.final:
+                self._partial_waiting = False
+                if self._closing:
+                    continue  # the stream ends: only its finals matter now
             self._busy = True
             try:
                 text = transcriber.transcribe(job.pcm, RATE, self.language).strip()
@@ -151,6 +176,7 @@ class LocalStream:
         return out
 
     def close(self, timeout_s: float) -> list[StreamResult]:
+        self._closing = True
         self._queue(self.vad.flush())
         self._pieces.put(None)
         self._thread.join(timeout_s)
@@ -170,7 +196,7 @@ class LocalRecognizer:
     def start(self, language: Language, sample_rate: int) -> LocalStream:
         if sample_rate != RATE:
             raise StreamFailed(f"the local recognizer takes {RATE} Hz PCM", retryable=False)
-        return LocalStream(language)
+        return LocalStream(language, every_partial=os.environ.get(PARTIALS_VARIABLE, "idle") == "queued")
 
 
 def build() -> LocalRecognizer:
