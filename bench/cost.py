@@ -151,6 +151,18 @@ class StreamingUsage:
     memory_mb: dict[str, int] = field(
         default_factory=lambda: {"connection_handler": 512, "chunk_writer": 256, "processor": 1024}
     )
+    # Live text (docs/ARCHITECTURE.md §15). Clauses shown per utterance: on the keynote,
+    # clauses of at least 4 words before an utterance's last are ~1 per utterance of the
+    # offline recognizer's (at most 7 s); each is one processor invocation (~0.3 s), one post
+    # per listener and two conditional writes per language (the kept translation, the slot).
+    clauses_per_utterance: float = 1.0
+    clause_ms: float = 300.0
+    # Translate characters live text adds: clauses are reused by the final caption, so only
+    # the clauses of an utterance whose recognition restarted mid-way (a crash) and retried
+    # invocations racing each other count; measured on the keynote: 0 (tests/integration).
+    extra_translate_fraction: float = 0.0
+    # The speaker's partialTranscript: at most one per 0.7 s of speech, when the words grew.
+    partials_per_speech_second: float = 1 / 0.7
 
     @property
     def recognition_streams(self) -> int:
@@ -233,19 +245,33 @@ def streaming_session_hour_cost(
         / 1024
         + utterances * pages.fanout_ms / 1000 * usage.fanout_memory_mb / 1024
     )
-    lambda_requests = chunks * 2 + streams + utterances * (1 + pages.fanout_invocations)
-    outbound_messages = utterances * (usage.listeners + 1)
+    clauses = utterances * usage.clauses_per_utterance
+    lambda_gb_seconds += clauses * usage.clause_ms / 1000 * m["processor"] / 1024
+    lambda_requests = chunks * 2 + streams + utterances * (1 + pages.fanout_invocations) + clauses
+    outbound_messages = (
+        utterances * (usage.listeners + 1)
+        + clauses * usage.listeners
+        + speech_seconds * usage.partials_per_speech_second
+    )
     # DynamoDB: per chunk the rate counter, lastSeq and the kick's lease read; the
     # worker's heartbeat (1/s), one cursor claim per segment and a checkpoint per utterance.
     write_units = (
-        chunks * 2 + 3600 + 3600 / usage.segment_seconds + utterances * (1 + usage.target_languages + 1)
+        chunks * 2
+        + 3600
+        + 3600 / usage.segment_seconds
+        + utterances * (1 + usage.target_languages + 1)
+        + clauses * 2 * usage.target_languages
     )
     read_units = chunks * 2 + 3600 / usage.segment_seconds
     polly_rate = _polly_rate(usage.polly_engine, p)
     gets = 3600 / usage.poll_seconds + chunks + utterances * usage.listeners  # polls, chunk reads, clips
     lines = {
         "transcribe": billed_seconds / 60 * p["transcribe_streaming_per_minute"],
-        "translate": chars * translated_languages / 1e6 * p["translate_per_million_chars"],
+        "translate": chars
+        * (1 + usage.extra_translate_fraction)
+        * translated_languages
+        / 1e6
+        * p["translate_per_million_chars"],
         "polly": chars * usage.target_languages / 1e6 * polly_rate,
         "lambda": lambda_gb_seconds * p["lambda_per_gb_second_x86"]
         + lambda_requests / 1e6 * p["lambda_per_million_requests"],

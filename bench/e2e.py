@@ -23,6 +23,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.live_text import word_to_caption_ms
 from bench.stats import summary
 from local.kit.captures import CAPTURES
 from local.kit.client import ProtocolClient, speaker_session
@@ -33,7 +34,7 @@ TARGETS = ["es", "fr", "it", "pt"]
 # (caption); the clip's first byte (playable); from the utterance's first chunk to each.
 MEASURED = (
     "message_ms", "caption_ms", "playable_ms",
-    "from_batch_start_ms", "first_word_to_caption_ms", "utterance_ms",
+    "from_batch_start_ms", "first_word_to_caption_ms", "utterance_ms", "word_to_caption_ms",
 )  # fmt: skip
 
 
@@ -63,6 +64,13 @@ async def one_run(base: str, capture: Path, languages: list[str]) -> dict[str, A
         first_word_caption_ms: list[float] = []  # the same, to its caption
         # (message type, utterance index, its talk time, utterance end -> the message)
         timeline: list[tuple[str, int, int, float]] = []
+        word_ms: list[float] = []
+
+        def spoken_at(word_end_ms: float) -> float:
+            return sent_at[next((k for k, at in enumerate(timings) if at >= word_end_ms), len(timings) - 1)]
+
+        for client in listeners.values():
+            word_ms += word_to_caption_ms(list(zip(client.received, client.arrivals, strict=True)), spoken_at)
         first = next(iter(listeners.values()))
         utterance_ms = [float(m["durationMs"]) for m in first.of_type("translatedAudio")]
         for client in listeners.values():
@@ -95,6 +103,7 @@ async def one_run(base: str, capture: Path, languages: list[str]) -> dict[str, A
         "first_word_to_caption_ms": first_word_caption_ms,
         "utterance_ms": utterance_ms,
         "timeline": timeline,
+        "word_to_caption_ms": word_ms,
     }
 
 

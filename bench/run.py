@@ -276,6 +276,7 @@ def caption_and_voice(by_languages: dict[str, dict[str, dict[str, float]]]) -> d
             ("utterance_to_caption_ms", "caption_ms"),
             ("utterance_to_voice_ms", "message_ms"),
             ("first_word_to_caption_ms", "first_word_to_caption_ms"),
+            ("word_to_caption_ms", "word_to_caption_ms"),  # provisional captions count (§15)
         ):
             for percentile in ("p50", "p95"):
                 value = by_languages.get(count, {}).get(metric, {}).get(percentile)

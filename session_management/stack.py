@@ -89,6 +89,7 @@ class SessionManagementStack(Stack):
             streaming=streaming,
         )
         self._wire_handler(handling.handler, writer.function, listener_base_url)
+        self._wire_live_words(consumer.function)
         timers = self._timers(store, writer.function, speaker_grace_seconds)
         timers.allow_scheduling(handling.handler)
         timers.watch_workers(consumer.function, scheduler=writer.function)
@@ -143,6 +144,18 @@ class SessionManagementStack(Stack):
             self.env_name,
             "Connection ids are created at run time: replies are posted (POST only) to this "
             "stage's @connections/*.",
+        )
+
+    def _wire_live_words(self, consumer: PythonFunction) -> None:
+        """The worker posts the running utterance's words to the speaker (partialTranscript,
+        docs/ARCHITECTURE.md §15): POST to this stage's connections, nothing else."""
+        consumer.function.add_environment(env_names.API_GATEWAY_ENDPOINT, self.gateway.management_endpoint)
+        allow_posting(
+            consumer,
+            self.gateway.stage,
+            self.env_name,
+            "The speaker's connection id is known at run time: the worker posts (POST only) its live "
+            "words to this stage's @connections/*.",
         )
 
     def _timers(self, store: SessionStore, writer: PythonFunction, grace_seconds: int) -> SessionTimers:

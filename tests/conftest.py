@@ -34,6 +34,11 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory):
 
     # A short handover interval, so that a test talk crosses handovers (the default is 12 minutes),
     # and pages of 20 listeners, so that tens of listeners go through the fan-out function.
-    settings = {"WORKER_HANDOVER_SECONDS": "4", "FANOUT_PAGE_SIZE": "20"}
+    # Every partial of the offline recognizer, however loaded the machine: live text is tested.
+    settings = {
+        "WORKER_HANDOVER_SECONDS": "4",
+        "FANOUT_PAGE_SIZE": "20",
+        "LOCAL_RECOGNIZER_PARTIALS": "queued",
+    }
     with running_local_stack(tmp_path_factory.mktemp("local") / "local.log", settings=settings) as base:
         yield base

@@ -1,5 +1,6 @@
 """audio_processor: one utterance from the session's worker -> captions and clips for
-listeners. Validates the payload, runs the pipeline once per (sessionId, index) (see
+listeners; or one stable clause of a running utterance -> provisional captions (§15).
+Validates the payload, runs the pipeline once per (sessionId, index) (see
 wiring.Runtime.process), and reports it (observability)."""
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from audio_processor import wiring
-from audio_processor.observability import refused, reported
-from shared.audio_unit import UtteranceUnit
+from audio_processor.observability import clause_reported, refused, reported
+from shared.audio_unit import ClauseUnit, UtteranceUnit, is_clause_event
 from shared.observability import follow, observed
 
 
@@ -18,6 +19,13 @@ from shared.observability import follow, observed
 def lambda_handler(
     event: dict[str, Any], context: Any, runtime: wiring.Runtime | None = None
 ) -> dict[str, Any]:
+    if is_clause_event(event):
+        try:
+            clause = ClauseUnit.model_validate(event)
+        except ValidationError as error:
+            return refused(error)
+        follow(sessionId=clause.session_id, index=clause.index)
+        return clause_reported((runtime or wiring.runtime()).provisional(clause, context))
     try:
         unit = UtteranceUnit.model_validate(event)
     except ValidationError as error:

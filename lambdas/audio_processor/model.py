@@ -54,6 +54,7 @@ class UtteranceReport:
     messages_sent: int = 0
     listeners_removed: int = 0
     retries: int = 0
+    translated_chars: int = 0  # characters sent to Translate (clauses shown before are reused)
     times: StageTimes = field(default_factory=StageTimes)
     fits: dict[str, ClipFit] = field(default_factory=dict)
 
@@ -71,6 +72,7 @@ class UtteranceReport:
             "messagesSent": self.messages_sent,
             "listenersRemoved": self.listeners_removed,
             "retries": self.retries,
+            "translatedChars": self.translated_chars,
             "timesMs": {k: round(v, 1) for k, v in vars(self.times).items()},
             "fits": {language: fit.as_dict() for language, fit in sorted(self.fits.items())},
         }

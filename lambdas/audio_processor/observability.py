@@ -42,6 +42,14 @@ def refused(error: ValidationError) -> dict[str, Any]:
     return {"outcome": "invalid", "problems": problems}
 
 
+def clause_reported(report: dict[str, Any]) -> dict[str, Any]:
+    """A clause's provisional captions: what Translate was sent, and the posts."""
+    logger.info("clause processed", extra={"report": report})
+    metrics.add_metric(name="ProvisionalCaptions", unit=MetricUnit.Count, value=report["messagesSent"])
+    metrics.add_metric(name="ClauseTranslatedChars", unit=MetricUnit.Count, value=report["translatedChars"])
+    return report
+
+
 def reported(report: dict[str, Any]) -> dict[str, Any]:
     if report["outcome"] in ("in_progress", "duplicate"):
         logger.info("this utterance was processed by another invocation; nothing is sent again")

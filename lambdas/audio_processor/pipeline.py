@@ -27,6 +27,7 @@ from audio_processor.ports import (
     Translator,
     UtteranceRecords,
 )
+from audio_processor.provisional import ClauseTranslations, ClauseTranslator, ProvisionalCaptions
 from audio_processor.retry import Deadline, RetryPolicy
 from shared import protocol, resources
 from shared.audio_unit import UtteranceUnit
@@ -66,6 +67,8 @@ class Stores:
     ledger: DeliveryLedger
     sender: Sender
     records: UtteranceRecords  # what was said and delivered: the transcripts' source
+    # Clause translations shown as provisional captions, reused by the final (§15).
+    clauses: ClauseTranslations | None = None
 
 
 class _Work:
@@ -121,6 +124,19 @@ class SpeechPipeline:
         self._sends = ThreadPoolExecutor(max_workers=self._settings.language_workers)
         # One per warm container: it learns each voice's pace across invocations.
         self._fitter = ClipFitter(engines.synthesizer, engines.audio, self._settings.fit)
+        clauses = stores.clauses
+        self._clauses = (
+            ClauseTranslator(engines.translator, clauses, stores.ledger, retry) if clauses else None
+        )
+
+    def provisional(self) -> ProvisionalCaptions | None:
+        """The clause path beside this pipeline: same translator, listeners, ledger, sender."""
+        if self._clauses is None:
+            return None
+        stores = self._stores
+        return ProvisionalCaptions(
+            self._clauses, stores.listeners, stores.ledger, stores.sender, self._settings.language_workers
+        )
 
     def process(self, unit: UtteranceUnit, deadline: Deadline) -> UtteranceReport:
         started = time.perf_counter()
@@ -210,8 +226,16 @@ class SpeechPipeline:
 
     def _translation(self, work: _Work, source: Language, target: Language) -> str:
         text = work.report.source_text
+        if self._clauses is not None and work.unit.provisional:
+            with work.timed("translate"):
+                translated, chars = self._clauses.final(work.unit, target, work.deadline)
+            with work.lock:
+                work.report.translated_chars += chars
+            return translated
         if target.code == source.code:
             return text
+        with work.lock:
+            work.report.translated_chars += len(text)
         with work.timed("translate"):
             return self._retry.call(
                 lambda: self._engines.translator.translate(text, source, target),

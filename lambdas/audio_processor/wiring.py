@@ -31,11 +31,12 @@ from audio_processor.config import ProcessorConfig
 from audio_processor.engines import build_engines
 from audio_processor.pipeline import Engines, PipelineSettings, SpeechPipeline, Stores
 from audio_processor.ports import Sender
+from audio_processor.provisional import DynamoClauseTranslations, ProvisionalCaptions
 from audio_processor.retry import Deadline, RetryPolicy
 from audio_processor.transcripts import TranscriptService
 from shared import env_names
 from shared.audience import Audience
-from shared.audio_unit import UtteranceUnit
+from shared.audio_unit import ClauseUnit, UtteranceUnit
 from shared.config import env_int, env_str
 from shared.fanout import PagedFanout, build_paged_fanout
 from shared.notifier import Notifier
@@ -50,15 +51,26 @@ class Runtime:
     run: Callable[..., dict[str, Any]]
     idempotency: IdempotencyConfig
     deadline_margin_seconds: float
+    clauses: ProvisionalCaptions | None = None
+
+    def provisional(self, clause: ClauseUnit, context: Any) -> dict[str, Any]:
+        """A clause's provisional captions; the ledger and the kept translations make a
+        retried invocation post nothing twice (no Powertools record per clause)."""
+        if self.clauses is None:
+            return {"kind": "clause", "outcome": "disabled"}
+        return self.clauses.process(clause, self._deadline(context)).as_dict()
+
+    def _deadline(self, context: Any) -> Deadline:
+        return Deadline(
+            remaining=lambda: context.get_remaining_time_in_millis() / 1000,
+            margin_seconds=self.deadline_margin_seconds,
+        )
 
     def process(self, unit: UtteranceUnit, context: Any) -> dict[str, Any]:
         """The pipeline's report; `outcome` says "in_progress" or "duplicate" when another
         invocation has this utterance or already delivered it (nothing is sent again)."""
         self.idempotency.register_lambda_context(context)
-        deadline = Deadline(
-            remaining=lambda: context.get_remaining_time_in_millis() / 1000,
-            margin_seconds=self.deadline_margin_seconds,
-        )
+        deadline = self._deadline(context)
         key = {"sessionId": unit.session_id, "index": unit.index}
         try:
             report = self.run(key=key, unit=unit, deadline=deadline, request_id=context.aws_request_id)
@@ -107,6 +119,7 @@ def build_pipeline(
         ledger=DynamoDeliveryLedger(dynamodb.Table(config.idempotency_table), clock=time.time),
         sender=sender or build_sender(config),
         records=S3UtteranceRecords(s3, config.bucket),
+        clauses=DynamoClauseTranslations(dynamodb.Table(config.idempotency_table)),
     )
     return SpeechPipeline(
         # SDK retries off: retries are ours, bounded by the invocation's deadline.
@@ -135,7 +148,10 @@ def build_runtime(config: ProcessorConfig, pipeline: SpeechPipeline) -> Runtime:
         return report.as_dict()
 
     return Runtime(
-        run=process, idempotency=idempotency, deadline_margin_seconds=config.deadline_margin_seconds
+        run=process,
+        idempotency=idempotency,
+        deadline_margin_seconds=config.deadline_margin_seconds,
+        clauses=pipeline.provisional(),
     )
 
 

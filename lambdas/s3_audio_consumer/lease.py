@@ -53,6 +53,7 @@ class SessionView:
     last_seq: int
     final_seq: int = -1
     expires_at: int = 0  # epoch seconds; 0: unknown
+    speaker_connection_id: str = ""  # where the speaker's live words go; "" while it is away
 
     def final(self, now: float) -> int | None:
         """The last chunk of the talk once it is over (ended, or past its maximum length),
@@ -81,6 +82,7 @@ def _view(record: SessionRecord) -> SessionView:
         last_seq=record.last_seq,
         final_seq=record.final_seq,
         expires_at=record.expires_at,
+        speaker_connection_id=record.speaker_connection_id,
     )
 
 

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from s3_audio_consumer.planner import Cursor, Listing, SessionState
 from s3_audio_consumer.utterances import Utterance
+from shared.audio_unit import ClauseUnit
 
 
 class CursorStore(Protocol):
@@ -57,4 +58,18 @@ class UndeliveredSink(Protocol):
 class Successor(Protocol):
     def __call__(self, session_id: str, generation: int) -> None:
         """Starts the next worker for the session (an asynchronous invoke)."""
+        ...
+
+
+class LiveSink(Protocol):
+    """The running utterance, while it is spoken (live_text.py). Best effort: a failure
+    costs a live preview, never the talk."""
+
+    def partial(self, speaker_connection_id: str, message: dict[str, object]) -> None:
+        """Posts a `partialTranscript` to the speaker."""
+        ...
+
+    def clause(self, clause: ClauseUnit) -> None:
+        """Hands one stable clause to the processor (an asynchronous invoke) to be
+        translated once per language and shown to listeners as a provisional caption."""
         ...

@@ -66,6 +66,8 @@ class Utterance:
     start_ms: int
     duration_ms: int
     text: str
+    # Its stable clauses that listeners were shown as provisional captions (live_text.py).
+    provisional: tuple[str, ...] = ()
 
     @property
     def end_ms(self) -> int:
@@ -207,6 +209,29 @@ def _forced_cut(stable: Sequence[Entry], first_ms: int, max_ms: int) -> int | No
     return cut
 
 
+@dataclass(frozen=True)
+class Running:
+    """The utterance being spoken: the words of the open partial not emitted yet, the
+    first `stable` of them stable (Transcribe only stabilises a prefix). It becomes
+    utterance `index` (or, cut early, starts it)."""
+
+    index: int
+    words: tuple[Word, ...]
+    stable: int
+    separator: str
+    offset_ms: int  # talk time of the stream's 0
+
+    def text(self, start: int = 0, end: int | None = None) -> str:
+        return join_words(self.words[start:end], self.separator).strip()
+
+    def span_ms(self, start: int, end: int) -> tuple[int, int]:
+        """Talk time of the spoken words in `words[start:end]`: start and duration."""
+        piece = self.words[start:end]
+        spoken = [word for word in piece if not word.punctuation] or list(piece)
+        first, last = _ms(spoken[0].start_s), max(_ms(word.end_s) for word in spoken)
+        return self.offset_ms + first, max(1, last - first)
+
+
 @dataclass
 class _Open:
     """A result id whose final has not come yet."""
@@ -230,6 +255,7 @@ class UtteranceCutter:
         max_utterance_ms: int = MAX_UTTERANCE_MS,
         min_clause_ms: int = MIN_CLAUSE_MS,
         skip_until_ms: int = 0,
+        early_cuts: bool = True,
     ) -> None:
         if first_index < 0 or stream_offset_ms < 0:
             raise ValueError("first_index and stream_offset_ms cannot be negative")
@@ -240,6 +266,9 @@ class UtteranceCutter:
         self._max_ms = max_utterance_ms
         self._min_clause_ms = min_clause_ms
         self._emitted_until_ms = skip_until_ms
+        # False: partials are only watched (`running`), never cut; for a recognizer that
+        # ends its results at short pieces itself (the offline one: at most 7 s).
+        self._early_cuts = early_cuts
         self._open: dict[str, _Open] = {}
 
     @property
@@ -258,10 +287,27 @@ class UtteranceCutter:
         progress = self._open.setdefault(result.result_id, _Open(result))
         progress.latest = result
         utterances: list[Utterance] = []
+        if not self._early_cuts:
+            return utterances
         # A partial may have grown a lot since the last one: cut as often as it allows.
         while (cut := self._cut_point(result, progress.emitted)) is not None:
             utterances.extend(self._emit(result, progress, cut))
         return utterances
+
+    def running(self) -> Running | None:
+        """The words of the open partial not emitted yet; None when there are none, or
+        when two results are open at once (which would become which index is unsure)."""
+        pending = [
+            (progress, entries)
+            for progress in self._open.values()
+            if (entries := self._pending(progress.latest, progress.emitted))
+        ]
+        if len(pending) != 1:
+            return None
+        progress, entries = pending[0]
+        words = tuple(word for _, word in entries)
+        stable = len(_stable_head(entries))
+        return Running(self._next_index, words, stable, _separator(progress.latest), self._offset_ms)
 
     def flush(self) -> list[Utterance]:
         """End of the stream: what remains of each open partial, unstable words too."""

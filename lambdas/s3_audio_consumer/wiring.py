@@ -22,8 +22,9 @@ from s3_audio_consumer.segmenter import Segmenter
 from s3_audio_consumer.utterances import Utterance
 from s3_audio_consumer.worker import SessionWorker, TrackedCursors, WorkerSettings
 from shared import env_names
-from shared.audio_unit import UtteranceUnit
+from shared.audio_unit import ClauseUnit, UtteranceUnit
 from shared.config import ConfigError, env_float, env_int, env_str
+from shared.notifier import Notifier
 from shared.worker_kick import LEASE_MS, WorkerStart
 
 AWS_RECOGNIZER = "aws"
@@ -47,6 +48,9 @@ class WorkerConfig:
     # Only for an endpoint other than AWS's (the local Transcribe endpoint) and its CA.
     transcribe_endpoint: str | None = None
     ca_bundle: str | None = None
+    # The WebSocket stage's management endpoint: the speaker's live words go there. None:
+    # no partial transcripts (provisional captions still go through the processor).
+    management_endpoint: str | None = None
 
     @classmethod
     def from_env(cls) -> WorkerConfig:
@@ -71,6 +75,7 @@ class WorkerConfig:
             handover_after_seconds=env_float(env_names.WORKER_HANDOVER_SECONDS, 720.0),
             transcribe_endpoint=env_str(env_names.TRANSCRIBE_ENDPOINT, "") or None,
             ca_bundle=env_str(env_names.CA_BUNDLE, "") or None,
+            management_endpoint=env_str(env_names.API_GATEWAY_ENDPOINT, "") or None,
         )
 
 
@@ -99,6 +104,7 @@ def utterance_unit(
         source_language=source_language,
         text=utterance.text,
         missed_before_ms=missed_before_ms,
+        provisional=utterance.provisional,
     )
 
 
@@ -115,6 +121,26 @@ class LambdaUtteranceSink:
         unit = utterance_unit(session_id, source_language, utterance, missed_before_ms)
         self._client.invoke(
             FunctionName=self._function, InvocationType="Event", Payload=json.dumps(unit.payload())
+        )
+
+
+class LambdaLiveSink:
+    """The running utterance: the speaker's partial transcript posted to its connection
+    (one API Gateway message), each stable clause handed to the processor (an
+    asynchronous invoke, as utterances are)."""
+
+    def __init__(self, lambda_client: Any, function_name: str, management: Any | None) -> None:
+        self._client = lambda_client
+        self._function = function_name
+        self._notifier = Notifier(management, max_workers=1) if management is not None else None
+
+    def partial(self, speaker_connection_id: str, message: dict[str, object]) -> None:
+        if self._notifier is not None:
+            self._notifier.send(speaker_connection_id, dict(message))
+
+    def clause(self, clause: ClauseUnit) -> None:
+        self._client.invoke(
+            FunctionName=self._function, InvocationType="Event", Payload=json.dumps(clause.payload())
         )
 
 
@@ -166,6 +192,7 @@ class _Shared:
     lambda_client: Any
     sqs: Any
     recognizer: Recognizer
+    management: Any | None
 
 
 def _shared(function_name: str) -> _Shared:
@@ -178,6 +205,9 @@ def _shared(function_name: str) -> _Shared:
         boto3.client("lambda"),
         boto3.client("sqs"),
         build_recognizer(config),
+        boto3.client("apigatewaymanagementapi", endpoint_url=config.management_endpoint)
+        if config.management_endpoint
+        else None,
     )
 
 
@@ -211,5 +241,6 @@ def runtime(context: Any) -> Runtime:
         clock=time.time,
         sleep=time.sleep,
         settings=WorkerSettings(handover_after_s=config.handover_after_seconds),
+        live=LambdaLiveSink(lambda_client, config.processor_function, shared.management),
     )
     return Runtime(worker=worker)

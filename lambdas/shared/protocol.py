@@ -207,6 +207,47 @@ def translated_audio(session_id: str, clip: Clip) -> dict[str, Any]:
     }
 
 
+def partial_transcript(session_id: str, index: int, text: str, unstable_text: str) -> dict[str, Any]:
+    """The running utterance as recognized so far, for the speaker: `text` (stable words,
+    which the utterance's `transcript` will start with) and `unstableText` (words the
+    recognizer may still change). Rate-limited by the worker."""
+    return {
+        "type": "partialTranscript",
+        "sessionId": session_id,
+        "index": index,
+        "text": text,
+        "unstableText": unstable_text,
+    }
+
+
+@dataclass(frozen=True)
+class Provisional:
+    """One stable clause of a running utterance, translated: the listener shows the clauses
+    of the running index in `seq` order until that index's final caption replaces them."""
+
+    language: str
+    index: int
+    seq: int
+    text: str
+    source_text: str
+    start_ms: int
+    duration_ms: int
+
+
+def provisional_caption(session_id: str, provisional: Provisional) -> dict[str, Any]:
+    return {
+        "type": "provisionalCaption",
+        "sessionId": session_id,
+        "language": provisional.language,
+        "index": provisional.index,
+        "seq": provisional.seq,
+        "text": provisional.text,
+        "sourceText": provisional.source_text,
+        "startMs": provisional.start_ms,
+        "durationMs": provisional.duration_ms,
+    }
+
+
 def listener_stats(session_id: str, counts: dict[str, int]) -> dict[str, Any]:
     """What the speaker sees of its audience: listeners per language and in all."""
     return {
@@ -240,6 +281,8 @@ SERVER_MESSAGE_TYPES = (
     "sessionEnded",
     "heartbeat",
     "transcript",
+    "partialTranscript",
+    "provisionalCaption",
     "translatedText",
     "translatedAudio",
     "listenerStats",

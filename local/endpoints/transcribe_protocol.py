@@ -267,6 +267,11 @@ class ResultTrack:
     _frozen: list[TimedItem] = field(default_factory=list)
     _history: list[list[Token]] = field(default_factory=list)
 
+    @property
+    def stable_until_s(self) -> float:
+        """End of the last word marked stable (the result's start before any)."""
+        return self._frozen[-1].end_s if self._frozen else self.start_s
+
     def partial(self, text: str, end_s: float) -> dict[str, Any]:
         items = self._items(text, end_s)
         if self.stability is None:

@@ -311,6 +311,7 @@ def test_consumer_permissions_are_least_privilege(synth):
         "dynamodb:UpdateItem",
         "transcribe:StartStreamTranscription",
         "lambda:InvokeFunction",
+        "execute-api:ManageConnections",  # the speaker's live words (partialTranscript), POST only
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         *TRACING,

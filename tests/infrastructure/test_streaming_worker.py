@@ -153,3 +153,24 @@ def test_streaming_settings_bounds():
     assert StreamingSettings(handover_seconds=constants.WORKER_HANDOVER_MIN_SECONDS).handover_seconds == 60
     assert StreamingSettings(handover_seconds=constants.WORKER_HANDOVER_MAX_SECONDS).handover_seconds == 800
     assert set(StreamingSettings().environment()) == set(STREAMING_VARIABLES)
+
+
+def test_the_worker_may_post_to_connections_of_its_own_stage_only(synth):
+    """Live words go from the worker to the speaker (partialTranscript): POST on this stage's
+    @connections, and the endpoint in its environment."""
+    template = synth.sessions
+    variables = _variables(template, CONSUMER)
+    assert "API_GATEWAY_ENDPOINT" in variables
+    _, function = function_by_name(template, CONSUMER)
+    role = function["Role"]["Fn::GetAtt"][0]
+    statements = [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        if any(r["Ref"] == role for r in policy["Properties"]["Roles"])
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    posts = [s for s in statements if "execute-api:ManageConnections" in text(s["Action"])]
+    assert len(posts) == 1, posts
+    resource = text(posts[0]["Resource"])
+    assert "/POST/@connections/*" in resource, resource
+    assert "/GET/" not in resource and "/DELETE/" not in resource

@@ -11,6 +11,7 @@ import aiohttp
 import numpy as np
 import pytest
 
+from bench.live_text import translated_chars
 from local.kit.captures import CAPTURES
 from local.kit.client import ProtocolClient, speaker_session, ws_url
 from local.kit.wer import word_error_rate
@@ -92,3 +93,42 @@ def test_every_cut_between_utterances_falls_in_a_pause_or_after_a_long_clause(ke
         assert before["text"].rstrip()[-1] in CLAUSE_ENDS, (end, start, before["text"], after["text"])
         assert before["durationMs"] >= SHORTEST_CLAUSE_MS, (end, start, before["text"])
     assert len(clause_cuts) <= len(transcripts) // 4, clause_cuts
+
+
+def test_a_listener_sees_provisional_captions_before_the_final_and_keeps_their_words(keynote):
+    """Live text (docs/ARCHITECTURE.md §15): the offline recognizer's partials, stable
+    clauses translated once and posted as provisional captions of the running utterance,
+    before its caption; the caption keeps every provisional word, in order."""
+    received = keynote["listener"].received
+    finals = {m["index"]: n for n, m in enumerate(received) if m.get("type") == "translatedText"}
+    provisional = [(n, m) for n, m in enumerate(received) if m.get("type") == "provisionalCaption"]
+    assert provisional, "no provisional caption for the whole keynote"
+    early = [m for n, m in provisional if m["index"] in finals and n < finals[m["index"]]]
+    assert early, "every provisional caption came after its caption"
+    pairs = {(m["index"], m["seq"]) for _, m in provisional}
+    assert len(pairs) == len(provisional), "a clause was posted twice"
+    captions = {m["index"]: m["text"] for m in received if m.get("type") == "translatedText"}
+    for index in {m["index"] for _, m in provisional}:
+        shown = " ".join(
+            m["text"] for _, m in sorted(provisional, key=lambda p: p[1]["seq"]) if m["index"] == index
+        )
+        words = iter(captions[index].split())
+        assert all(word in words for word in shown.split()), (shown, captions[index])
+
+
+def test_the_speaker_sees_the_running_words_before_their_transcript(keynote):
+    received = keynote["speaker"].received
+    transcripts = {m["index"]: n for n, m in enumerate(received) if m.get("type") == "transcript"}
+    partials = [(n, m) for n, m in enumerate(received) if m.get("type") == "partialTranscript"]
+    assert any(m["index"] in transcripts and n < transcripts[m["index"]] for n, m in partials)
+    for _, m in partials:  # stable words are the transcript's first words
+        final = next(t["text"] for t in keynote["speaker"].of_type("transcript") if t["index"] == m["index"])
+        assert final.startswith(m["text"]), (m, final)
+
+
+def test_live_text_adds_under_a_quarter_to_the_translated_characters(keynote):
+    """Each clause shown is translated once and reused by the caption (bench/live_text.py
+    counts it by the processor's rule): the extra Translate characters of the keynote."""
+    sent, talk = translated_chars(keynote["listener"].received)
+    assert talk > 0
+    assert (sent - talk) / talk < 0.25, (sent, talk)

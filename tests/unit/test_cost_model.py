@@ -99,3 +99,17 @@ def test_cloudfront_costs_more_than_direct_s3_for_small_clips_at_5000_listeners(
     # With clips ten times larger the cheaper bytes would win.
     big = cost.clip_delivery_cost(cost.StreamingUsage(listeners=5000, clip_bytes_per_second=60_000))
     assert big.saving > 0
+
+
+def test_live_text_costs_its_posts_and_invocations_and_at_most_a_quarter_more_translate():
+    without = cost.streaming_session_hour_cost(
+        cost.StreamingUsage(clauses_per_utterance=0, partials_per_speech_second=0)
+    )
+    live = cost.StreamingUsage()
+    with_live = cost.streaming_session_hour_cost(live)
+    assert with_live["api_gateway"] > without["api_gateway"]
+    assert with_live["lambda"] > without["lambda"]
+    assert live.extra_translate_fraction < 0.25
+    assert with_live["translate"] <= without["translate"] * 1.25
+    worst = cost.streaming_session_hour_cost(cost.StreamingUsage(extra_translate_fraction=0.25))
+    assert worst["translate"] == pytest.approx(without["translate"] * 1.25, rel=1e-2)

@@ -51,6 +51,8 @@ def test_each_builder_makes_a_message_of_a_listed_type():
         protocol.session_ended("s", "endedBySpeaker"),
         protocol.heartbeat(1),
         protocol.transcript("s", 0, "hello", 0, 1000),
+        protocol.partial_transcript("s", 0, "hello", "wor"),
+        protocol.provisional_caption("s", protocol.Provisional("es", 0, 0, "hola,", "hello,", 0, 900)),
         protocol.translated_text("s", CAPTION),
         protocol.translated_audio("s", protocol.Clip(CAPTION, "https://x", 1, 900)),
         protocol.listener_stats("s", {"es": 1}),

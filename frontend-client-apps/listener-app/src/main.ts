@@ -1,4 +1,6 @@
 import {
+  NO_SPACES,
+  Provisional,
   ProtocolSocket,
   byTestId,
   languageName,
@@ -42,6 +44,7 @@ const el = {
   stateLabel: byTestId('connection-state'),
   caption: byTestId('caption'),
   original: byTestId('original-caption'),
+  provisional: byTestId('provisional-caption'),
   showOriginal: byTestId<HTMLInputElement>('show-original'),
   banner: byTestId('session-banner'),
   statusLine: byTestId('listener-status'),
@@ -286,7 +289,20 @@ socket.onState((state) => {
 });
 socket.onMessage(handle);
 
+// The running utterance's preview (provisionalCaption), until its caption replaces it.
+const provisional = new Provisional();
+
+function showProvisional(changed: boolean): void {
+  if (!changed) return;
+  const text = provisional.text(NO_SPACES.has(membership.language) ? '' : ' ');
+  el.provisional.textContent = text;
+  el.provisional.lang = membership.language;
+  el.provisional.hidden = text === '';
+}
+
 function joinedSession(message: Extract<ServerMessage, { type: 'sessionJoined' }>): void {
+  provisional.reset();
+  showProvisional(true);
   showError(null);
   showCodeError(null);
   joined = true;
@@ -334,11 +350,18 @@ function handle(message: ServerMessage): void {
     case 'sessionSuspended':
       session = 'suspended';
       break;
+    case 'provisionalCaption':
+      if (message.language === membership.language) showProvisional(provisional.clause(message.index, message.seq, message.text));
+      break;
     case 'translatedText':
-      if (message.language === membership.language) showCaption(history.caption(captionText(message)));
+      if (message.language === membership.language) {
+        showProvisional(provisional.final(message.index));
+        showCaption(history.caption(captionText(message)));
+      }
       break;
     case 'translatedAudio':
       if (message.language === membership.language) {
+        showProvisional(provisional.final(message.index));
         received.push({ index: message.index, language: message.language, startMs: message.startMs, atMs: Date.now() });
         lastClipAt = Date.now();
         listening.clip(message);

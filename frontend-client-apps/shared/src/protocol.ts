@@ -164,6 +164,26 @@ export interface TranscriptMessage {
   /** Audio just before this utterance that never reached the service. */
   missedMs?: number;
 }
+/** The speaker's running utterance: its stable words so far, and the words that may still change. */
+export interface PartialTranscript {
+  type: 'partialTranscript';
+  sessionId: string;
+  index: number;
+  text: string;
+  unstableText: string;
+}
+/** One stable clause of the running utterance `index`, translated: a preview of its caption. */
+export interface ProvisionalCaption {
+  type: 'provisionalCaption';
+  sessionId: string;
+  language: string;
+  index: number;
+  seq: number;
+  text: string;
+  sourceText: string;
+  startMs: number;
+  durationMs: number;
+}
 /** The caption of one utterance in one language, sent before its voice is made. */
 export interface TranslatedText {
   type: 'translatedText';
@@ -211,6 +231,8 @@ export type ServerMessage =
   | Heartbeat
   | ErrorMessage
   | TranscriptMessage
+  | PartialTranscript
+  | ProvisionalCaption
   | TranslatedText
   | TranslatedAudio
   | TranscriptReady;
@@ -226,6 +248,8 @@ export const SERVER_MESSAGE_TYPES = [
   'heartbeat',
   'error',
   'transcript',
+  'partialTranscript',
+  'provisionalCaption',
   'translatedText',
   'translatedAudio',
   'transcriptReady',

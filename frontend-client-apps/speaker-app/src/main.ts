@@ -2,6 +2,7 @@
 // speaker's clicks and the recorder's chunks. The words are in strings.ts.
 import QRCode from 'qrcode';
 import {
+  LiveWords,
   LANGUAGES,
   ProtocolSocket,
   atBottom,
@@ -148,6 +149,10 @@ function handle(message: ServerMessage): void {
       break;
     case 'transcript':
       addTranscriptLine(message);
+      showLiveWords(liveWords.transcribed(message.index));
+      break;
+    case 'partialTranscript':
+      showLiveWords(liveWords.partial(message.index, message.text, message.unstableText));
       break;
     case 'transcriptReady':
       el.downloadButton.textContent = TEXT.downloadTranscript;
@@ -175,6 +180,16 @@ function showListenerStats(message: Message<'listenerStats'>): void {
       return item;
     }),
   );
+}
+
+const liveWords = new LiveWords();
+
+function showLiveWords(changed: boolean): void {
+  if (!changed) return;
+  const live = $('live-transcript');
+  live.querySelector('.stable')!.textContent = liveWords.stable;
+  live.querySelector('.unstable')!.textContent = liveWords.unstable;
+  live.hidden = liveWords.stable === '' && liveWords.unstable === '';
 }
 
 function addTranscriptLine(message: Message<'transcript'>): void {
