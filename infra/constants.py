@@ -13,7 +13,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
-from lambdas.shared import functions, protocol, resources
+from lambdas.shared import env_names, functions, protocol, resources
 
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = ROOT / "lambdas"
@@ -209,7 +209,7 @@ TRANSLATION_TUNING_CONTEXT = {
 
 # The session's streaming worker (s3-audio-consumer), read by
 # lambdas/s3_audio_consumer/wiring.py (WorkerConfig.from_env).
-RECOGNIZER = "aws"  # Amazon Transcribe streaming; the local runner plugs in its own
+RECOGNIZER = env_names.AWS_ADAPTERS  # Amazon Transcribe streaming; the local runner plugs in its own
 SEGMENT_MS = 600  # PCM segment fed to the stream: one ffmpeg run each
 # Partial-results stabilization must stay on: the utterance cutter works on stable words.
 # CDK context "transcribePartialStability".

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from shared import env_names
 from shared.config import ConfigError, env_float, env_int, env_str
 
-AWS_ENGINES = "aws"
+AWS_ENGINES = env_names.AWS_ADAPTERS
 
 
 @dataclass(frozen=True)

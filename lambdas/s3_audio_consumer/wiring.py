@@ -26,7 +26,7 @@ from shared.audio_unit import UtteranceUnit
 from shared.config import ConfigError, env_float, env_int, env_str
 from shared.worker_kick import LEASE_MS, WorkerStart
 
-AWS_RECOGNIZER = "aws"
+AWS_RECOGNIZER = env_names.AWS_ADAPTERS
 
 
 @dataclass(frozen=True)

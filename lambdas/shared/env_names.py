@@ -24,6 +24,9 @@ FANOUT_FUNCTION = "FANOUT_FUNCTION"  # posts a page of listeners for the process
 FANOUT_PAGE_SIZE = "FANOUT_PAGE_SIZE"  # listeners posted by one invocation
 FANOUT_IN_FLIGHT = "FANOUT_IN_FLIGHT"  # posts in flight per invocation
 AWS_REGION = "AWS_REGION"  # set by Lambda itself
+# The value of RECOGNIZER and SPEECH_ENGINES that chooses the production adapters (Transcribe,
+# Translate, Polly); any other value is a "module:factory" the local runner plugs in.
+AWS_ADAPTERS = "aws"
 # The streaming worker (s3-audio-consumer)
 RECOGNIZER = "RECOGNIZER"  # "aws", or "module:factory" (the local runner's offline recognizer)
 TRANSCRIBE_VOCABULARY = "TRANSCRIBE_VOCABULARY"
