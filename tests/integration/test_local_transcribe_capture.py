@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-import subprocess
 from collections.abc import Iterator
 
 import pytest
 from aws_sdk_transcribe_streaming.models import StartStreamTranscriptionInput
 
 from local.endpoints.transcribe_streaming import EndpointSettings, TranscribeStreamingEndpoint
-from local.kit.captures import CAPTURES
+from local.kit.captures import capture
 from local.kit.wer import word_error_rate
 from s3_audio_consumer.aws_recognizer import transcribe_client
 from s3_audio_consumer.utterances import StreamResult, Utterance, UtteranceCutter
@@ -25,7 +24,7 @@ from shared.languages import LANGUAGES
 
 pytestmark = pytest.mark.integration
 
-CAPTURE = CAPTURES / "en-welcome"
+CAPTURE = capture("en-welcome")
 CLOSE_WAIT_S = 300.0  # every partial is a Whisper run: a bound, never a speed requirement
 # Whisper base on a 14 s talk: "5" for "five" and the odd word; a fifth of the words
 # wrong would mean the results or the cutting lost speech.
@@ -44,10 +43,8 @@ def endpoint() -> Iterator[TranscribeStreamingEndpoint]:
 
 
 @pytest.fixture(scope="module")
-def results(endpoint: TranscribeStreamingEndpoint, ffmpeg: str) -> list[StreamResult]:
-    webm = b"".join(p.read_bytes() for p in sorted(CAPTURE.glob("chunk-*.webm")))
-    decode = ["-v", "error", "-f", "webm", "-i", "-", "-ac", "1", "-ar", "16000", "-f", "s16le", "-"]
-    pcm = subprocess.run([ffmpeg, *decode], input=webm, capture_output=True, check=True).stdout
+def results(endpoint: TranscribeStreamingEndpoint) -> list[StreamResult]:
+    pcm = CAPTURE.pcm
     with pytest.MonkeyPatch.context() as env:
         for name, value in {
             "CHUNK_BUCKET": "chunks",
@@ -67,7 +64,7 @@ def results(endpoint: TranscribeStreamingEndpoint, ffmpeg: str) -> list[StreamRe
 def test_partials_carry_stable_words_and_finals_come_at_the_pauses(results: list[StreamResult]) -> None:
     partials = [r for r in results if r.is_partial]
     finals = [r for r in results if not r.is_partial]
-    sentences = len(re.findall(r"[.!?](?:\s|$)", (CAPTURE / "script.txt").read_text()))
+    sentences = len(re.findall(r"[.!?](?:\s|$)", CAPTURE.script()))
     assert len(finals) >= sentences
     assert any(w.stable for r in partials for w in r.words)
     assert any(not w.stable for r in partials for w in r.words)
@@ -91,7 +88,7 @@ def test_the_worker_cuts_the_script_into_utterances(results: list[StreamResult])
     for result in results:
         utterances += cutter.feed(result)
     utterances += cutter.flush()
-    script = (CAPTURE / "script.txt").read_text()
+    script = CAPTURE.script()
     sentences = len(re.findall(r"[.!?](?:\s|$)", script))
     assert len(utterances) >= sentences
     assert [u.index for u in utterances] == list(range(len(utterances)))

@@ -11,13 +11,11 @@ import aiohttp
 import numpy as np
 import pytest
 
-from local.kit.captures import CAPTURES
+from local.kit.captures import capture
 from local.kit.client import ProtocolClient, speaker_session, ws_url
 from local.kit.wer import word_error_rate
-from local.replay import load_chunks
-from s3_audio_consumer.decoder import FfmpegDecoder
 
-CAPTURE = CAPTURES / "en-keynote"
+CAPTURE = capture("en-keynote")
 # Source WER of the same capture through fixed 3 s batches (docs/BENCHMARKS.md): the
 # utterance path must not be worse.
 BATCH_WER = 0.25
@@ -61,14 +59,14 @@ def test_every_utterance_reaches_the_speaker_and_the_listener_once_in_order(keyn
 def test_source_wer_is_not_worse_than_with_fixed_batches(keynote):
     transcripts = sorted(keynote["speaker"].of_type("transcript"), key=lambda t: t["index"])
     heard = " ".join(t["text"] for t in transcripts)
-    wer = word_error_rate((CAPTURE / "script.txt").read_text(), heard)
+    wer = word_error_rate(CAPTURE.script(), heard)
     assert wer <= BATCH_WER, (wer, heard)
 
 
-def test_every_cut_between_utterances_falls_in_a_pause(keynote, ffmpeg):
+def test_every_cut_between_utterances_falls_in_a_pause(keynote):
     """No word is split: the audio between one utterance's end and the next one's start
     is far quieter than the speech around it."""
-    pcm = np.frombuffer(FfmpegDecoder(ffmpeg).decode(b"".join(load_chunks(CAPTURE))), dtype=np.int16)
+    pcm = np.frombuffer(CAPTURE.pcm, dtype=np.int16)
     audio = pcm.astype(float)
 
     def rms_db(start_ms: int, end_ms: int) -> float:

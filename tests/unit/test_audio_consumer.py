@@ -12,19 +12,20 @@ import numpy as np
 import pytest
 from moto import mock_aws
 
-from local.kit.captures import CAPTURES
-from local.replay import Replay, create_bucket, load_chunks, replay_in_order
+from local.kit.captures import capture
+from local.replay import Replay, create_bucket, replay_in_order
 from s3_audio_consumer.decoder import DecodeError, FfmpegDecoder
 from s3_audio_consumer.planner import PlanSettings
 from shared.audio_unit import MAX_UTTERANCE_MS, MAX_UTTERANCE_TEXT, UtteranceUnit
 
 SESSION = "steady-river-1234"
-CHUNKS = load_chunks(CAPTURES / "en-welcome")
+CAPTURE = capture("en-welcome")
+CHUNKS = CAPTURE.chunks
 
 
 @pytest.fixture(scope="module")
-def full_decode(ffmpeg) -> np.ndarray:
-    return np.frombuffer(FfmpegDecoder(ffmpeg).decode(b"".join(CHUNKS)), dtype=np.int16)
+def full_decode() -> np.ndarray:
+    return np.frombuffer(CAPTURE.pcm, dtype=np.int16)
 
 
 def joined(batches) -> np.ndarray:

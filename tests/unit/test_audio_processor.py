@@ -1,5 +1,5 @@
 """audio_processor end to end over moto and SDK-boundary fakes, fed utterances on the
-timeline of a real browser capture (the consumer's batches of it give the times)."""
+timeline of a real browser capture (its 3 s pieces give the times)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import io
 import subprocess
 import threading
 import time
+from dataclasses import dataclass
 from urllib.parse import parse_qs, urlparse
 
 import boto3
@@ -16,14 +17,14 @@ import requests
 from moto import mock_aws
 
 from audio_processor.retry import Deadline
-from local.kit.captures import CAPTURES
+from local.kit.captures import BYTES_PER_MS, capture
 from local.kit.processor import BUCKET, SESSION, SPEAKER, Processor, encode_mp3
-from local.replay import load_chunks, replay_in_order
 from shared import resources
 from shared.audio_unit import UtteranceUnit
 from shared.languages import LANGUAGES
 
-CHUNKS = load_chunks(CAPTURES / "en-welcome")
+CAPTURE = capture("en-welcome")
+PIECE_MS = 3000
 HELLO = "Good morning everyone."
 WELCOME = "Welcome to the conference."
 SOURCE_TEXT = f"{HELLO} {WELCOME}"
@@ -31,14 +32,24 @@ SPANISH = "Buenos días a todos. Bienvenidos a la conferencia."
 FRENCH = "Bonjour à tous. Bienvenue à la conférence."
 
 
-@pytest.fixture(scope="module")
-def batches():
-    return replay_in_order(CHUNKS)
+@dataclass(frozen=True)
+class Stretch:
+    """Where an utterance was heard in the talk: the place of one of its 3 s pieces."""
+
+    index: int
+    start_ms: int
+    duration_ms: int
 
 
 @pytest.fixture(scope="module")
-def mp3(ffmpeg, batches) -> bytes:
-    return encode_mp3(ffmpeg, batches[0].pcm[16000:64000])  # 1.5 s of recorded speech
+def batches() -> list[Stretch]:
+    pieces = CAPTURE.pieces(PIECE_MS)
+    return [Stretch(n, n * PIECE_MS, len(piece) // BYTES_PER_MS) for n, piece in enumerate(pieces)]
+
+
+@pytest.fixture(scope="module")
+def mp3(ffmpeg) -> bytes:
+    return encode_mp3(ffmpeg, CAPTURE.pcm[16000:64000])  # 1.5 s of recorded speech
 
 
 @pytest.fixture

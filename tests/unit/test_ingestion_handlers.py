@@ -16,7 +16,7 @@ from chunk_writer import handler as writer_handler
 from chunk_writer import wiring as writer_wiring
 from chunk_writer.guard import WorkerGuard
 from chunk_writer.writer import ChunkWriter
-from local.kit.captures import CAPTURES
+from local.kit.captures import capture
 from local.replay import BUCKET, create_bucket
 from local.resources import create_sessions_table
 from s3_audio_consumer import handler as consumer_handler
@@ -30,7 +30,7 @@ from shared.worker_watch import WatchMessage, WorkerWatch
 from tests.unit.ws_harness import Context
 
 SESSION = "steady-river-1234"
-CHUNKS = [p.read_bytes() for p in sorted((CAPTURES / "en-welcome").glob("chunk-*.webm"))]
+CHUNKS = capture("en-welcome").chunks
 
 
 @dataclass

@@ -12,11 +12,11 @@ from moto import mock_aws
 
 from connection_handler.limits import Limits
 from local.kit.aws_fakes import AtomicWrites, create_tables
-from local.kit.captures import CAPTURES
+from local.kit.captures import capture
 from shared.audience import Audience, SessionFull
 from tests.unit.ws_harness import Gateway, b64
 
-CHUNKS = sorted((CAPTURES / "en-welcome").glob("chunk-*.webm"))
+CHUNKS = capture("en-welcome").chunks
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def chunk(session_id: str, seq: int) -> dict:
         "action": "audioChunk",
         "sessionId": session_id,
         "seq": seq,
-        "data": b64(CHUNKS[seq].read_bytes()),
+        "data": b64(CHUNKS[seq]),
     }
 
 

@@ -9,8 +9,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from local.kit.captures import CAPTURES
-from local.replay import load_chunks
+from local.kit.captures import capture
 from s3_audio_consumer import planner, webm
 from s3_audio_consumer.planner import (
     Batch,
@@ -24,7 +23,7 @@ from s3_audio_consumer.planner import (
 )
 
 SESSION = "steady-river-1234"
-CHUNKS = load_chunks(CAPTURES / "en-welcome")
+CHUNKS = capture("en-welcome").chunks
 LAST = len(CHUNKS) - 1
 INIT = webm.parse_init(CHUNKS[0]).data
 TALK_SAMPLES = sum(c.samples for c in webm.scan_clusters(b"".join(CHUNKS), len(INIT)))

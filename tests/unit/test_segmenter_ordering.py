@@ -20,8 +20,8 @@ import pytest
 from moto import mock_aws
 
 from chunk_writer.writer import ChunkWriter
-from local.kit.captures import CAPTURES
-from local.replay import BUCKET, MemoryCursorStore, create_bucket, load_chunks
+from local.kit.captures import capture
+from local.replay import BUCKET, MemoryCursorStore, create_bucket
 from local.resources import create_sessions_table
 from s3_audio_consumer.adapters import DynamoCursorStore
 from s3_audio_consumer.decoder import FfmpegDecoder
@@ -31,7 +31,8 @@ from s3_audio_consumer.segmenter import Segmenter
 from shared import resources
 
 SESSION = "steady-river-1234"
-CHUNKS = load_chunks(CAPTURES / "en-welcome")
+CAPTURE = capture("en-welcome")
+CHUNKS = CAPTURE.chunks
 LAST = len(CHUNKS) - 1
 END = -1  # the talk's end (the session item says it is over), in schedules
 START = 1_800_000_000.0
@@ -40,8 +41,8 @@ POLL = 0.1  # the worker's poll
 
 
 @pytest.fixture(scope="module")
-def full_decode(ffmpeg) -> np.ndarray:
-    return np.frombuffer(FfmpegDecoder(ffmpeg).decode(b"".join(CHUNKS)), dtype=np.int16)
+def full_decode() -> np.ndarray:
+    return np.frombuffer(CAPTURE.pcm, dtype=np.int16)
 
 
 def joined(batches: list[Batch]) -> np.ndarray:

@@ -19,9 +19,8 @@ from aws_sdk_transcribe_streaming.models import Alternative, Item, Result
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from local.kit.captures import CAPTURES
+from local.kit.captures import capture
 from local.kit.worker_world import WorkerParts, build_worker
-from local.replay import load_chunks
 from local.resources import create_sessions_table
 from s3_audio_consumer.decoder import FfmpegDecoder
 from s3_audio_consumer.lease import DynamoLease
@@ -34,8 +33,8 @@ from shared.worker_kick import LEASE_MS, generation_to_start, read_session
 
 SESSION = "steady-river-1234"
 BUCKET = "chunks"
-CAPTURE = CAPTURES / "en-keynote"
-CHUNKS = load_chunks(CAPTURE)
+CAPTURE = capture("en-keynote")
+CHUNKS = CAPTURE.chunks
 START = 1_800_000_000.0
 STEP = 0.3  # seconds between chunks
 BYTES_PER_SECOND = 32_000
@@ -218,8 +217,8 @@ def harness(ffmpeg):
 
 
 @pytest.fixture(scope="module")
-def full_decode(ffmpeg) -> bytes:
-    return FfmpegDecoder(ffmpeg).decode(b"".join(CHUNKS))
+def full_decode() -> bytes:
+    return CAPTURE.pcm
 
 
 def assert_talk_covered_once(delivered: list[Utterance], talk_ms: int) -> None:

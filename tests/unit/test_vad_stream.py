@@ -5,14 +5,13 @@ from __future__ import annotations
 import itertools
 import random
 import re
-import subprocess
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 from local.engines.vad_stream import FRAME, SAMPLE_RATE, Segment, StreamingVad, VadSettings
-from local.kit.captures import CAPTURES
+from local.kit.captures import capture as committed_capture
 
 SETTINGS = VadSettings()
 PIECE_100MS = SAMPLE_RATE // 10 * 2  # bytes
@@ -29,24 +28,15 @@ class Capture:
         return np.frombuffer(self.pcm, dtype=np.int16).astype(np.float32) / 32768.0
 
 
-def decode(ffmpeg: str, name: str) -> Capture:
-    folder = CAPTURES / name
-    webm = b"".join(p.read_bytes() for p in sorted(folder.glob("chunk-*.webm")))
-    command = [ffmpeg, "-v", "error", "-f", "webm", "-i", "pipe:0"]
-    pcm = subprocess.run(
-        [*command, "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "pipe:1"],
-        input=webm,
-        capture_output=True,
-        check=True,
-    ).stdout
-    script = (folder / "script.txt").read_text()
-    sentences = len(re.findall(r"[.!?](?:\s|$)", script))
-    return Capture(name, pcm, sentences)
+def decode(name: str) -> Capture:
+    talk = committed_capture(name)
+    sentences = len(re.findall(r"[.!?](?:\s|$)", talk.script()))
+    return Capture(name, talk.pcm, sentences)
 
 
 @pytest.fixture(scope="module")
-def captures(ffmpeg: str) -> dict[str, Capture]:
-    return {name: decode(ffmpeg, name) for name in ("en-welcome", "en-keynote")}
+def captures() -> dict[str, Capture]:
+    return {name: decode(name) for name in ("en-welcome", "en-keynote")}
 
 
 @pytest.fixture(scope="module", params=["en-welcome", "en-keynote"])

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from local.kit.captures import CAPTURES
+from local.kit.captures import capture
 from s3_audio_consumer import webm
-
-CAPTURE = CAPTURES / "en-welcome"
 
 
 def chunks() -> list[bytes]:
-    return [p.read_bytes() for p in sorted(CAPTURE.glob("chunk-*.webm"))]
+    return capture("en-welcome").chunks
 
 
 def test_init_segment_is_everything_before_the_first_cluster():

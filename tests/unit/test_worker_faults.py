@@ -9,7 +9,6 @@ partial-result lag, finals at pauses, close flush)."""
 from __future__ import annotations
 
 import itertools
-import json
 import random
 from dataclasses import replace
 
@@ -17,17 +16,15 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local.kit.captures import CAPTURES
+from local.kit.captures import capture
 from local.kit.fake_transcribe import TranscribeTiming
 from local.kit.worker_world import START, Faults, Timing, World, WorldReport
-from local.replay import load_chunks
 from local.resources import create_sessions_table
-from s3_audio_consumer.decoder import FfmpegDecoder
 from shared.worker_kick import LEASE_MS, WATCH_PERIOD_S
 
-CAPTURE = CAPTURES / "en-keynote"
-CHUNKS = load_chunks(CAPTURE)
-TIMINGS_MS = [t["atMs"] for t in json.loads((CAPTURE / "capture.json").read_text())["timings"]]
+CAPTURE = capture("en-keynote")
+CHUNKS = CAPTURE.chunks
+TIMINGS_MS = CAPTURE.timings_ms
 AWS_TIMING = Timing(
     get_latency_s=0.08, cold_start_s=3.0, transcribe=TranscribeTiming(start_s=1.5, partial_lag_s=1.0)
 )
@@ -39,8 +36,8 @@ RECOVERY_BOUND_S = (
 
 
 @pytest.fixture(scope="module")
-def talk_ms(ffmpeg) -> int:
-    return len(FfmpegDecoder(ffmpeg).decode(b"".join(CHUNKS))) // 32
+def talk_ms() -> int:
+    return CAPTURE.talk_ms
 
 
 def run_world(ffmpeg: str, talk_ms: int, faults: Faults, timing: Timing = AWS_TIMING) -> WorldReport:
@@ -205,10 +202,8 @@ def test_a_recognizer_too_slow_to_close_in_time_loses_nothing_at_handovers(ffmpe
 def test_four_hundred_chunks_that_never_arrive_in_a_four_minute_talk(ffmpeg):
     """Two minutes of a talk lost in one run (more than the speaker app could resend):
     found, skipped, reported, and the talk after it is heard."""
-    folder = CAPTURES / "en-talk-4min"
-    chunks = load_chunks(folder)
-    timings = [t["atMs"] for t in json.loads((folder / "capture.json").read_text())["timings"]]
-    long_ms = len(FfmpegDecoder(ffmpeg).decode(b"".join(chunks))) // 32
+    talk = capture("en-talk-4min")
+    chunks, timings, long_ms = talk.chunks, talk.timings_ms, talk.talk_ms
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         table = create_sessions_table(boto3.resource("dynamodb", region_name="us-east-1"), "Sessions-test")
