@@ -80,7 +80,8 @@ def build_recognizer(config: WorkerConfig) -> Recognizer:
         built: Recognizer = getattr(importlib.import_module(module_name), factory)()
         return built
     # Imported here: it loads awscrt, which only the AWS recognizer needs.
-    from s3_audio_consumer.aws_recognizer import AwsRecognizer, StreamSettings, transcribe_client
+    from s3_audio_consumer.aws_recognizer import AwsRecognizer, StreamSettings
+    from s3_audio_consumer.transcribe_sdk import transcribe_client
 
     def client() -> Any:
         return transcribe_client(config.region, config.transcribe_endpoint, config.ca_bundle)

@@ -17,7 +17,7 @@ from aws_sdk_transcribe_streaming.models import StartStreamTranscriptionInput
 from local.endpoints.transcribe_streaming import EndpointSettings, TranscribeStreamingEndpoint
 from local.kit.captures import capture
 from local.kit.wer import word_error_rate
-from s3_audio_consumer.aws_recognizer import transcribe_client
+from s3_audio_consumer.transcribe_sdk import transcribe_client
 from s3_audio_consumer.utterances import StreamResult, Utterance, UtteranceCutter
 from s3_audio_consumer.wiring import WorkerConfig, build_recognizer
 from shared.languages import LANGUAGES

@@ -40,15 +40,10 @@ from smithy_core.exceptions import CallError, SerializationError, SmithyIdentity
 from smithy_core.types import TypedProperties
 from smithy_http.aio.crt import AWSCRTHTTPClient
 
-from s3_audio_consumer.aws_recognizer import (
-    AwsRecognitionStream,
-    AwsRecognizer,
-    ClientOverrides,
-    StreamSettings,
-    stream_failed,
-    transcribe_client,
-)
+from s3_audio_consumer.aws_recognizer import AwsRecognizer, StreamSettings
+from s3_audio_consumer.aws_stream import AwsRecognitionStream
 from s3_audio_consumer.recognition import AUDIO_EVENT_BYTES, StreamFailed
+from s3_audio_consumer.transcribe_sdk import ClientOverrides, stream_failed, transcribe_client
 from s3_audio_consumer.utterances import StreamResult, from_sdk_result
 from s3_audio_consumer.wiring import WorkerConfig
 from shared.languages import LANGUAGES

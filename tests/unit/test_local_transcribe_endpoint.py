@@ -40,8 +40,9 @@ from local.endpoints.transcribe_protocol import (
 )
 from local.endpoints.transcribe_streaming import EndpointSettings, TranscribeStreamingEndpoint
 from local.kit.captures import CAPTURES
-from s3_audio_consumer.aws_recognizer import AwsRecognizer, StreamSettings, stream_failed, transcribe_client
+from s3_audio_consumer.aws_recognizer import AwsRecognizer, StreamSettings
 from s3_audio_consumer.recognition import StreamFailed
+from s3_audio_consumer.transcribe_sdk import stream_failed, transcribe_client
 from shared.languages import LANGUAGES
 from tests.unit.transcribe_wire import (
     CREDENTIALS,
