@@ -140,7 +140,7 @@ class StreamingUsage:
     chunk_writer_ms: float = 25.0  # + the lease read of the kick
     processor_ms: float = 1200.0  # no transcription any more: translate, speak, store, deliver
     worker_memory_mb: int = 1024
-    # Delivery (shared/fanout.py): pages of `page_size` listeners; the processor posts the first
+    # Delivery (delivery/fanout.py): pages of `page_size` listeners; the processor posts the first
     # page of each language, a fan-out invocation (1,769 MB) each further one. CPU per post
     # measured by bench/fanout_sim.py on this project's 2-core machine: ~0.4 ms.
     page_size: int = 1000

@@ -49,7 +49,7 @@ def simulated_fanout_section(r: dict[str, Any]) -> str:
 `local/management_sim.py` (its own process), which answers each post after {sim["delay_ms"]:.0f} ms and 410 for
 {sim["gone_percent"]:.0f} % of the connections. **paged** is what ships: the processor posts the first page of
 {sim["page_size"]:,}, and each further page is posted by a warm fan-out "invocation" (a worker process here,
-running the real `fanout_handler`), all at once; **one_sender** posts everything from the processor's one
+running the real `fanout.handler`), all at once; **one_sender** posts everything from the processor's one
 asyncio client. {sim["in_flight_per_sender"]} posts in flight per sender. Clip ready → last post answered, median
 of {sim["runs"]} run(s):
 
@@ -210,7 +210,7 @@ def _fanout(r: dict[str, Any]) -> str:
     return f"""## 6. Fan-out
 
 N listeners in one language on the local gateway (each a WebSocket client of this machine); the audio_processor
-posts through the product's sender (`shared/fanout.py`: asyncio, SigV4-signed, 250 posts in flight; pages of
+posts through the product's sender (`delivery/fanout.py`: asyncio, SigV4-signed, 250 posts in flight; pages of
 1,000 beyond the first go to the fan-out function).
 
 | listeners | first → last listener, ms | processor send time, ms | messages/s | clips to all |

@@ -1,6 +1,6 @@
 """A Python Lambda function the way this project ships every function:
 own role without managed policies, own log group with retention, locally
-bundled code with lambdas/shared, Powertools settings, and for asynchronous
+bundled code with lambdas/shared, delivery and deployment, Powertools settings, and for asynchronous
 invocations a failure queue and a deliberate retry policy."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from infra import constants
 from infra.bundling import function_code
 from infra.failure_queue import FailureQueue
 from infra.nag import AppliesTo, suppress
-from lambdas.shared import functions
+from lambdas.deployment import functions
 from lambdas.shared.resources import function_name
 
 

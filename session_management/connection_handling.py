@@ -11,7 +11,8 @@ from constructs import Construct
 from infra import constants
 from infra.python_function import FunctionSpec, PythonFunction
 from infra.table_access import grant_items, grant_listener_query
-from lambdas.shared import env_names, functions, resources
+from lambdas.deployment import env_names, functions
+from lambdas.shared import resources
 
 
 class ConnectionHandling(Construct):

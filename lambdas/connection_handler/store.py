@@ -8,11 +8,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from delivery.audience import NotConnected
+from delivery.listener_index import session_listeners
 from shared import resources
-from shared.audience import NotConnected
 from shared.conditional import conditional_failed
 from shared.connection_record import ConnectionRecord
-from shared.listener_index import session_listeners
 from shared.session_record import SessionRecord, as_int
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import boto3
 
+from deployment import env_names
+from deployment.config import ConfigError, env_float, env_int, env_str
 from s3_audio_consumer.adapters import DynamoCursorStore
 from s3_audio_consumer.decoder import FfmpegDecoder
 from s3_audio_consumer.keyed_chunks import KeyedChunkStore
@@ -21,9 +23,7 @@ from s3_audio_consumer.recognition import Recognizer
 from s3_audio_consumer.segmenter import Segmenter
 from s3_audio_consumer.utterances import Utterance
 from s3_audio_consumer.worker import SessionWorker, TrackedCursors, WorkerSettings
-from shared import env_names
 from shared.audio_unit import UtteranceUnit
-from shared.config import ConfigError, env_float, env_int, env_str
 from shared.worker_kick import LEASE_MS, WorkerStart
 
 AWS_RECOGNIZER = env_names.AWS_ADAPTERS

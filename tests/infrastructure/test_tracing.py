@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lambdas.shared import functions
+from lambdas.deployment import functions
 from tests.infrastructure.helpers import TRACING, actions_on, resources, role_statements
 
 

@@ -18,9 +18,9 @@ from connection_handler.counters import RateCounters
 from connection_handler.limits import Limits
 from connection_handler.service import SessionService
 from connection_handler.store import ConnectionRepository, SessionRepository
+from delivery.audience import Audience
 from local.kit.aws_fakes import AtomicWrites, create_tables
 from local.kit.captures import CAPTURES
-from shared.audience import Audience
 from shared.protocol import ProtocolError
 from tests.unit.ws_harness import FakeTimers, Gateway, b64
 

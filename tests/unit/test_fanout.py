@@ -15,11 +15,8 @@ import pytest
 from botocore.credentials import Credentials
 from moto import mock_aws
 
-from audio_processor import fanout_handler
-from local.kit.aws_fakes import create_tables
-from local.management_sim import ManagementSim
-from shared.audience import CONNECT_GRACE_MS, Audience, initial_counters
-from shared.fanout import (
+from delivery.audience import CONNECT_GRACE_MS, Audience, initial_counters
+from delivery.fanout import (
     FanoutResult,
     LambdaPageInvoker,
     Page,
@@ -28,7 +25,10 @@ from shared.fanout import (
     pages_of,
     rounds_of,
 )
-from shared.notifier import Notifier
+from delivery.notifier import Notifier
+from fanout import handler as fanout_handler
+from local.kit.aws_fakes import create_tables
+from local.management_sim import ManagementSim
 
 
 class _Credentials:
@@ -246,8 +246,8 @@ def test_stale_listeners_of_a_clip_are_removed_with_one_write_to_the_session():
 
 def test_a_broadcast_to_many_listeners_goes_through_the_paged_fanout_and_forgets_the_gone(sim):
     from connection_handler import wiring
-    from shared.fanout import FewOrMany
-    from shared.notifier import Notifier
+    from delivery.fanout import FewOrMany
+    from delivery.notifier import Notifier
     from tests.unit.ws_harness import Gateway
 
     with mock_aws():

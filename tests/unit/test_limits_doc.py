@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from audio_processor.transcripts import TRANSCRIPT_REUSE_SECONDS
 from connection_handler.limits import Limits
+from transcripts.service import TRANSCRIPT_REUSE_SECONDS
 
 DOCS = Path(__file__).parents[2] / "docs"
 PROTOCOL = (DOCS / "PROTOCOL.md").read_text()

@@ -13,13 +13,13 @@ import boto3
 import pytest
 
 from audio_processor.config import ProcessorConfig
+from deployment import env_names
 from local.endpoints.service_latency import AWS_TRANSCRIBE_LAG_MS, AWS_TRANSCRIBE_START_MS, ServiceLatency
 from local.engines import served_pairs
 from local.gateway import GatewaySettings
 from local.gateway.dev_routes import DevRoutes
 from local.runner import LocalStack, arguments, network_binding
 from s3_audio_consumer.wiring import WorkerConfig, build_recognizer
-from shared import env_names
 
 
 @pytest.fixture

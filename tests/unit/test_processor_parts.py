@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 from audio_processor.aws_synthesizer import AwsSynthesizer, split_for_polly
 from audio_processor.config import ProcessorConfig
 from audio_processor.retry import Deadline, Retryable, RetryPolicy, retryable_client_error
-from shared.config import ConfigError
+from deployment.config import ConfigError
 from shared.languages import LANGUAGES
 
 

@@ -11,9 +11,9 @@ import pytest
 from moto import mock_aws
 
 from connection_handler.limits import Limits
+from delivery.audience import Audience, SessionFull
 from local.kit.aws_fakes import AtomicWrites, create_tables
 from local.kit.captures import capture
-from shared.audience import Audience, SessionFull
 from tests.unit.ws_harness import Gateway, b64
 
 CHUNKS = capture("en-welcome").chunks

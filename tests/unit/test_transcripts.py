@@ -14,13 +14,14 @@ import srt
 import webvtt
 from moto import mock_aws
 
-from audio_processor import transcripts, wiring
-from audio_processor.aws_stores import S3UtteranceRecords
-from audio_processor.transcripts import lines_in, subtitles
 from connection_handler.limits import Limits
 from local.kit.aws_fakes import FakeManagementApi, create_tables
 from shared.transcript_records import UtteranceRecord
+from shared.translation_bucket import S3UtteranceRecords
 from tests.unit.ws_harness import Gateway
+from transcripts import service as transcripts
+from transcripts import wiring
+from transcripts.service import lines_in, subtitles
 
 BUCKET = "translations-test"
 SESSION = "steady-river-1234"
@@ -285,7 +286,7 @@ def test_a_transcript_request_is_validated_like_every_contract(bad):
 
     with pytest.raises(ValidationError):
         transcripts.TranscriptRequest.model_validate(bad)
-    from audio_processor import transcript_handler
+    from transcripts import handler as transcript_handler
 
     class Context:
         function_name, memory_limit_in_mb, aws_request_id = "transcripts-test", 512, "req"
@@ -295,8 +296,8 @@ def test_a_transcript_request_is_validated_like_every_contract(bad):
 
 
 def test_every_language_has_a_heading_in_itself():
-    from audio_processor.transcripts import HEADINGS, heading
     from shared.languages import LANGUAGES
+    from transcripts.service import HEADINGS, heading
 
     assert set(HEADINGS) == set(LANGUAGES)
     assert heading("calm-river-0001", "es") == "Transcripción de la sesión calm-river-0001 (Español)"

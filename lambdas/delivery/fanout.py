@@ -29,8 +29,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared import env_names
-from shared.config import env_int, env_str
+from deployment import env_names
+from deployment.config import env_int, env_str
 
 logger = logging.getLogger(__name__)
 
@@ -291,7 +291,7 @@ class PagedFanout:
 
 
 class FewOrMany:
-    """A few messages one boto3 call each (`few`: shared.notifier.Notifier); a broadcast
+    """A few messages one boto3 call each (`few`: delivery.notifier.Notifier); a broadcast
     to more than `threshold` connections (a pause, an end, to every listener) through the
     paged fan-out (`many`), so that 5,000 listeners hear of it within a second or so."""
 

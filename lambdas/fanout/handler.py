@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
-from shared.fanout import PageRequest, SignedPoster, post_page, poster_from_env
+from delivery.fanout import PageRequest, SignedPoster, post_page, poster_from_env
 from shared.observability import logger, metrics, observed
 
 

@@ -9,9 +9,9 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
-from audio_processor import wiring
-from audio_processor.transcripts import TranscriptRequest, answer
 from shared.observability import follow, logger, metrics, observed
+from transcripts import wiring
+from transcripts.service import TranscriptRequest, answer
 
 
 @observed

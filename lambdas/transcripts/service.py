@@ -14,15 +14,22 @@ from typing import Any, Protocol
 import srt
 from webvtt import Caption, WebVTT
 
-from audio_processor.ports import UtteranceRecords
 from shared import resources
 from shared.languages import LANGUAGES
 from shared.protocol import ErrorCode, error_message, transcript_ready
-from shared.transcript_records import TranscriptRequest, UtteranceRecord
+from shared.transcript_records import RecordListing, TranscriptRequest, UtteranceRecord
 
 # A stored build is handed out again, without reading a record, for this long; after it,
 # while the records' listing is unchanged (no new utterance). docs/ARCHITECTURE.md §8.
 TRANSCRIPT_REUSE_SECONDS = 30
+
+
+class RecordReader(Protocol):
+    """A session's utterance records, as the processor stored them."""
+
+    def listing(self, session_id: str) -> RecordListing: ...
+
+    def read(self, listing: RecordListing) -> list[UtteranceRecord]: ...
 
 
 class FileStore(Protocol):
@@ -171,7 +178,7 @@ def transcript_files(lines: list[Line], heading: str) -> list[TranscriptFile]:
 
 @dataclass(frozen=True)
 class TranscriptService:
-    records: UtteranceRecords
+    records: RecordReader
     files: FileStore
     url_seconds: int  # how long the presigned URLs of the files last
     clock: Callable[[], float]

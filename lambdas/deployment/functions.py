@@ -58,20 +58,14 @@ AUDIO_PROCESSOR = FunctionInfo(
 SESSION_TIMER = FunctionInfo(
     "session-timer", "connection_handler", "connection_handler.timers.lambda_handler", 256, 30
 )
-# Reads ~1,200 records per talk-hour in parallel and writes three small files. In the
-# processor's bundle: its records, stores, srt and webvtt-py.
+# Reads ~1,200 records per talk-hour in parallel and writes three small files (srt, webvtt-py).
 TRANSCRIPTS = FunctionInfo(
-    "transcripts",
-    "audio_processor",
-    "audio_processor.transcript_handler.lambda_handler",
-    512,
-    60,
-    async_retries=1,
+    "transcripts", "transcripts", "transcripts.handler.lambda_handler", 512, 60, async_retries=1
 )
 # One page of a clip's listeners (FANOUT_PAGE_SIZE posts, FANOUT_IN_FLIGHT at a time): ~0.4 ms
-# of CPU a post, so a full vCPU (1,769 MB) posts 1,000 in a few tenths of a second. In the
-# processor's bundle: the same sender code.
-FANOUT = FunctionInfo("fanout", "audio_processor", "audio_processor.fanout_handler.lambda_handler", 1769, 30)
+# of CPU a post, so a full vCPU (1,769 MB) posts 1,000 in a few tenths of a second. The same
+# sender as the processor's first page (delivery/fanout.py).
+FANOUT = FunctionInfo("fanout", "fanout", "fanout.handler.lambda_handler", 1769, 30)
 
 ALL = (
     CONNECTION_HANDLER,
