@@ -70,7 +70,7 @@ ffmpeg-layer: $(VENV_STAMP)
 
 test: local-deps apps
 	cd frontend-client-apps && npm test
-	$(PY) -m pytest tests/unit tests/infrastructure tests/e2e tests/integration
+	$(PY) -m pytest tests/unit tests/local tests/bench tests/infrastructure tests/e2e tests/integration
 
 test-integration: local-deps
 	$(PY) -m pytest tests/integration

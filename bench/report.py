@@ -251,7 +251,7 @@ def _costs(r: dict[str, Any]) -> str:
     )
     return f"""## 8. Cost model
 
-`bench/cost.py` (tested in `tests/unit/test_cost_model.py`); prices and assumptions in [COSTS.md](COSTS.md).
+`bench/cost.py` (tested in `tests/bench/test_cost_model.py`); prices and assumptions in [COSTS.md](COSTS.md).
 USD per session-hour, 100 listeners unless said:
 
 | line | 1 language | 3 languages | 3 languages, 1000 listeners | 3 languages, 5000 listeners | 1 language, 3 s batches | 3 languages, 3 s batches |
@@ -285,7 +285,7 @@ def _faults(r: dict[str, Any]) -> str:
     return f"""
 ## The session worker under faults
 
-`python -m bench.faults` (also in `make bench`): each scenario of `tests/unit/test_worker_faults.py` on the world
+`python -m bench.faults` (also in `make bench`): each scenario of `tests/unit/s3_audio_consumer/test_worker_faults.py` on the world
 of `local/kit/worker_world.py`: the real worker, lease, cursor and chunk store on moto with real ffmpeg and the
 79 s keynote capture, a Transcribe-like stream (stream start 1.5 s, partial results 1 s after their audio, finals
 at pauses, a 1 s close flush), S3 GETs of 80 ms, 3 s cold starts, the chunk writer's kick and the worker watch.

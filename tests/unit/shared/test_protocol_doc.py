@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from connection_handler.messages import ACTIONS
 from infra import constants
+from local.paths import ROOT
 from shared import protocol
 from shared.languages import LANGUAGES, is_source_language
 from shared.protocol import SERVER_MESSAGE_TYPES, ErrorCode
 
 CAPTION = protocol.Caption("es", 0, "hola", "hello", 0, 1000)
-DOC = (Path(__file__).parents[2] / "docs" / "PROTOCOL.md").read_text()
+DOC = (ROOT / "docs" / "PROTOCOL.md").read_text()
 
 
 def test_every_action_is_documented_and_routed():
@@ -64,7 +64,7 @@ def test_each_builder_makes_a_message_of_a_listed_type():
 
 def test_messages_are_built_by_the_protocol_module_only():
     """A message written inline elsewhere would be a second definition of its fields."""
-    lambdas = Path(__file__).parents[2] / "lambdas"
+    lambdas = ROOT / "lambdas"
     inline = [
         str(path.relative_to(lambdas))
         for path in lambdas.rglob("*.py")

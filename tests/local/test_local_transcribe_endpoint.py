@@ -44,7 +44,7 @@ from s3_audio_consumer.aws_recognizer import AwsRecognizer, StreamSettings
 from s3_audio_consumer.recognition import StreamFailed
 from s3_audio_consumer.transcribe_sdk import stream_failed, transcribe_client
 from shared.languages import LANGUAGES
-from tests.unit.transcribe_wire import (
+from tests.local.transcribe_wire import (
     CREDENTIALS,
     REGION,
     RawClient,

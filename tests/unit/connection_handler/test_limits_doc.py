@@ -4,14 +4,14 @@ states the same numbers."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from connection_handler.limits import Limits
+from local.paths import ROOT
 from transcripts.service import TRANSCRIPT_REUSE_SECONDS
 
-DOCS = Path(__file__).parents[2] / "docs"
+DOCS = ROOT / "docs"
 PROTOCOL = (DOCS / "PROTOCOL.md").read_text()
 ARCHITECTURE = (DOCS / "ARCHITECTURE.md").read_text()
 LIMITS = Limits()
