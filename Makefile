@@ -13,7 +13,8 @@ PORT ?= 8080
 CDK := node_modules/.bin/cdk
 CDK_STAMP := node_modules/.installed
 ENV ?= dev
-LAMBDA_PACKAGES := shared connection_handler authorizer chunk_writer s3_audio_consumer audio_processor
+LAMBDA_PACKAGES := shared delivery deployment connection_handler authorizer chunk_writer s3_audio_consumer \
+  audio_processor fanout transcripts
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: help install local apps local-deps bench bench-quick bench-consumer bench-processor test test-unit test-infra test-integration lint synth deploy-dev deploy-prod destroy-dev logs ffmpeg-layer clean
@@ -69,7 +70,7 @@ ffmpeg-layer: $(VENV_STAMP)
 
 test: local-deps apps
 	cd frontend-client-apps && npm test
-	$(PY) -m pytest tests/unit tests/infrastructure tests/e2e tests/integration
+	$(PY) -m pytest tests/unit tests/local tests/bench tests/infrastructure tests/e2e tests/integration
 
 test-integration: local-deps
 	$(PY) -m pytest tests/integration

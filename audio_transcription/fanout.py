@@ -1,4 +1,4 @@
-"""fanout: posts one page of a clip's listeners for the processor (shared/fanout.py), so
+"""fanout: posts one page of a clip's listeners for the processor (delivery/fanout.py), so
 that a 5,000-listener language is posted by five invocations at once, each with its own
 CPU, instead of one processor posting 5,000 in a row."""
 
@@ -11,7 +11,7 @@ from constructs import Construct
 from infra import constants
 from infra.management_api import LISTENER_POSTS, allow_posting
 from infra.python_function import FunctionSpec, PythonFunction
-from lambdas.shared import env_names, functions
+from lambdas.deployment import env_names, functions
 
 
 class Fanout(Construct):

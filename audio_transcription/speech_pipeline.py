@@ -19,7 +19,8 @@ from infra.management_api import LISTENER_POSTS, allow_posting
 from infra.nag import objects_under
 from infra.python_function import FunctionSpec, PythonFunction
 from infra.table_access import grant_items, grant_listener_query
-from lambdas.shared import env_names, functions, resources
+from lambdas.deployment import env_names, functions
+from lambdas.shared import resources
 
 
 class SpeechPipeline(Construct):
@@ -91,7 +92,7 @@ class SpeechPipeline(Construct):
         grant_listener_query(role, connections)
         grant_items(role, connections, "dynamodb:DeleteItem")
         # UpdateItem: removing a stale listener also lowers the session's per-language
-        # listener counters (shared.audience).
+        # listener counters (delivery.audience).
         sessions.grant(role, "dynamodb:GetItem", "dynamodb:UpdateItem")
         idempotency.grant(
             role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"

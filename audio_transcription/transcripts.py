@@ -13,7 +13,8 @@ from infra import constants
 from infra.management_api import allow_posting
 from infra.nag import objects_under
 from infra.python_function import FunctionSpec, PythonFunction
-from lambdas.shared import env_names, functions, resources
+from lambdas.deployment import env_names, functions
+from lambdas.shared import resources
 
 
 class Transcripts(Construct):

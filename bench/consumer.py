@@ -19,13 +19,13 @@ import boto3
 from moto import mock_aws
 
 from bench.stats import percentile
-from local.kit.captures import CAPTURES
-from local.replay import Replay, create_bucket, load_chunks
+from local.kit.captures import capture
+from local.replay import Replay, create_bucket
 from s3_audio_consumer.planner import PlanSettings
 
 
 def run(sessions: int) -> dict[str, object]:
-    chunks = load_chunks(CAPTURES / "en-welcome")
+    chunks = capture("en-welcome").chunks
     timings: list[float] = []
     with mock_aws():
         aws = boto3.Session(region_name="us-east-1")

@@ -140,10 +140,10 @@ class StreamingUsage:
     chunk_writer_ms: float = 25.0  # + the lease read of the kick
     processor_ms: float = 1200.0  # no transcription any more: translate, speak, store, deliver
     worker_memory_mb: int = 1024
-    # Delivery (shared/fanout.py): pages of `page_size` listeners; the processor posts the first
+    # Delivery (delivery/fanout.py): pages of `page_size` listeners; the processor posts the first
     # page of each language, a fan-out invocation (1,769 MB) each further one. CPU per post
     # measured by bench/fanout_sim.py on this project's 2-core machine: ~0.23 ms since posts
-    # are signed with a cached signing key (shared/sigv4.py; ~0.45 ms with botocore's signer).
+    # are signed with a cached signing key (delivery/sigv4.py; ~0.45 ms with botocore's signer).
     page_size: int = 1000
     post_cpu_ms: float = 0.23
     fanout_memory_mb: int = 1769

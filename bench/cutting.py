@@ -24,14 +24,12 @@ import sacrebleu
 
 from local.endpoints.transcribe_streaming import EndpointSettings, TranscribeStreamingEndpoint
 from local.engines import shared_engines
-from local.paths import ROOT, ffmpeg_path
-from local.replay import load_chunks
-from s3_audio_consumer.aws_recognizer import AwsRecognizer, StreamSettings, transcribe_client
-from s3_audio_consumer.decoder import FfmpegDecoder
+from local.kit.captures import capture as capture_named
+from s3_audio_consumer.aws_recognizer import AwsRecognizer, StreamSettings
+from s3_audio_consumer.transcribe_sdk import transcribe_client
 from s3_audio_consumer.utterances import MAX_UTTERANCE_MS, MIN_CLAUSE_MS, StreamResult, UtteranceCutter
 from shared.languages import LANGUAGES
 
-CAPTURES = ROOT / "tests" / "fixtures" / "captures"
 TARGETS = ("es", "fr")
 CLOSE_WAIT_S = 600.0  # every partial is a Whisper run: a bound, not a figure
 
@@ -59,7 +57,7 @@ def record(capture: str) -> list[StreamResult]:
     os.environ.setdefault("AWS_REGION", "us-east-1")  # the endpoint checks signatures, not accounts
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    pcm = FfmpegDecoder(ffmpeg_path()).decode(b"".join(load_chunks(CAPTURES / capture)))
+    pcm = capture_named(capture).pcm
     settings = EndpointSettings(partial_clock="audio", partial_interval_s=1.0)
     endpoint = TranscribeStreamingEndpoint(settings).start(warm_up=True)
     try:
@@ -97,7 +95,6 @@ def cut(results: Sequence[StreamResult], setting: Setting) -> Cutting:
 def score(capture: str, cutting: Cutting) -> dict[str, object]:
     translator = shared_engines().translator
     english = LANGUAGES["en"]
-    folder = CAPTURES / capture
     row: dict[str, object] = {
         "utterances": len(cutting.texts),
         "utterance_ms_p50": int(np.percentile(cutting.durations_ms, 50)),
@@ -106,7 +103,7 @@ def score(capture: str, cutting: Cutting) -> dict[str, object]:
     }
     for code in TARGETS:
         translated = " ".join(translator.translate(text, english, LANGUAGES[code]) for text in cutting.texts)
-        reference = (folder / f"reference.{code}.txt").read_text().strip()
+        reference = capture_named(capture).reference(code)
         row[f"bleu_{code}"] = round(sacrebleu.corpus_bleu([translated], [[reference]]).score, 1)
     return row
 

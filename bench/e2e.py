@@ -25,7 +25,8 @@ import aiohttp
 
 from bench.live_text import word_to_caption_ms
 from bench.stats import summary
-from local.kit.captures import CAPTURES
+from local.kit.captures import Capture
+from local.kit.captures import capture as named_capture
 from local.kit.client import ProtocolClient, speaker_session
 from local.process import running_local_stack
 
@@ -38,8 +39,8 @@ MEASURED = (
 )  # fmt: skip
 
 
-async def one_run(base: str, capture: Path, languages: list[str]) -> dict[str, Any]:
-    timings = [t["atMs"] for t in json.loads((capture / "capture.json").read_text())["timings"]]
+async def one_run(base: str, capture: Capture, languages: list[str]) -> dict[str, Any]:
+    timings = capture.timings_ms
     url = base.replace("http://", "ws://") + "/ws"
     async with aiohttp.ClientSession() as http:
         speaker, session_id = await speaker_session(http, base, title="bench")
@@ -162,7 +163,7 @@ def measure(base: str, log: Path, capture: str, language_counts: list[int], runs
     for count in language_counts:
         merged: dict[str, list[float]] = {key: [] for key in MEASURED}
         for _ in range(runs):
-            outcome = asyncio.run(one_run(base, CAPTURES / capture, TARGETS[:count]))
+            outcome = asyncio.run(one_run(base, named_capture(capture), TARGETS[:count]))
             for key in merged:
                 merged[key].extend(outcome[key])
         results["by_languages"][str(count)] = {k: summary(v) for k, v in merged.items()}
@@ -176,7 +177,7 @@ def measure(base: str, log: Path, capture: str, language_counts: list[int], runs
     return results
 
 
-async def parallel_sessions(base: str, capture: Path, sessions: int) -> list[float]:
+async def parallel_sessions(base: str, capture: Capture, sessions: int) -> list[float]:
     outcomes = await asyncio.gather(*(one_run(base, capture, ["es"]) for _ in range(sessions)))
     return [ms for outcome in outcomes for ms in outcome["message_ms"]]
 
@@ -187,7 +188,7 @@ def concurrency(base: str, capture: str, max_sessions: int = 8) -> dict[str, Any
     baseline: float | None = None
     count = 1
     while count <= max_sessions:
-        latencies = asyncio.run(parallel_sessions(base, CAPTURES / capture, count))
+        latencies = asyncio.run(parallel_sessions(base, named_capture(capture), count))
         if not latencies:
             steps.append({"sessions": count, "clips": 0})
             break

@@ -14,8 +14,7 @@ from typing import Any
 import local  # noqa: F401 - puts the Lambda packages on the import path
 from bench.stats import summary
 from local.engines import shared_engines, warm_up, whisper_model
-from local.kit.captures import CAPTURES
-from local.replay import load_chunks, replay_in_order
+from local.kit.captures import capture as named_capture
 from shared.languages import LANGUAGES
 
 
@@ -33,8 +32,8 @@ def run(capture: str, languages: list[str]) -> dict[str, Any]:
     translate: dict[str, list[float]] = {code: [] for code in languages}
     speak: dict[str, list[float]] = {code: [] for code in languages}
     engines.synthesizer.synthesize("Warm up.", english)
-    for batch in replay_in_order(load_chunks(CAPTURES / capture)):
-        heard, ms = timed(whisper_model().transcribe, batch.pcm, 16000, english)
+    for piece in named_capture(capture).pieces(3000):
+        heard, ms = timed(whisper_model().transcribe, piece, 16000, english)
         asr.append(ms)
         if not heard:
             continue

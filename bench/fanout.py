@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 
 from bench.e2e import bench_stack, processor_reports
-from local.kit.captures import CAPTURES
+from local.kit.captures import capture
 from local.kit.client import ProtocolClient
 
 
@@ -41,7 +41,7 @@ async def one_size(base: str, listeners: int) -> dict[str, Any]:
             ]
             clients.extend(await asyncio.gather(*batch))
         await speaker.wait_for("listenerStats", total=listeners, timeout=120)
-        await speaker.stream_capture(session_id, CAPTURES / "en-welcome")
+        await speaker.stream_capture(session_id, capture("en-welcome"))
         await speaker.send({"action": "endSession", "sessionId": session_id})
         # Utterances are spoken after their pause: the last clips come seconds after the talk.
         with contextlib.suppress(AssertionError):

@@ -1,5 +1,5 @@
 """Fan-out with AWS's timing: one clip to 1,000 and 5,000 listeners of one language,
-through the product's sender (shared/fanout.py), against a management endpoint that
+through the product's sender (delivery/fanout.py), against a management endpoint that
 answers each post after 40 ms and 410 for 1 % of the connections (local/management_sim.py,
 its own process).
 
@@ -46,7 +46,7 @@ IN_FLIGHT = 250
 
 
 def _close_poster() -> None:
-    from shared.fanout import poster_from_env
+    from delivery.fanout import poster_from_env
 
     if poster_from_env.cache_info().currsize:
         poster_from_env().close()
@@ -71,7 +71,7 @@ def _worker_init(endpoint: str) -> None:
 
 def _run_page(event: dict[str, Any]) -> dict[str, Any]:
     """One warm fan-out invocation: the real handler."""
-    from audio_processor import fanout_handler
+    from fanout import handler as fanout_handler
 
     class Context:
         function_name, memory_limit_in_mb, aws_request_id = "fanout-bench", 1769, "bench"
@@ -145,7 +145,7 @@ def _message(n: int) -> dict[str, Any]:
 
 def measure(sizes: tuple[int, ...] = (1000, 5000), runs: int = 3) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "lambdas"))
-    from shared.fanout import FanoutResult, Page, PagedFanout, SignedPoster, page_event
+    from delivery.fanout import FanoutResult, Page, PagedFanout, SignedPoster, page_event
 
     sim = _Sim()
     context = multiprocessing.get_context("spawn")  # a fresh interpreter each, like a container
@@ -215,7 +215,7 @@ def _measure_isolated(
     page is posted alone on this machine (the processor's own first page, then each
     fan-out invocation's), and the delivery takes as long as the slowest of them, the
     invoked ones starting `invoke_ms` late: the pages run in parallel on AWS."""
-    from shared.fanout import page_event, pages_of
+    from delivery.fanout import page_event, pages_of
 
     listeners = _listeners(n)
     expected_gone = sum(is_gone(c, GONE_PERCENT / 100) for c in listeners)

@@ -14,41 +14,24 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from moto import mock_aws
 
-from local.kit.captures import CAPTURES
+from local.kit.captures import Capture
+from local.kit.captures import capture as named_capture
 from local.kit.fake_transcribe import TranscribeTiming
 from local.kit.worker_world import Faults, Timing, World, WorldReport
 from local.paths import ffmpeg_path
-from local.replay import load_chunks
 from local.resources import create_sessions_table
-from s3_audio_consumer.decoder import FfmpegDecoder
 
 AWS_TIMING = Timing(
     get_latency_s=0.08, cold_start_s=3.0, transcribe=TranscribeTiming(start_s=1.5, partial_lag_s=1.0)
 )
 
 
-@dataclass(frozen=True)
-class Talk:
-    chunks: list[bytes]
-    timings_ms: list[int]
-    talk_ms: int
-
-
-def load_talk(name: str) -> Talk:
-    folder = CAPTURES / name
-    chunks = load_chunks(folder)
-    timings = [t["atMs"] for t in json.loads((folder / "capture.json").read_text())["timings"]]
-    talk_ms = len(FfmpegDecoder(ffmpeg_path()).decode(b"".join(chunks))) // 32
-    return Talk(chunks, timings, talk_ms)
-
-
-def run_world(talk: Talk, faults: Faults, timing: Timing = AWS_TIMING) -> WorldReport:
+def run_world(talk: Capture, faults: Faults, timing: Timing = AWS_TIMING) -> WorldReport:
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         table = create_sessions_table(boto3.resource("dynamodb", region_name="us-east-1"), "Sessions-bench")
@@ -114,14 +97,14 @@ def row(name: str, report: WorldReport, talk_s: float, idle_s: float = 0.0) -> d
 
 
 def measure(capture: str = "en-keynote", long_capture: str = "en-talk-4min") -> dict[str, Any]:
-    talk = load_talk(capture)
+    talk = named_capture(capture)
     talk_s = talk.talk_ms / 1000
     rows = []
     for name, faults in scenarios(talk_s).items():
         print(f"  faults: {name} ...", flush=True)
         idle = faults.pause[1] if faults.pause else 0.0
         rows.append(row(name, run_world(talk, faults), talk_s, idle))
-    long_talk = load_talk(long_capture)
+    long_talk = named_capture(long_capture)
     print("  faults: 400 chunks never arrive (4-minute talk) ...", flush=True)
     report = run_world(long_talk, Faults(never_arrive=frozenset(range(100, 500))))
     rows.append(row("400 chunks never arrive (4-minute talk)", report, long_talk.talk_ms / 1000))

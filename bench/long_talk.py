@@ -19,7 +19,7 @@ from typing import Any
 
 from bench.e2e import bench_stack, one_run, processor_reports
 from bench.stats import summary
-from local.kit.captures import CAPTURES
+from local.kit.captures import capture as capture_named
 
 MESSAGES = {"translatedText": "caption_ms", "translatedAudio": "voice_ms"}
 
@@ -61,7 +61,7 @@ def stages_by_window(
 def measure(capture: str, window_s: int) -> dict[str, Any]:
     with bench_stack() as (base, log):
         first_report = len(processor_reports(log))
-        outcome = asyncio.run(one_run(base, CAPTURES / capture, ["es"]))
+        outcome = asyncio.run(one_run(base, capture_named(capture), ["es"]))
         time.sleep(1)  # the last reports reach the log
         reports = processor_reports(log)[first_report:]
     window_ms = window_s * 1000

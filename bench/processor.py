@@ -25,19 +25,20 @@ import boto3
 from moto import mock_aws
 
 from bench.stats import percentile
-from local.kit.captures import CAPTURES
+from local.kit.captures import capture
 from local.kit.processor import SESSION, Processor, encode_mp3
 from local.paths import ffmpeg_path
-from local.replay import load_chunks, replay_in_order
 from shared.audio_unit import UtteranceUnit
 
 LANGUAGE_ORDER = ["es", "fr", "de", "it", "pt", "ja", "ko", "zh", "nl", "ca"]
+PIECE_MS = 3000
 
 
 def run(batches: int, languages: int, listeners: int) -> dict[str, Any]:
-    source = replay_in_order(load_chunks(CAPTURES / "en-welcome"))
-    speech = [b for b in source if b.duration_ms == 3000]
-    mp3 = encode_mp3(ffmpeg_path(), speech[0].pcm[16000:64000])
+    # Whole 3 s pieces of the talk, as utterance-sized audio; the shorter last one is left out.
+    pieces = capture("en-welcome").pieces(PIECE_MS)
+    speech = [n for n, piece in enumerate(pieces) if len(piece) == len(pieces[0])]
+    mp3 = encode_mp3(ffmpeg_path(), pieces[0][16000:64000])
     targets = LANGUAGE_ORDER[:languages]
     reports: list[dict[str, Any]] = []
     with mock_aws():
@@ -52,12 +53,11 @@ def run(batches: int, languages: int, listeners: int) -> dict[str, Any]:
             for n in range(listeners):
                 processor.listen(f"{language}-{n}", language)
         for index in range(batches + 3):  # three warm-up batches are not counted
-            batch = speech[index % len(speech)]
             unit = UtteranceUnit(
                 session_id=SESSION,
                 index=index,
-                start_ms=batch.start_ms,
-                duration_ms=batch.duration_ms,
+                start_ms=speech[index % len(speech)] * PIECE_MS,
+                duration_ms=PIECE_MS,
                 source_language="en",
                 text="Good morning everyone. Welcome.",
             )

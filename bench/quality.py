@@ -19,14 +19,11 @@ import sacrebleu
 
 from local.engines import shared_engines, whisper_model
 from local.engines.vad_stream import StreamingVad, VadSettings
+from local.kit.captures import capture
 from local.kit.wer import word_error_rate
-from local.paths import ROOT, ffmpeg_path
-from local.replay import load_chunks, replay_in_order
-from s3_audio_consumer.decoder import FfmpegDecoder
 from shared.languages import LANGUAGES
 
 TARGETS = ("es", "fr")
-CAPTURES = ROOT / "tests" / "fixtures" / "captures"
 
 
 @dataclass(frozen=True)
@@ -35,12 +32,12 @@ class Cut:
     pieces: list[bytes]
 
 
-def fixed_batches(capture: str) -> Cut:
-    return Cut("fixed 3 s batches", [b.pcm for b in replay_in_order(load_chunks(CAPTURES / capture))])
+def fixed_batches(name: str) -> Cut:
+    return Cut("fixed 3 s batches", capture(name).pieces(3000))
 
 
-def utterances(capture: str) -> Cut:
-    pcm = FfmpegDecoder(ffmpeg_path()).decode(b"".join(load_chunks(CAPTURES / capture)))
+def utterances(name: str) -> Cut:
+    pcm = capture(name).pcm
     vad = StreamingVad(VadSettings())
     segments = []
     for offset in range(0, len(pcm), 3200):  # 100 ms pieces, as the worker feeds them
@@ -49,26 +46,26 @@ def utterances(capture: str) -> Cut:
     return Cut("utterances (VAD)", [segment.slice(pcm) for segment in segments])
 
 
-def score(capture: str, cut: Cut) -> dict[str, object]:
+def score(name: str, cut: Cut) -> dict[str, object]:
     engines = shared_engines()
     english = LANGUAGES["en"]
     heard = [whisper_model().transcribe(piece, 16_000, english) for piece in cut.pieces]
     heard = [text for text in heard if text.strip()]
-    folder = CAPTURES / capture
+    talk = capture(name)
     result: dict[str, object] = {
         "pieces": len(cut.pieces),
-        "source_wer": round(word_error_rate((folder / "script.txt").read_text(), " ".join(heard)), 3),
+        "source_wer": round(word_error_rate(talk.script(), " ".join(heard)), 3),
     }
     for code in TARGETS:
         translated = " ".join(engines.translator.translate(text, english, LANGUAGES[code]) for text in heard)
-        reference = (folder / f"reference.{code}.txt").read_text().strip()
+        reference = talk.reference(code)
         result[f"bleu_{code}"] = round(sacrebleu.corpus_bleu([translated], [[reference]]).score, 1)
         result[f"chrf_{code}"] = round(sacrebleu.corpus_chrf([translated], [[reference]]).score, 1)
     return result
 
 
-def run(capture: str = "en-keynote") -> dict[str, object]:
-    return {cut.name: score(capture, cut) for cut in (fixed_batches(capture), utterances(capture))}
+def run(name: str = "en-keynote") -> dict[str, object]:
+    return {cut.name: score(name, cut) for cut in (fixed_batches(name), utterances(name))}
 
 
 if __name__ == "__main__":

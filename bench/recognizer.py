@@ -20,21 +20,13 @@ import local  # noqa: F401 - puts the Lambda packages on the import path
 from bench.stats import summary
 from local.engines.vad_stream import StreamingVad
 from local.engines.whisper import WhisperTranscriber
-from local.kit.captures import CAPTURES
+from local.kit.captures import capture
 from local.kit.wer import word_error_rate
-from local.paths import ffmpeg_path
-from local.replay import load_chunks
-from s3_audio_consumer.decoder import FfmpegDecoder
 from shared.languages import LANGUAGES
 
 RATE = 16000
 WINDOWS = (10, 30)
 CAPTURES_MEASURED = ("en-welcome", "en-keynote", "en-talk-4min")
-
-
-def capture_pcm(name: str) -> bytes:
-    """The whole capture as 16 kHz mono s16le (the chunks joined are one WebM file)."""
-    return FfmpegDecoder(ffmpeg_path()).decode(b"".join(load_chunks(CAPTURES / name)))
 
 
 def pieces(pcm: bytes) -> list[bytes]:
@@ -53,8 +45,8 @@ def run(captures: list[str], passes: int) -> dict[str, Any]:
     wer: dict[int, dict[str, float]] = {window: {} for window in WINDOWS}
     counted = 0
     for name in captures:
-        script = (CAPTURES / name / "script.txt").read_text()
-        cut = pieces(capture_pcm(name))
+        script = capture(name).script()
+        cut = pieces(capture(name).pcm)
         counted += len(cut)
         for _ in range(passes):
             texts: dict[int, list[str]] = {window: [] for window in WINDOWS}

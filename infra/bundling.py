@@ -43,8 +43,9 @@ def _run(command: list[str]) -> None:
 
 @jsii.implements(ILocalBundling)
 class PythonFunctionBundling:
-    """Copies one function package plus lambdas/shared and pip-installs its
-    requirements for the Lambda platform (manylinux wheels only, no Docker)."""
+    """Copies one function package plus the packages every function shares (lambdas/shared,
+    delivery, deployment) and pip-installs its requirements for the Lambda platform
+    (manylinux wheels only, no Docker)."""
 
     def __init__(self, function_dir: Path) -> None:
         self._function_dir = function_dir
@@ -54,7 +55,8 @@ class PythonFunctionBundling:
         shutil.copytree(
             self._function_dir, out / self._function_dir.name, ignore=_IGNORED, dirs_exist_ok=True
         )
-        shutil.copytree(constants.SHARED_CODE_DIR, out / "shared", ignore=_IGNORED, dirs_exist_ok=True)
+        for shared in constants.SHARED_CODE_DIRS:
+            shutil.copytree(shared, out / shared.name, ignore=_IGNORED, dirs_exist_ok=True)
         requirements = self._function_dir / "requirements.txt"
         if requirements.exists() and requirements.read_text().strip():
             with tempfile.TemporaryDirectory(prefix="wheelhouse-") as wheelhouse:
@@ -101,7 +103,7 @@ def function_code(function_package: str) -> lambda_.Code:
         str(function_dir),
         asset_hash_type=AssetHashType.CUSTOM,
         # The target platform is part of the bundle's identity.
-        asset_hash=tree_hash(function_dir, constants.SHARED_CODE_DIR)
+        asset_hash=tree_hash(function_dir, *constants.SHARED_CODE_DIRS)
         + f"-{constants.RUNTIME_PYTHON_VERSION}-{constants.FFMPEG_ARCH}",
         bundling=BundlingOptions(
             image=_NO_DOCKER, local=cast(ILocalBundling, PythonFunctionBundling(function_dir))

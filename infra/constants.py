@@ -13,11 +13,14 @@ from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
-from lambdas.shared import functions, protocol, resources
+from lambdas.deployment import env_names, functions
+from lambdas.shared import protocol, resources
 
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = ROOT / "lambdas"
-SHARED_CODE_DIR = LAMBDAS_DIR / "shared"
+# The packages bundled into every function besides its own: the contracts (shared), delivery
+# to the connections, and the deployment facts the functions read.
+SHARED_CODE_DIRS = tuple(LAMBDAS_DIR / name for name in ("shared", "delivery", "deployment"))
 FFMPEG_LAYER_DIR = ROOT / "layers" / "ffmpeg"
 FFMPEG_SCRIPT = ROOT / "scripts" / "download-ffmpeg.sh"
 
@@ -31,7 +34,7 @@ PIP_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
 FFMPEG_ARCH = "x86_64"
 
 # Function base names; deployed as "<base>-<env>" (see lambdas/shared/resources.py). Names,
-# handlers, sizes and retries are in lambdas/shared/functions.py, shared with the local runner.
+# handlers, sizes and retries are in lambdas/deployment/functions.py, shared with the local runner.
 CONNECTION_HANDLER = functions.CONNECTION_HANDLER.base_name
 AUTHORIZER = functions.AUTHORIZER.base_name
 CHUNK_WRITER = functions.CHUNK_WRITER.base_name
@@ -54,7 +57,7 @@ SIZES = {
     for f in functions.ALL
 }
 
-# Delivery of one clip to every listener of its language (shared/fanout.py): the
+# Delivery of one clip to every listener of its language (delivery/fanout.py): the
 # processor posts the first page, a synchronous fan-out invocation each further page.
 FANOUT_PAGE_SIZE = 1000
 FANOUT_IN_FLIGHT = 250
@@ -115,7 +118,7 @@ DEFAULT_APP_ORIGINS = {
 # on the session-timers queue ends the session unless the speaker has resumed.
 SPEAKER_GRACE_SECONDS = 120
 SQS_MAX_DELAY_SECONDS = 900  # the longest DelaySeconds SQS accepts
-# Environment variables not yet in lambdas/shared/env_names.py.
+# Environment variables not yet in lambdas/deployment/env_names.py.
 SESSION_TIMER_QUEUE_PATTERN = "session-timers-{env}"
 SESSION_TIMER_BATCH_SIZE = 10
 SESSION_TIMER_MAX_RECEIVES = 5  # then the dead-letter queue (AWS suggests >= 5 behind a Lambda trigger)
@@ -209,7 +212,7 @@ TRANSLATION_TUNING_CONTEXT = {
 
 # The session's streaming worker (s3-audio-consumer), read by
 # lambdas/s3_audio_consumer/wiring.py (WorkerConfig.from_env).
-RECOGNIZER = "aws"  # Amazon Transcribe streaming; the local runner plugs in its own
+RECOGNIZER = env_names.AWS_ADAPTERS  # Amazon Transcribe streaming; the local runner plugs in its own
 SEGMENT_MS = 600  # PCM segment fed to the stream: one ffmpeg run each
 # Partial-results stabilization must stay on: the utterance cutter works on stable words.
 # CDK context "transcribePartialStability".
@@ -221,4 +224,4 @@ TRANSCRIBE_PARTIAL_STABILITY = "high"
 WORKER_HANDOVER_SECONDS = 720
 WORKER_HANDOVER_MIN_SECONDS = 60
 WORKER_HANDOVER_MAX_SECONDS = 800
-# Environment variables not yet in lambdas/shared/env_names.py.
+# Environment variables not yet in lambdas/deployment/env_names.py.

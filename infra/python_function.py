@@ -1,6 +1,6 @@
 """A Python Lambda function the way this project ships every function:
 own role without managed policies, own log group with retention, locally
-bundled code with lambdas/shared, Powertools settings, and for asynchronous
+bundled code with lambdas/shared, delivery and deployment, Powertools settings, and for asynchronous
 invocations a failure queue and a deliberate retry policy."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from infra import constants
 from infra.bundling import function_code
 from infra.failure_queue import FailureQueue
 from infra.nag import AppliesTo, suppress
-from lambdas.shared import functions
+from lambdas.deployment import functions
 from lambdas.shared.resources import function_name
 
 
@@ -36,6 +36,10 @@ def function_arn(scope: Construct, base_name: str, env_name: str) -> str:
         resource_name=function_name(base_name, env_name),
         arn_format=ArnFormat.COLON_RESOURCE_NAME,
     )
+
+
+# What active tracing needs from a function's role (the grant Lambda's Tracing.ACTIVE makes).
+XRAY_TRACING_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 
 
 @dataclass(frozen=True)
@@ -78,15 +82,7 @@ class PythonFunction(Construct):
             removal_policy=RemovalPolicy.DESTROY if env_name == "dev" else RemovalPolicy.RETAIN,
         )
         self.log_group.grant_write(self.role)
-        # X-Ray's PutTraceSegments and PutTelemetryRecords take no resource ARN: Lambda's
-        # active tracing grants them on "*" to the role (below).
-        suppress(
-            self.role,
-            "IAM5",
-            "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions",
-            applies_to=["Resource::*"],
-            children=True,
-        )
+        tracing = self._tracing_policy()
 
         self.failure_queue = FailureQueue(self, "OnFailure") if spec.invoked_asynchronously else None
         self.function = lambda_.Function(
@@ -105,10 +101,6 @@ class PythonFunction(Construct):
             ephemeral_storage_size=Size.mebibytes(size.ephemeral_mb),
             layers=list(spec.layers),
             reserved_concurrent_executions=spec.reserved_concurrency,
-            # X-Ray: each invocation's segment, and the trace carried on through the
-            # functions it invokes (chunk -> worker -> utterance -> clip); Powertools' Tracer
-            # (lambdas/shared/observability.py) adds the AWS calls and the session's keys.
-            tracing=lambda_.Tracing.ACTIVE,
             environment={
                 "ENVIRONMENT": env_name,
                 "POWERTOOLS_SERVICE_NAME": spec.base_name,
@@ -123,6 +115,38 @@ class PythonFunction(Construct):
             max_event_age=constants.ASYNC_MAX_EVENT_AGE[spec.base_name] if self.failure_queue else None,
             on_failure=destinations.SqsDestination(self.failure_queue.queue) if self.failure_queue else None,
         )
+
+        # X-Ray: each invocation's segment, and the trace carried on through the functions it
+        # invokes (chunk -> worker -> utterance -> clip); Powertools' Tracer
+        # (lambdas/shared/observability.py) adds the AWS calls and the session's keys. Set on
+        # the template rather than with `tracing=Tracing.ACTIVE`, which would add the X-Ray
+        # grant to the role's default policy, where its "*" could only be accepted for every
+        # statement of that policy; the grant is in its own policy instead (_tracing_policy).
+        cfn_function = self.function.node.default_child
+        assert isinstance(cfn_function, lambda_.CfnFunction)
+        cfn_function.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
+        # As with the default policy: the function is created once it may send its segments.
+        self.function.node.add_dependency(tracing)
+
+    def _tracing_policy(self) -> iam.Policy:
+        """The role's X-Ray grant, alone in a policy, so that the one wildcard accepted there
+        is X-Ray's: a "*" granted to anything else on this role is still reported."""
+        policy = iam.Policy(
+            self,
+            "Tracing",
+            roles=[self.role],
+            statements=[iam.PolicyStatement(actions=list(XRAY_TRACING_ACTIONS), resources=["*"])],
+        )
+        suppress(
+            policy,
+            "IAM5",
+            "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions "
+            "(the Service Authorization Reference lists no resource type for them): this policy holds "
+            "only those two actions, granted on Resource * as Lambda's active tracing does.",
+            applies_to=["Resource::*"],
+            children=True,
+        )
+        return policy
 
     def allow_wildcards(self, reason: str, *findings: AppliesTo) -> None:
         """Accept named IAM5 findings on this function's role, with the reason."""

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from shared import env_names
+from deployment import env_names
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,10 +1,10 @@
 """Replays recorded MediaRecorder chunks through the real chunk writer and segmenter,
-without the session worker around them: no lease, no recognition stream.
+without the session worker around them: no lease, no recognition stream. (A capture's audio
+itself, without this write path, is local/kit/captures.py's `Capture`.)
 
 S3 is moto in process; the chunks are read by key, as the worker reads them; the cursor
-is kept in memory; the segments are collected instead of streamed (the tests of the
-segment planner's I/O, and the processor's tests and benches, which take 3 s segments as
-utterance-sized audio where the worker cuts ~600 ms ones for its stream)."""
+is kept in memory; the segments are collected instead of streamed: the tests of the
+segment planner's I/O, the consumer bench, and `python -m local.replay_cli`."""
 
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ from typing import Any, TypedDict
 
 from audio_processor.config import AWS_ENGINES
 from connection_handler.messages import ACTIONS
+from deployment import env_names, functions
 from local.devauth import DevIdentity
 from local.endpoints.service_latency import VARIABLE as LATENCY_VARIABLE
 from local.endpoints.service_latency import ServiceLatency
@@ -37,7 +38,7 @@ from local.paths import ROOT, ffmpeg_path
 from local.process import free_port
 from local.resources import LocalNames, LocalQueues, create_all, sqs_records
 from s3_audio_consumer.wiring import AWS_RECOGNIZER
-from shared import env_names, functions, resources
+from shared import resources
 from shared.worker_kick import LEASE_MS
 
 logger = logging.getLogger("local")
@@ -45,7 +46,7 @@ logger = logging.getLogger("local")
 ENV = "local"
 STAGE = "local"
 API_ID = "localapi01"
-# The same functions, handlers, sizes and retries as the stacks (lambdas/shared/functions.py).
+# The same functions, handlers, sizes and retries as the stacks (lambdas/deployment/functions.py).
 FUNCTION_DEFS = tuple(
     FunctionDef(
         name=resources.function_name(f.base_name, ENV),

@@ -26,7 +26,8 @@ from infra import constants
 from infra.failure_queue import FailureQueue
 from infra.nag import objects_under
 from infra.python_function import FunctionSpec, PythonFunction, function_arn
-from lambdas.shared import env_names, functions, resources
+from lambdas.deployment import env_names, functions
+from lambdas.shared import resources
 
 
 @dataclass(frozen=True)

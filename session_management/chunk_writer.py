@@ -11,7 +11,8 @@ from constructs import Construct
 from infra import constants
 from infra.nag import objects_under
 from infra.python_function import FunctionSpec, PythonFunction, function_arn
-from lambdas.shared import env_names, functions, resources
+from lambdas.deployment import env_names, functions
+from lambdas.shared import resources
 
 
 class ChunkWriter(Construct):

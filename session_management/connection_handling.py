@@ -11,10 +11,8 @@ from constructs import Construct
 from infra import constants
 from infra.python_function import FunctionSpec, PythonFunction
 from infra.table_access import grant_items, grant_listener_query
-from lambdas.shared import env_names, functions
-
-# Partition-key prefix of rejoin tokens in the Sessions table (connection_handler/store.py).
-REJOIN_KEY_PREFIX = "rejoin#"
+from lambdas.deployment import env_names, functions
+from lambdas.shared import resources
 
 
 class ConnectionHandling(Construct):
@@ -74,7 +72,9 @@ class ConnectionHandling(Construct):
             iam.PolicyStatement(
                 actions=["dynamodb:DeleteItem"],
                 resources=[sessions.table_arn],
-                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{REJOIN_KEY_PREFIX}*"]}},
+                conditions={
+                    "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{resources.REJOIN_KEY_PREFIX}*"]}
+                },
             )
         )
         grant_items(

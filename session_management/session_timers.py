@@ -25,7 +25,7 @@ from infra import constants
 from infra.management_api import allow_posting
 from infra.python_function import FunctionSpec, PythonFunction
 from infra.table_access import grant_items, grant_listener_query
-from lambdas.shared import env_names, functions
+from lambdas.deployment import env_names, functions
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ class SessionTimers(Construct):
     ) -> None:
         role = self.function.role
         # Ending a session: a conditional status update; listeners that are gone (410) are
-        # removed and uncounted (shared/audience.py).
+        # removed and uncounted (delivery/audience.py).
         sessions.grant(role, "dynamodb:GetItem", "dynamodb:UpdateItem")
         grant_items(role, connections, "dynamodb:DeleteItem")
         grant_listener_query(role, connections)

@@ -16,7 +16,7 @@ from infra.management_api import allow_posting
 from infra.monitoring import Monitoring
 from infra.python_function import PythonFunction, function_arn
 from infra.secure_bucket import access_log_bucket, audio_bucket
-from lambdas.shared import env_names
+from lambdas.deployment import env_names
 from lambdas.shared.resources import function_name
 from session_management.api_gateway_logging import ApiGatewayLogging
 from session_management.audio_consumer import AudioConsumer, StreamingSettings

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared import env_names
-from shared.config import ConfigError, env_float, env_int, env_str
+from deployment import env_names
+from deployment.config import ConfigError, env_float, env_int, env_str
 
-AWS_ENGINES = "aws"
+AWS_ENGINES = env_names.AWS_ADAPTERS
 
 
 @dataclass(frozen=True)

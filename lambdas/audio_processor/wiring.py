@@ -1,7 +1,5 @@
-"""Builds the runtimes of the audio processor and the transcripts function once per
-cold start: clients, stores, engines and config. Tests build their own and pass them to
-the handlers. (The fan-out function's one poster is built by shared.fanout.poster_from_env,
-so that its cold start loads nothing of the pipeline.)"""
+"""Builds the audio processor's runtime once per cold start: clients, stores, engines and
+config. Tests build their own and pass them to the handler."""
 
 from __future__ import annotations
 
@@ -20,26 +18,17 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from botocore.config import Config
 
-from audio_processor.aws_stores import (
-    DynamoDeliveryLedger,
-    DynamoListenerDirectory,
-    DynamoSessionDirectory,
-    S3ClipStore,
-    S3UtteranceRecords,
-)
+from audio_processor.aws_stores import DynamoDeliveryLedger, DynamoListenerDirectory, DynamoSessionDirectory
 from audio_processor.config import ProcessorConfig
 from audio_processor.engines import build_engines
 from audio_processor.pipeline import Engines, PipelineSettings, SpeechPipeline, Stores
 from audio_processor.ports import Sender
 from audio_processor.provisional import DynamoClauseTranslations, ProvisionalCaptions
 from audio_processor.retry import Deadline, RetryPolicy
-from audio_processor.transcripts import TranscriptService
-from shared import env_names
-from shared.audience import Audience
+from delivery.audience import Audience
+from delivery.fanout import PagedFanout, build_paged_fanout
 from shared.audio_unit import ClauseUnit, UtteranceUnit
-from shared.config import env_int, env_str
-from shared.fanout import PagedFanout, build_paged_fanout
-from shared.notifier import Notifier
+from shared.translation_bucket import S3ClipStore, S3UtteranceRecords
 
 IDEMPOTENCY_SECONDS = 3600  # a retry of an utterance comes within minutes, not hours
 
@@ -83,7 +72,7 @@ class Runtime:
 
 def build_sender(config: ProcessorConfig) -> PagedFanout:
     """The first page of a clip's listeners is posted from here, further pages by parallel
-    invocations of the fan-out function (shared.fanout)."""
+    invocations of the fan-out function (delivery.fanout)."""
     # A page is ~0.2 s of posts: the default pool of 10 would make pages wait.
     lambda_client = (
         boto3.client("lambda", config=Config(max_pool_connections=32)) if config.fanout_function else None
@@ -160,24 +149,3 @@ def runtime() -> Runtime:
     """Built once per cold start; clients and engines are reused by warm invocations."""
     config = ProcessorConfig.from_env()
     return build_runtime(config, build_pipeline(config))
-
-
-@dataclass(frozen=True)
-class TranscriptsRuntime:
-    service: TranscriptService
-    notifier: Notifier
-
-
-def build_transcripts_runtime(s3: Any, management: Any, bucket: str, url_seconds: int) -> TranscriptsRuntime:
-    files = S3ClipStore(s3, bucket, url_seconds)
-    service = TranscriptService(S3UtteranceRecords(s3, bucket), files, url_seconds, time.time)
-    return TranscriptsRuntime(service=service, notifier=Notifier(management, max_workers=1))
-
-
-@cache
-def transcripts_runtime() -> TranscriptsRuntime:
-    management = boto3.client("apigatewaymanagementapi", endpoint_url=env_str(env_names.API_GATEWAY_ENDPOINT))
-    s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
-    return build_transcripts_runtime(
-        s3, management, env_str(env_names.S3_BUCKET_NAME), env_int(env_names.PRESIGNED_URL_EXPIRATION, 600)
-    )

@@ -6,8 +6,8 @@ import os
 from functools import cache
 
 from authorizer.tokens import JwksKeySource, StaticKeySource, TokenVerifier, cognito_issuer
-from shared import env_names
-from shared.config import env_str
+from deployment import env_names
+from deployment.config import env_str
 
 
 @cache

@@ -11,8 +11,8 @@ import boto3
 
 from chunk_writer.guard import WorkerGuard
 from chunk_writer.writer import ChunkWriter
-from shared import env_names
-from shared.config import env_str
+from deployment import env_names
+from deployment.config import env_str
 from shared.worker_kick import WorkerKick
 from shared.worker_watch import SqsWatchScheduler, WorkerWatch
 

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from connection_handler.limits import Limits
 from connection_handler.store import ConnectionRepository, SessionRepository
-from shared.audience import Audience
+from delivery.audience import Audience
 from shared.languages import ServedPairs
 
 Outgoing = tuple[str, dict[str, Any]]

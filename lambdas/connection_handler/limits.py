@@ -1,5 +1,5 @@
 """The protocol's limits, defined once: docs/PROTOCOL.md §Limits states them and
-tests/unit/test_limits_doc.py holds the documents to these values."""
+tests/unit/connection_handler/test_limits_doc.py holds the documents to these values."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class Limits:
     session_max_seconds: int = resources.SESSION_MAX_SECONDS
     # How far past the highest stored chunk a seq may be: what the speaker app may resend
     # after a reconnect (600 unsent + 240 kept, speaker-app/src/chunks.ts), so an outage as
-    # long as the grace period is resent whole (tests/unit/test_worker_limits.py).
+    # long as the grace period is resent whole (tests/unit/connection_handler/test_worker_limits.py).
     max_seq_jump: int = 840
     connection_ttl_seconds: int = resources.CONNECTION_TTL_SECONDS
     speaker_grace_seconds: int = 120

@@ -12,8 +12,8 @@ from connection_handler import messages as m
 from connection_handler.access import Part, require_role
 from connection_handler.context import Caller, Outgoing
 from connection_handler.store import RejoinSeat
+from delivery.audience import NotConnected, SessionFull
 from shared import protocol as p
-from shared.audience import NotConnected, SessionFull
 from shared.protocol import ErrorCode, ProtocolError
 from shared.session_record import SessionRecord
 

@@ -76,7 +76,7 @@ class GetTranscript(Action):
     language: LanguageCode
 
 
-# One model per action of shared.protocol.CLIENT_ACTIONS (tests/unit/test_protocol_doc.py).
+# One model per action of shared.protocol.CLIENT_ACTIONS (tests/unit/shared/test_protocol_doc.py).
 ACTIONS: dict[str, type[Action]] = {
     "createSession": CreateSession,
     "joinSession": JoinSession,

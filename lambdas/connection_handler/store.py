@@ -8,11 +8,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from delivery.audience import NotConnected
+from delivery.listener_index import session_listeners
 from shared import resources
-from shared.audience import NotConnected
 from shared.conditional import conditional_failed
 from shared.connection_record import ConnectionRecord
-from shared.listener_index import session_listeners
 from shared.session_record import SessionRecord, as_int
 
 
@@ -27,10 +27,6 @@ def set_attributes(values: dict[str, Any]) -> dict[str, Any]:
 
 class SessionTaken(Exception):
     pass
-
-
-# Partition-key prefix of rejoin tokens in the Sessions table (the stack limits DeleteItem to it).
-REJOIN_KEY_PREFIX = "rejoin#"
 
 
 @dataclass(frozen=True)
@@ -119,7 +115,7 @@ class SessionRepository:
     def issue_rejoin(self, token: str, seat: RejoinSeat, ttl: int) -> None:
         self._table.put_item(
             Item={
-                "sessionId": f"{REJOIN_KEY_PREFIX}{token}",
+                "sessionId": f"{resources.REJOIN_KEY_PREFIX}{token}",
                 "forSession": seat.session_id,
                 "forConnection": seat.connection_id,
                 resources.TTL_ATTRIBUTE: ttl,
@@ -127,13 +123,13 @@ class SessionRepository:
         )
 
     def revoke_rejoin(self, token: str) -> None:
-        self._table.delete_item(Key={"sessionId": f"{REJOIN_KEY_PREFIX}{token}"})
+        self._table.delete_item(Key={"sessionId": f"{resources.REJOIN_KEY_PREFIX}{token}"})
 
     def redeem_rejoin(self, token: str, session_id: str, now: int) -> RejoinSeat | None:
         """The seat a token was issued for, once, if it is of this session and has not
         expired. Single use: a leaked token cannot seat many listeners past the limits."""
         result = self._table.delete_item(
-            Key={"sessionId": f"{REJOIN_KEY_PREFIX}{token}"}, ReturnValues="ALL_OLD"
+            Key={"sessionId": f"{resources.REJOIN_KEY_PREFIX}{token}"}, ReturnValues="ALL_OLD"
         )
         item = result.get("Attributes") or {}
         if item.get("forSession") != session_id or as_int(item.get(resources.TTL_ATTRIBUTE), 0) <= now:

@@ -18,12 +18,12 @@ from connection_handler.limits import Limits
 from connection_handler.scheduler import SqsSessionTimers
 from connection_handler.service import SessionService
 from connection_handler.store import ConnectionRepository, SessionRepository
-from shared import env_names
-from shared.audience import Audience
-from shared.config import env_int, env_str
-from shared.fanout import FewOrMany, build_paged_fanout
+from delivery.audience import Audience
+from delivery.fanout import FewOrMany, build_paged_fanout
+from delivery.notifier import Notifier
+from deployment import env_names
+from deployment.config import env_int, env_str
 from shared.languages import ServedPairs
-from shared.notifier import Notifier
 from shared.worker_kick import WorkerKick
 from shared.worker_watch import SqsWatchScheduler, WorkerWatch
 
@@ -96,7 +96,7 @@ class Sender(Protocol):
 
 def build_sender(config: HandlerConfig, lambda_client: Any) -> Sender:
     """Replies one boto3 call each; a broadcast to the listeners through the paged fan-out
-    (shared/fanout.py): the fan-out function lives in AudioTranscription, called by name."""
+    (delivery/fanout.py): the fan-out function lives in AudioTranscription, called by name."""
     few = Notifier(boto3.client("apigatewaymanagementapi", endpoint_url=config.management_endpoint))
     many = build_paged_fanout(
         config.management_endpoint,

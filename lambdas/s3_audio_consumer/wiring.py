@@ -12,6 +12,9 @@ from typing import Any
 
 import boto3
 
+from delivery.notifier import Notifier
+from deployment import env_names
+from deployment.config import ConfigError, env_float, env_int, env_str
 from s3_audio_consumer.adapters import DynamoCursorStore
 from s3_audio_consumer.decoder import FfmpegDecoder
 from s3_audio_consumer.keyed_chunks import KeyedChunkStore
@@ -21,13 +24,10 @@ from s3_audio_consumer.recognition import Recognizer
 from s3_audio_consumer.segmenter import Segmenter
 from s3_audio_consumer.utterances import Utterance
 from s3_audio_consumer.worker import SessionWorker, TrackedCursors, WorkerSettings
-from shared import env_names
 from shared.audio_unit import ClauseUnit, UtteranceUnit
-from shared.config import ConfigError, env_float, env_int, env_str
-from shared.notifier import Notifier
 from shared.worker_kick import LEASE_MS, WorkerStart
 
-AWS_RECOGNIZER = "aws"
+AWS_RECOGNIZER = env_names.AWS_ADAPTERS
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,8 @@ def build_recognizer(config: WorkerConfig) -> Recognizer:
         built: Recognizer = getattr(importlib.import_module(module_name), factory)()
         return built
     # Imported here: it loads awscrt, which only the AWS recognizer needs.
-    from s3_audio_consumer.aws_recognizer import AwsRecognizer, StreamSettings, transcribe_client
+    from s3_audio_consumer.aws_recognizer import AwsRecognizer, StreamSettings
+    from s3_audio_consumer.transcribe_sdk import transcribe_client
 
     def client() -> Any:
         return transcribe_client(config.region, config.transcribe_endpoint, config.ca_bundle)

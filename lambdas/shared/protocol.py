@@ -1,7 +1,7 @@
 """Server messages and error codes of the WebSocket protocol (docs/PROTOCOL.md).
 
 Every message a function sends is built here, one builder per type (SERVER_MESSAGE_TYPES),
-so that its fields are written once; tests/unit/test_protocol_doc.py holds the builders to
+so that its fields are written once; tests/unit/shared/test_protocol_doc.py holds the builders to
 the document and the rest of lambdas/ to the builders."""
 
 from __future__ import annotations

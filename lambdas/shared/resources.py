@@ -18,6 +18,9 @@ LISTENERS_BY_LANGUAGE_INDEX = "sessionId-targetLanguage-index"
 LISTENERS_INDEX_PARTITION_KEY = "sessionId"
 LISTENERS_INDEX_SORT_KEY = "targetLanguage"
 TTL_ATTRIBUTE = "ttl"
+# Partition-key prefix of rejoin tokens in the Sessions table: connection_handler/store.py
+# writes them, and the stack limits the handler's DeleteItem on that table to it.
+REJOIN_KEY_PREFIX = "rejoin#"
 
 # Powertools idempotency's defaults; the processor's delivery ledger shares the table.
 IDEMPOTENCY_PARTITION_KEY = "id"

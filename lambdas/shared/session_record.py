@@ -42,7 +42,7 @@ class SessionRecord:
     # While the speaker is away: when the connection dropped, and the status to go back to.
     suspended_at_ms: int | None = None
     resume_status: SessionStatus = "active"
-    # Moved by shared.audience's conditional updates, never written whole after creation.
+    # Moved by delivery.audience's conditional updates, never written whole after creation.
     listener_total: int = 0
     listener_counts: Mapping[str, int] = field(default_factory=dict)
     # The consumer's own sub-documents, read and written only by s3_audio_consumer: its

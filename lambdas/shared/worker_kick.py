@@ -23,7 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared import env_names, resources
+from deployment import env_names
+from shared import resources
 from shared.conditional import conditional_update
 from shared.session_ids import is_session_id
 from shared.session_record import SessionRecord

@@ -6,12 +6,11 @@ import asyncio
 import base64
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from local.replay import load_chunks
+from local.kit.captures import Capture
 
 
 @dataclass
@@ -47,11 +46,10 @@ class ProtocolClient:
             }
         )
 
-    async def stream_capture(self, session_id: str, capture: Path) -> list[float]:
+    async def stream_capture(self, session_id: str, capture: Capture) -> list[float]:
         """A committed browser capture's chunks, at the pace they were recorded; returns
         the loop time at which each chunk was sent."""
-        chunks = load_chunks(capture)
-        timings = [t["atMs"] for t in json.loads((capture / "capture.json").read_text())["timings"]]
+        chunks, timings = capture.chunks, capture.timings_ms
         loop = asyncio.get_running_loop()
         sent_at: list[float] = []
         started = loop.time()

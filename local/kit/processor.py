@@ -21,12 +21,12 @@ from audio_processor.config import ProcessorConfig
 from audio_processor.ffmpeg_audio import FfmpegAudio
 from audio_processor.pipeline import Engines, PipelineSettings
 from audio_processor.retry import RetryPolicy
+from delivery.audience import Audience, initial_counters
+from delivery.notifier import Notifier
 from local.kit.aws_fakes import FakeManagementApi, create_tables
 from local.paths import ffmpeg_path
 from local.resources import create_idempotency_table
 from shared import resources
-from shared.audience import Audience, initial_counters
-from shared.notifier import Notifier
 
 BUCKET = "translations-test"
 IDEMPOTENCY_TABLE = "Idempotency-test"

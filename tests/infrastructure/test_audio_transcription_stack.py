@@ -110,9 +110,7 @@ def test_processor_permissions_are_exactly_the_pipelines(synth):
 
 def test_fanout_posts_to_connections_only_and_the_processor_knows_its_name(synth):
     fanout_id, fanout = function_by_name(synth.transcription, "fanout-dev")
-    assert (
-        fanout["MemorySize"] == 1769 and fanout["Handler"] == "audio_processor.fanout_handler.lambda_handler"
-    )
+    assert fanout["MemorySize"] == 1769 and fanout["Handler"] == "fanout.handler.lambda_handler"
     allowed = actions_on(role_statements(synth.transcription, "fanout-dev"))
     assert set(allowed) == {
         "execute-api:ManageConnections",

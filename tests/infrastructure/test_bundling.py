@@ -1,5 +1,6 @@
 """Each function bundles for the Lambda platform without Docker, as `make deploy-dev` bundles it:
-its package, lambdas/shared and every requirement, compiled ones built for Lambda's Python.
+its package, the shared packages (lambdas/shared, delivery, deployment) and every requirement,
+compiled ones built for Lambda's Python.
 
 The stack tests synthesize without bundling; this one runs pip against the package index."""
 
@@ -29,10 +30,12 @@ def _requirements(package: str) -> list[Requirement]:
 RUNTIME_MODULES = {"boto3", "botocore"}
 
 
+SHARED_PACKAGES = {directory.name: directory for directory in constants.SHARED_CODE_DIRS}
+
+
 def _imported_libraries(package: str) -> dict[str, str]:
     """Top-level modules, not the standard library's, that the package's modules import, and
-    the lambdas/shared modules they reach: library -> one module that imports it."""
-    shared = constants.SHARED_CODE_DIR
+    the modules of the shared packages they reach: library -> one module that imports it."""
     queue, seen, found = sorted((constants.LAMBDAS_DIR / package).glob("*.py")), set(), {}
     while queue:
         module = queue.pop()
@@ -40,8 +43,9 @@ def _imported_libraries(package: str) -> dict[str, str]:
             continue
         seen.add(module)
         for node in ast.walk(ast.parse(module.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == "shared":
-                queue += [shared / f"{a.name}.py" for a in node.names if (shared / f"{a.name}.py").is_file()]
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in SHARED_PACKAGES:
+                folder = SHARED_PACKAGES[node.module]
+                queue += [folder / f"{a.name}.py" for a in node.names if (folder / f"{a.name}.py").is_file()]
                 continue
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
@@ -51,7 +55,7 @@ def _imported_libraries(package: str) -> dict[str, str]:
                 continue
             for name in names:
                 top = name.split(".")[0]
-                if top == "shared":
+                if top in SHARED_PACKAGES:
                     queue.append(constants.LAMBDAS_DIR / (name.replace(".", "/") + ".py"))
                 elif top not in {package, "__future__", *sys.stdlib_module_names}:
                     found.setdefault(top, module.name)
@@ -80,6 +84,8 @@ def test_a_function_bundles_its_code_and_every_requirement_for_lambda(bundled: t
 
     assert (tmp_path / package / "handler.py").is_file()
     assert (tmp_path / "shared" / "protocol.py").is_file()
+    assert (tmp_path / "delivery" / "notifier.py").is_file()
+    assert (tmp_path / "deployment" / "functions.py").is_file()
     installed = _installed(tmp_path)
     for requirement in _requirements(package):
         version = installed.get(canonicalize_name(requirement.name))

@@ -1,17 +1,18 @@
-"""One table of functions (lambdas/shared/functions.py): what the stacks deploy and what the
+"""One table of functions (lambdas/deployment/functions.py): what the stacks deploy and what the
 local runner runs are its rows, with the same handler, memory, timeout and retries."""
 
 from __future__ import annotations
 
 from infra import constants
-from lambdas.shared import functions
+from lambdas.deployment import functions
 from local.runner import FUNCTION_DEFS
 from tests.infrastructure.helpers import function_by_name
 
 
 def test_every_deployed_function_is_a_row_of_the_table(synth):
     for function in functions.ALL:
-        template = synth.transcription if function.package == "audio_processor" else synth.sessions
+        in_transcription = function.package in {"audio_processor", "fanout", "transcripts"}
+        template = synth.transcription if in_transcription else synth.sessions
         _, deployed = function_by_name(template, f"{function.base_name}-dev")
         assert deployed["Handler"] == function.handler, function.base_name
         assert deployed["MemorySize"] == function.memory_mb, function.base_name

@@ -9,7 +9,7 @@ from aws_cdk.assertions import Template
 from app import build_app
 from infra import constants
 from infra.python_function import FunctionSpec
-from lambdas.shared import functions
+from lambdas.deployment import functions
 from tests.infrastructure.helpers import function_by_name
 
 CONNECTION_PATH = (constants.CONNECTION_HANDLER, constants.AUTHORIZER)

@@ -7,7 +7,7 @@ import pytest
 
 from app import build_app
 from infra import constants
-from lambdas.shared import env_names
+from lambdas.deployment import env_names
 from tests.infrastructure.helpers import (
     TRACING,
     actions_on,

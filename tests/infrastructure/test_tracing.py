@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lambdas.shared import functions
+from lambdas.deployment import functions
 from tests.infrastructure.helpers import TRACING, actions_on, resources, role_statements
 
 
@@ -30,3 +30,20 @@ def test_every_product_function_is_traced(synth):
         for f in resources(template, "AWS::Lambda::Function").values()
     }
     assert deployed == {f.base_name for f in functions.ALL}
+
+
+@pytest.mark.parametrize("stack", ["sessions", "transcription"])
+def test_the_x_ray_wildcard_is_alone_in_its_policy(synth, stack):
+    """cdk-nag accepts Resource * on each function's tracing policy only: that policy must
+    hold X-Ray's two actions and nothing else, so no other grant hides behind it."""
+    template = getattr(synth, stack)
+    tracing = {
+        logical_id: policy["Properties"]["PolicyDocument"]["Statement"]
+        for logical_id, policy in resources(template, "AWS::IAM::Policy").items()
+        if "Tracing" in logical_id
+    }
+    assert len(tracing) == len(resources(template, "AWS::Lambda::Function"))
+    for logical_id, statements in tracing.items():
+        assert [(sorted(s["Action"]), s["Effect"], s["Resource"]) for s in statements] == [
+            (sorted(TRACING), "Allow", "*")
+        ], logical_id

@@ -9,7 +9,7 @@ from collections import Counter
 
 import aiohttp
 
-from local.kit.captures import CAPTURES
+from local.kit.captures import capture
 from local.kit.client import ProtocolClient, speaker_session, ws_url
 
 LISTENERS = 60  # three pages of 20
@@ -28,7 +28,7 @@ def test_every_listener_of_a_paged_fanout_gets_every_clip_exactly_once(local_sta
             )
             # The joins come in one burst: the speaker's count arrives by the trailing timer.
             await speaker.wait_for("listenerStats", total=LISTENERS, timeout=30)
-            await speaker.stream_capture(session_id, CAPTURES / "en-welcome")
+            await speaker.stream_capture(session_id, capture("en-welcome"))
             await speaker.send({"action": "endSession", "sessionId": session_id})
             await listeners[0].wait_for("sessionEnded")
             await listeners[0].wait_for("translatedAudio", count=3, timeout=150)

@@ -8,12 +8,12 @@ import subprocess
 import aiohttp
 import pytest
 
-from local.kit.captures import CAPTURES
+from local.kit.captures import capture
 from local.kit.client import ProtocolClient, speaker_session, ws_url
 from local.kit.wer import word_error_rate
 from local.paths import ffmpeg_path
 
-CAPTURE = CAPTURES / "en-welcome"
+CAPTURE = capture("en-welcome")
 
 
 def decoded_seconds(mp3: bytes) -> float:
@@ -94,7 +94,7 @@ def test_each_caption_comes_before_its_voice_once_per_index_and_language(broadca
 def test_speaker_transcript_matches_the_script(broadcast):
     transcripts = broadcast["speaker"].of_type("transcript")
     heard = " ".join(t["text"] for t in sorted(transcripts, key=lambda t: t["index"]))
-    script = (CAPTURE / "script.txt").read_text()
+    script = CAPTURE.script()
     assert word_error_rate(script, heard) <= 0.35, heard
 
 
@@ -102,7 +102,7 @@ def test_spanish_captions_match_the_translated_script(broadcast):
     # In index order, as the protocol says to play them: utterances may arrive out of order.
     clips = sorted(broadcast["es"].of_type("translatedAudio"), key=lambda m: m["index"])
     captions = " ".join(m["text"] for m in clips)
-    reference = (CAPTURE / "script.es.txt").read_text()
+    reference = CAPTURE.script("es")
     assert word_error_rate(reference, captions) <= 0.5, captions
 
 

@@ -9,17 +9,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from aws_sdk_transcribe_streaming.models import StartStreamTranscriptionInput
 
 from local.endpoints.transcribe_streaming import EndpointSettings, TranscribeStreamingEndpoint
-from local.kit.captures import CAPTURES
+from local.kit.captures import capture
 from local.kit.wer import word_error_rate
-from s3_audio_consumer.aws_recognizer import transcribe_client
+from s3_audio_consumer.transcribe_sdk import transcribe_client
 from s3_audio_consumer.utterances import (
     CLAUSE_ENDS,
     MAX_UTTERANCE_MS,
@@ -33,9 +31,9 @@ from shared.languages import LANGUAGES
 
 pytestmark = pytest.mark.integration
 
-CAPTURE = CAPTURES / "en-welcome"
+CAPTURE = capture("en-welcome")
 # Held out from tuning the cutter: an AWS-style talk of 79 s whose sentences run long.
-KEYNOTE = CAPTURES / "en-keynote"
+KEYNOTE = capture("en-keynote")
 CLOSE_WAIT_S = 300.0  # every partial is a Whisper run: a bound, never a speed requirement
 # Whisper base on a 14 s talk: "5" for "five" and the odd word; a fifth of the words
 # wrong would mean the results or the cutting lost speech.
@@ -53,10 +51,7 @@ def endpoint() -> Iterator[TranscribeStreamingEndpoint]:
         running.stop()
 
 
-def recognize(endpoint: TranscribeStreamingEndpoint, ffmpeg: str, capture: Path) -> list[StreamResult]:
-    webm = b"".join(p.read_bytes() for p in sorted(capture.glob("chunk-*.webm")))
-    decode = ["-v", "error", "-f", "webm", "-i", "-", "-ac", "1", "-ar", "16000", "-f", "s16le", "-"]
-    pcm = subprocess.run([ffmpeg, *decode], input=webm, capture_output=True, check=True).stdout
+def recognize(endpoint: TranscribeStreamingEndpoint, pcm: bytes) -> list[StreamResult]:
     with pytest.MonkeyPatch.context() as env:
         for name, value in {
             "CHUNK_BUCKET": "chunks",
@@ -74,17 +69,17 @@ def recognize(endpoint: TranscribeStreamingEndpoint, ffmpeg: str, capture: Path)
 
 
 @pytest.fixture(scope="module")
-def results(endpoint: TranscribeStreamingEndpoint, ffmpeg: str) -> list[StreamResult]:
-    return recognize(endpoint, ffmpeg, CAPTURE)
+def results(endpoint: TranscribeStreamingEndpoint) -> list[StreamResult]:
+    return recognize(endpoint, CAPTURE.pcm)
 
 
 @pytest.fixture(scope="module")
-def keynote_cuts(endpoint: TranscribeStreamingEndpoint, ffmpeg: str) -> list[tuple[Utterance, bool]]:
+def keynote_cuts(endpoint: TranscribeStreamingEndpoint) -> list[tuple[Utterance, bool]]:
     """The keynote's utterances as the worker cuts them, each with whether it was cut
     from a partial (a long sentence, before its pause) or ended by a final (the pause)."""
     cutter = UtteranceCutter()
     cuts: list[tuple[Utterance, bool]] = []
-    for result in recognize(endpoint, ffmpeg, KEYNOTE):
+    for result in recognize(endpoint, KEYNOTE.pcm):
         cuts += [(utterance, result.is_partial) for utterance in cutter.feed(result)]
     return cuts + [(utterance, False) for utterance in cutter.flush()]
 
@@ -92,7 +87,7 @@ def keynote_cuts(endpoint: TranscribeStreamingEndpoint, ffmpeg: str) -> list[tup
 def test_partials_carry_stable_words_and_finals_come_at_the_pauses(results: list[StreamResult]) -> None:
     partials = [r for r in results if r.is_partial]
     finals = [r for r in results if not r.is_partial]
-    sentences = len(re.findall(r"[.!?](?:\s|$)", (CAPTURE / "script.txt").read_text()))
+    sentences = len(re.findall(r"[.!?](?:\s|$)", CAPTURE.script()))
     assert len(finals) >= sentences
     assert any(w.stable for r in partials for w in r.words)
     assert any(not w.stable for r in partials for w in r.words)
@@ -116,7 +111,7 @@ def test_the_worker_cuts_the_script_into_utterances(results: list[StreamResult])
     for result in results:
         utterances += cutter.feed(result)
     utterances += cutter.flush()
-    script = (CAPTURE / "script.txt").read_text()
+    script = CAPTURE.script()
     sentences = len(re.findall(r"[.!?](?:\s|$)", script))
     assert len(utterances) >= sentences
     assert [u.index for u in utterances] == list(range(len(utterances)))
@@ -161,5 +156,4 @@ def test_held_out_talk_utterances_end_at_pauses_or_at_a_stable_clause_end(
     for utterance in (u for u in early if u not in clause_cuts):
         assert following[utterance.index].end_ms - utterance.start_ms > MAX_UTTERANCE_MS, utterance
     assert len(early) < len(utterances) / 2  # most utterances still end at pauses
-    script = (KEYNOTE / "script.txt").read_text()
-    assert word_error_rate(script, " ".join(u.text for u in utterances)) <= MAX_WER
+    assert word_error_rate(KEYNOTE.script(), " ".join(u.text for u in utterances)) <= MAX_WER

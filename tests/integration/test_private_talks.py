@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 
-from local.kit.captures import CAPTURES
+from local.kit.captures import capture
 from local.kit.client import ProtocolClient, speaker_session, ws_url
 from local.resources import LocalNames
 from shared import resources
@@ -244,7 +244,7 @@ def test_a_crowd_asking_for_the_transcript_builds_it_once(local_stack):
             listeners = [await ProtocolClient.connect(http, url) for _ in range(LISTENERS)]
             for listener in listeners:
                 assert (await join(listener, talk))["type"] == "sessionJoined"
-            await speaker.stream_capture(talk, CAPTURES / "en-welcome")
+            await speaker.stream_capture(talk, capture("en-welcome"))
             await speaker.send({"action": "endSession", "sessionId": talk})
             await listeners[0].wait_for("sessionEnded")
             await listeners[0].wait_for("translatedAudio", count=2, timeout=150)

@@ -10,13 +10,12 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 
-from local.kit.captures import CAPTURES
+from local.kit.captures import capture
 from local.kit.client import ProtocolClient, speaker_session, worker_done, ws_url
 from local.kit.wer import word_error_rate
 from local.process import running_local_stack
-from local.replay import load_chunks
 
-CAPTURE = CAPTURES / "en-welcome"
+CAPTURE = capture("en-welcome")
 GRACE_SECONDS = 6
 
 
@@ -57,7 +56,7 @@ async def heard(base: str, send_talk) -> Heard:  # type: ignore[no-untyped-def]
         first = speaker
         speaker = await send_talk(http, base, speaker, session_id)
         # As the app does: the end names the last chunk, which it may overtake on the way.
-        last_seq = len(load_chunks(CAPTURE)) - 1
+        last_seq = len(CAPTURE.chunks) - 1
         await speaker.send({"action": "endSession", "sessionId": session_id, "lastSeq": last_seq})
         await listener.wait_for("sessionEnded", timeout=30)
         # The talk is flushed when the worker is done; then its utterances reach both sides
@@ -88,7 +87,7 @@ async def in_bursts(http, base, speaker, session_id):  # type: ignore[no-untyped
     """Six chunks at a time at the talk's pace, so that the gateway's windows of 6 fill and
     each is handled in a shuffled order (chunks sent at the recorded pace, ~300 ms apart,
     would each be dispatched alone)."""
-    chunks = load_chunks(CAPTURE)
+    chunks = CAPTURE.chunks
     for start in range(0, len(chunks), 6):
         for seq in range(start, min(start + 6, len(chunks))):
             await speaker.send_chunk(session_id, seq, chunks[seq])
@@ -104,12 +103,12 @@ def reference(plain_stack) -> Heard:
 def test_a_talk_whose_chunks_arrive_shuffled_is_heard_exactly_as_in_order(shuffled_stack, reference):
     shuffled = asyncio.run(heard(shuffled_stack, in_bursts))
     assert shuffled == reference
-    script = (CAPTURE / "script.txt").read_text()
+    script = CAPTURE.script()
     assert word_error_rate(script, " ".join(shuffled.transcripts)) <= 0.35
 
 
 def test_a_speaker_whose_connection_drops_resumes_and_nothing_is_lost(shuffled_stack, reference):
-    chunks = load_chunks(CAPTURE)
+    chunks = CAPTURE.chunks
     cut = len(chunks) // 2
 
     async def with_a_drop(http, base, speaker, session_id):  # type: ignore[no-untyped-def]
@@ -133,7 +132,7 @@ def test_a_speaker_whose_connection_drops_resumes_and_nothing_is_lost(shuffled_s
     # The listener is who must lose nothing: every part of the talk reaches it once.
     dropped = asyncio.run(heard(shuffled_stack, with_a_drop))
     assert sorted(dropped.clips) == sorted(reference.clips)
-    script = (CAPTURE / "script.txt").read_text()
+    script = CAPTURE.script()
     spoken = " ".join(dropped.clips[index] for index in sorted(dropped.clips))
     assert word_error_rate(script, spoken) <= 0.35, spoken
 

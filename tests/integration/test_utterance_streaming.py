@@ -12,14 +12,12 @@ import numpy as np
 import pytest
 
 from bench.live_text import translated_chars
-from local.kit.captures import CAPTURES
+from local.kit.captures import capture
 from local.kit.client import ProtocolClient, speaker_session, ws_url
 from local.kit.wer import word_error_rate
-from local.replay import load_chunks
-from s3_audio_consumer.decoder import FfmpegDecoder
 from s3_audio_consumer.utterances import CLAUSE_ENDS, SHORTEST_CLAUSE_MS
 
-CAPTURE = CAPTURES / "en-keynote"
+CAPTURE = capture("en-keynote")
 # Source WER of the same capture through fixed 3 s batches (docs/BENCHMARKS.md): the
 # utterance path must not be worse.
 BATCH_WER = 0.25
@@ -63,18 +61,18 @@ def test_every_utterance_reaches_the_speaker_and_the_listener_once_in_order(keyn
 def test_source_wer_is_not_worse_than_with_fixed_batches(keynote):
     transcripts = sorted(keynote["speaker"].of_type("transcript"), key=lambda t: t["index"])
     heard = " ".join(t["text"] for t in transcripts)
-    wer = word_error_rate((CAPTURE / "script.txt").read_text(), heard)
+    wer = word_error_rate(CAPTURE.script(), heard)
     assert wer <= BATCH_WER, (wer, heard)
 
 
-def test_every_cut_between_utterances_falls_in_a_pause_or_after_a_long_clause(keynote, ffmpeg):
+def test_every_cut_between_utterances_falls_in_a_pause_or_after_a_long_clause(keynote):
     """No word is split: the audio between one utterance's end and the next one's start
     is far quieter than the speech around it. The one exception is the cutter's own: a
     sentence held open (Transcribe's partial results, the production recognizer on the
     local endpoint) is cut after a stable clause end (of SHORTEST_CLAUSE_MS at least); the
     endpoint spreads a result's words evenly over its speech, so such a cut is placed in
     the audio only roughly, and is told by its text: a clause mark ends it."""
-    pcm = np.frombuffer(FfmpegDecoder(ffmpeg).decode(b"".join(load_chunks(CAPTURE))), dtype=np.int16)
+    pcm = np.frombuffer(CAPTURE.pcm, dtype=np.int16)
     audio = pcm.astype(float)
 
     def rms_db(start_ms: int, end_ms: int) -> float:

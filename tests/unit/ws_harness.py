@@ -13,9 +13,9 @@ from connection_handler.counters import RateCounters
 from connection_handler.limits import Limits
 from connection_handler.service import SessionService
 from connection_handler.store import ConnectionRepository, SessionRepository
+from delivery.audience import Audience
+from delivery.notifier import Notifier
 from local.kit.aws_fakes import FakeManagementApi
-from shared.audience import Audience
-from shared.notifier import Notifier
 
 
 class Context:
