@@ -26,20 +26,9 @@ MAX_UTTERANCE_MS = 120_000  # the cutter ends utterances after seconds; minutes 
 MAX_CLAUSES = 64  # stable clauses of one running utterance (a handful in practice)
 
 
-def _checked_session_id(value: str) -> str:
-    if not is_session_id(value):
-        raise ValueError("not a session id")
-    return value
-
-
-def _checked_source(value: str) -> str:
-    if not is_source_language(value):
-        raise ValueError(f"{value!r} is not a source language")
-    return value
-
-
-class UtteranceUnit(BaseModel):
-    """s3_audio_consumer -> audio_processor: one utterance to translate and speak."""
+class _SpokenUnit(BaseModel):
+    """What every unit from the worker carries: a piece of one session's speech, on the
+    talk's timeline, in the session's source language; checked alike on both sides."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
@@ -49,6 +38,29 @@ class UtteranceUnit(BaseModel):
     duration_ms: int = Field(alias="durationMs", ge=1, le=MAX_UTTERANCE_MS)
     source_language: str = Field(alias="sourceLanguage")
     text: str = Field(min_length=1, max_length=MAX_UTTERANCE_TEXT)
+
+    @field_validator("session_id")
+    @classmethod
+    def _session_id(cls, value: str) -> str:
+        if not is_session_id(value):
+            raise ValueError("not a session id")
+        return value
+
+    @field_validator("source_language")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        if not is_source_language(value):
+            raise ValueError(f"{value!r} is not a source language")
+        return value
+
+    def payload(self) -> dict[str, Any]:
+        """The invocation event, in the wire's camelCase names."""
+        return self.model_dump(by_alias=True)
+
+
+class UtteranceUnit(_SpokenUnit):
+    """s3_audio_consumer -> audio_processor: one utterance to translate and speak."""
+
     # Audio that never arrived just before this utterance (chunks lost and skipped): the
     # speaker is told with this utterance's transcript line.
     missed_before_ms: int = Field(alias="missedBeforeMs", default=0, ge=0)
@@ -57,49 +69,14 @@ class UtteranceUnit(BaseModel):
     # final caption reuses their translations (docs/ARCHITECTURE.md §15).
     provisional: tuple[str, ...] = Field(default=(), max_length=MAX_CLAUSES)
 
-    @field_validator("session_id")
-    @classmethod
-    def _session_id(cls, value: str) -> str:
-        return _checked_session_id(value)
 
-    @field_validator("source_language")
-    @classmethod
-    def _source(cls, value: str) -> str:
-        return _checked_source(value)
-
-    def payload(self) -> dict[str, Any]:
-        """The invocation event, in the wire's camelCase names."""
-        return self.model_dump(by_alias=True)
-
-
-class ClauseUnit(BaseModel):
+class ClauseUnit(_SpokenUnit):
     """s3_audio_consumer -> audio_processor: one stable clause of the running utterance
     `index` (its `seq`-th), to translate once per listener language and show as a
     provisional caption. `kind` tells it from an `UtteranceUnit` in the processor's event."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
-
     kind: Literal["clause"] = "clause"
-    session_id: str = Field(alias="sessionId")
-    index: int = Field(ge=0)
     seq: int = Field(ge=0, lt=MAX_CLAUSES)
-    start_ms: int = Field(alias="startMs", ge=0)
-    duration_ms: int = Field(alias="durationMs", ge=1, le=MAX_UTTERANCE_MS)
-    source_language: str = Field(alias="sourceLanguage")
-    text: str = Field(min_length=1, max_length=MAX_UTTERANCE_TEXT)
-
-    @field_validator("session_id")
-    @classmethod
-    def _session_id(cls, value: str) -> str:
-        return _checked_session_id(value)
-
-    @field_validator("source_language")
-    @classmethod
-    def _source(cls, value: str) -> str:
-        return _checked_source(value)
-
-    def payload(self) -> dict[str, Any]:
-        return self.model_dump(by_alias=True)
 
 
 def is_clause_event(event: dict[str, Any]) -> bool:

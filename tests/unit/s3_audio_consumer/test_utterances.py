@@ -138,16 +138,21 @@ LONG_SENTENCE = (
 )
 
 
+def long_sentence_cut(cutter: UtteranceCutter) -> tuple[list[Utterance], list[Utterance]]:
+    """LONG_SENTENCE through `cutter` as growing partials, then its final: what was cut
+    early, and what the final emitted."""
+    items = timed_items(LONG_SENTENCE)
+    early: list[Utterance] = []
+    for partial, _ in growing_partials("r1", items):
+        early.extend(feed(cutter, event(partial)))
+    return early, feed(cutter, event(sdk_result("r1", items, partial=False)))
+
+
 def test_by_default_a_clause_is_cut_once_it_has_run_4_s_or_when_the_sentence_would_pass_6_s():
     """Pieces of at least MIN_CLAUSE_MS (4 s): shorter ones translate worse (bench/cutting.py).
     The first clause (2.6 s) goes out only when the sentence is about to pass 6 s: at its
     comma, not at its last stable word."""
-    items = timed_items(LONG_SENTENCE)
-    cutter = UtteranceCutter()
-    early: list[Utterance] = []
-    for partial, _ in growing_partials("r1", items):
-        early.extend(feed(cutter, event(partial)))
-    rest = feed(cutter, event(sdk_result("r1", items, partial=False)))
+    early, rest = long_sentence_cut(UtteranceCutter())
     assert [u.text for u in early] == [
         "When we started this project three years ago,",
         "nobody believed that a small team could build it, but we kept going through every setback,",
@@ -157,13 +162,8 @@ def test_by_default_a_clause_is_cut_once_it_has_run_4_s_or_when_the_sentence_wou
 
 
 def test_a_long_sentence_is_cut_early_at_commas_and_the_final_emits_only_the_rest():
-    items = timed_items(LONG_SENTENCE)
-    assert float(items[-1].end_time) > 9.0  # 9 s of speech without a pause
-    cutter = UtteranceCutter(min_clause_ms=1500)
-    early: list[Utterance] = []
-    for partial, _ in growing_partials("r1", items):
-        early.extend(feed(cutter, event(partial)))
-    rest = feed(cutter, event(sdk_result("r1", items, partial=False)))
+    assert float(timed_items(LONG_SENTENCE)[-1].end_time) > 9.0  # 9 s of speech without a pause
+    early, rest = long_sentence_cut(UtteranceCutter(min_clause_ms=1500))
 
     assert [u.text for u in early] == [
         "When we started this project three years ago,",
