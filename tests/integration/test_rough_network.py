@@ -5,6 +5,7 @@ back, and a speaker who never comes back."""
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
 
 import aiohttp
@@ -16,6 +17,8 @@ from local.kit.wer import word_error_rate
 from local.process import running_local_stack
 
 CAPTURE = capture("en-welcome")
+# The production recognizer against the local endpoint (RECOGNIZER=aws): partials on the wall clock.
+PARTIALS_ON_THE_WALL_CLOCK = os.environ.get("RECOGNIZER") == "aws"
 GRACE_SECONDS = 6
 
 
@@ -102,7 +105,13 @@ def reference(plain_stack) -> Heard:
 
 def test_a_talk_whose_chunks_arrive_shuffled_is_heard_exactly_as_in_order(shuffled_stack, reference):
     shuffled = asyncio.run(heard(shuffled_stack, in_bursts))
-    assert shuffled == reference
+    if PARTIALS_ON_THE_WALL_CLOCK:
+        # The local Transcribe endpoint makes partials as its CPU allows, so where the
+        # cutter cuts a long sentence may differ between two runs; the words may not.
+        assert " ".join(shuffled.transcripts) == " ".join(reference.transcripts)
+        assert sorted(shuffled.clips) == list(range(len(shuffled.transcripts)))
+    else:
+        assert shuffled == reference
     script = CAPTURE.script()
     assert word_error_rate(script, " ".join(shuffled.transcripts)) <= 0.35
 
