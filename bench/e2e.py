@@ -23,12 +23,13 @@ from typing import Any
 
 import aiohttp
 
-from bench.live_text import word_to_caption_ms
+from bench.live_text import word_lags
 from bench.stats import summary
 from local.kit.captures import Capture
 from local.kit.captures import capture as named_capture
 from local.kit.client import ProtocolClient, speaker_session
 from local.process import running_local_stack
+from local.runner import LOCAL_RECOGNIZER, env_names
 
 TARGETS = ["es", "fr", "it", "pt"]
 # Per message, in ms: utterance end -> translatedAudio (message) and -> translatedText
@@ -65,30 +66,39 @@ async def one_run(base: str, capture: Capture, languages: list[str]) -> dict[str
         first_word_caption_ms: list[float] = []  # the same, to its caption
         # (message type, utterance index, its talk time, utterance end -> the message)
         timeline: list[tuple[str, int, int, float]] = []
-        word_ms: list[float] = []
+        lags: list[list[tuple[float, float]]] = []  # per listener: (word end in the talk, its lag)
 
         def spoken_at(word_end_ms: float) -> float:
             return sent_at[next((k for k, at in enumerate(timings) if at >= word_end_ms), len(timings) - 1)]
 
         for client in listeners.values():
-            word_ms += word_to_caption_ms(list(zip(client.received, client.arrivals, strict=True)), spoken_at)
+            lags.append(word_lags(list(zip(client.received, client.arrivals, strict=True)), spoken_at))
         first = next(iter(listeners.values()))
         utterance_ms = [float(m["durationMs"]) for m in first.of_type("translatedAudio")]
+
+        def after_end_ms(message: dict[str, Any], arrived: float) -> float:
+            """From the chunk that completes the message's utterance to its arrival."""
+            audio_end = message["startMs"] + message["durationMs"]
+            completing = next((k for k, at in enumerate(timings) if at >= audio_end), len(timings) - 1)
+            return (arrived - sent_at[completing]) * 1000
+
+        for message, arrived in zip(speaker.received, speaker.arrivals, strict=True):
+            if message.get("type") == "transcript":  # the worker's hand-off: the processor sends it first
+                latency_ms = after_end_ms(message, arrived)
+                timeline.append(("transcript", message["index"], message["startMs"], latency_ms))
         for client in listeners.values():
             for message, arrived in zip(client.received, client.arrivals, strict=True):
                 kind = message.get("type")
                 if kind not in ("translatedText", "translatedAudio"):
                     continue
-                audio_end = message["startMs"] + message["durationMs"]
-                completing = next((k for k, at in enumerate(timings) if at >= audio_end), len(timings) - 1)
                 opening = next((k for k, at in enumerate(timings) if at > message["startMs"]), 0)
-                latency_ms = (arrived - sent_at[completing]) * 1000
+                latency_ms = after_end_ms(message, arrived)
                 timeline.append((kind, message["index"], message["startMs"], latency_ms))
                 if kind == "translatedText":
-                    caption_ms.append((arrived - sent_at[completing]) * 1000)
+                    caption_ms.append(latency_ms)
                     first_word_caption_ms.append((arrived - sent_at[opening]) * 1000)
                     continue
-                message_ms.append((arrived - sent_at[completing]) * 1000)
+                message_ms.append(latency_ms)
                 from_start_ms.append((arrived - sent_at[opening]) * 1000)
                 fetch_started = loop.time()
                 async with http.get(message["url"]) as response:
@@ -104,7 +114,9 @@ async def one_run(base: str, capture: Capture, languages: list[str]) -> dict[str
         "first_word_to_caption_ms": first_word_caption_ms,
         "utterance_ms": utterance_ms,
         "timeline": timeline,
-        "word_to_caption_ms": word_ms,
+        "word_to_caption_ms": [lag_ms for listener in lags for _, lag_ms in listener],
+        # The first listener's words over the talk, (s, ms), for the plot.
+        "word_lags": [(round(at_ms / 1000, 2), round(lag_ms)) for at_ms, lag_ms in (lags[0] if lags else [])],
     }
 
 
@@ -144,12 +156,16 @@ def stage_times(reports: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
 
 # Every client connects from 127.0.0.1: lift the per-address and per-session limits.
 BENCH_LIMITS = {"MAX_LISTENERS_PER_SESSION": "5000", "JOINS_PER_IP_PER_MINUTE": "1000000"}
+# The benches time the pipeline, so they keep the in-process recognizer that earlier figures
+# were measured with (no simulated Transcribe lag on top); RECOGNIZER=aws measures that path.
+BENCH_RECOGNIZER = LOCAL_RECOGNIZER
 
 
 @contextlib.contextmanager
 def bench_stack() -> Iterator[tuple[str, Path]]:
     """One local stack for every benchmark of a run, with the processor's reports logged."""
     os.environ.update(BENCH_LIMITS)
+    os.environ.setdefault(env_names.RECOGNIZER, BENCH_RECOGNIZER)
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "local.log"
         with running_local_stack(log, verbose=True) as base:
@@ -166,6 +182,7 @@ def measure(base: str, log: Path, capture: str, language_counts: list[int], runs
             outcome = asyncio.run(one_run(base, named_capture(capture), TARGETS[:count]))
             for key in merged:
                 merged[key].extend(outcome[key])
+            results.setdefault("word_lags", {}).setdefault(str(count), outcome["word_lags"])
         results["by_languages"][str(count)] = {k: summary(v) for k, v in merged.items()}
     time.sleep(1)  # the last reports reach the log
     reports = processor_reports(log)[first_report:]

@@ -20,6 +20,14 @@ def word_to_caption_ms(
 ) -> list[float]:
     """`messages`: (message, arrival in seconds) at one listener, in any order; returns one
     latency in ms per word of every utterance whose final caption arrived."""
+    return [lag_ms for _, lag_ms in word_lags(messages, spoken_at)]
+
+
+def word_lags(
+    messages: Sequence[tuple[dict[str, Any], float]], spoken_at: Callable[[float], float]
+) -> list[tuple[float, float]]:
+    """(the word's end in the talk, ms; its latency, ms) per word, in talk order: the lag
+    over the talk that docs/BENCHMARKS.md plots."""
     finals: dict[int, tuple[dict[str, Any], float]] = {}
     clauses: dict[int, dict[int, tuple[dict[str, Any], float]]] = defaultdict(dict)
     for message, arrived in messages:
@@ -29,7 +37,7 @@ def word_to_caption_ms(
                 finals[index] = (message, arrived)
         elif kind == "provisionalCaption" and isinstance(index, int):
             clauses[index].setdefault(int(message["seq"]), (message, arrived))
-    latencies: list[float] = []
+    latencies: list[tuple[float, float]] = []
     for index, (final, final_at) in sorted(finals.items()):
         words = final["sourceText"].split()
         if not words:
@@ -44,7 +52,7 @@ def word_to_caption_ms(
         step = final["durationMs"] / len(words)
         for n, arrived in enumerate(first_at):
             word_end_ms = final["startMs"] + (n + 1) * step
-            latencies.append((arrived - spoken_at(word_end_ms)) * 1000)
+            latencies.append((word_end_ms, (arrived - spoken_at(word_end_ms)) * 1000))
     return latencies
 
 

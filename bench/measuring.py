@@ -17,7 +17,7 @@ from typing import Any
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
-from bench import consumer, cost, e2e, engines, fanout, fanout_sim, faults, quality
+from bench import consumer, cost, e2e, engines, fanout, fanout_sim, faults, long_talk, quality
 from bench.stats import summary
 from local.paths import ROOT
 
@@ -74,7 +74,8 @@ def summarize_fanout(fanout_runs: list[dict[str, Any]]) -> dict[str, dict[str, A
 
 
 def rerun(parts: list[str]) -> dict[str, Any]:
-    """Measures `parts` (e2e, fanout, concurrency, fanout_sim, faults) again; updates today's full results."""
+    """Measures `parts` (e2e, fanout, concurrency, fanout_sim, faults, long_talk) again; updates today's
+    full results."""
     # The newest full run; the figures measured again today are saved with today's date.
     newest = max(p for p in RESULTS.glob("????-??-??.json"))
     results: dict[str, Any] = json.loads(newest.read_text())
@@ -86,6 +87,9 @@ def rerun(parts: list[str]) -> dict[str, Any]:
     if "faults" in parts:
         print("session worker faults ...", flush=True)
         results.update(faults.measure())
+    if "long_talk" in parts:
+        print("a long talk ...", flush=True)
+        results["long_talk"] = long_talk.measure(long_talk.CAPTURE, long_talk.WINDOW_S)
     if {"fanout", "concurrency", "e2e"} & set(parts):  # these need the local stack
         with e2e.bench_stack() as (base, log):
             if "e2e" in parts:
@@ -164,6 +168,7 @@ class Measurements:
     caption_quality: dict[str, Any]
     simulated: dict[str, Any]
     faults: dict[str, Any]
+    long_talk: dict[str, Any] | None  # a full run's only: 15 minutes of talk
 
 
 def measure(quick: bool) -> Measurements:
@@ -189,9 +194,13 @@ def measure(quick: bool) -> Measurements:
     simulated = simulated_fanout(fanout_sim.measure(runs=1 if quick else 3))
     print("session worker faults ...", flush=True)
     worker_faults = faults.measure()
+    talk = None
+    if not quick:
+        print("a long talk ...", flush=True)
+        talk = long_talk.measure(long_talk.CAPTURE, long_talk.WINDOW_S)
     return Measurements(
         quick, capture, repeats, languages, consumer_runs, engine_run, e2e_runs, fanout_runs,
-        concurrency, caption_quality, simulated, worker_faults,
+        concurrency, caption_quality, simulated, worker_faults, talk,
     )  # fmt: skip
 
 
@@ -221,6 +230,7 @@ def run_all(quick: bool) -> dict[str, Any]:
         "clip_fit_by_language": e2e_runs[len(e2e_runs) // 2]["fits"],  # the middle run's
         "recognition_streams_per_session_hour": cost.StreamingUsage().recognition_streams,
         "caption_quality": m.caption_quality,
+        **({"long_talk": m.long_talk} if m.long_talk else {}),
         "engines": m.engine_run,
         "fanout": fanout_sizes,
         "fanout_1000_ms": fanout_sizes.get("1000", {}).get("first_to_last_ms_p50"),
@@ -236,7 +246,10 @@ def run_all(quick: bool) -> dict[str, Any]:
 
 
 def e2e_by_languages(e2e_runs: list[dict[str, Any]], languages: list[int]) -> dict[str, Any]:
-    metrics = ("message_ms", "caption_ms", "playable_ms", "from_batch_start_ms", "first_word_to_caption_ms")
+    metrics = (
+        "message_ms", "caption_ms", "playable_ms", "from_batch_start_ms", "first_word_to_caption_ms",
+        "word_to_caption_ms",
+    )  # fmt: skip
     return {
         str(n): {metric: median_p50_p95(e2e_runs, "by_languages", str(n), metric) for metric in metrics}
         for n in languages
@@ -254,6 +267,8 @@ def e2e_figures(e2e_runs: list[dict[str, Any]], languages: list[int]) -> dict[st
         "utterance_ms": median_p50_p95(e2e_runs, "by_languages", "1", "utterance_ms"),
         **caption_and_voice(by_languages),
         "e2e_by_languages": by_languages,
+        # One run's words over the talk (the first, 1 language): (s into the talk, lag in ms).
+        "word_lags_1lang": e2e_runs[0].get("word_lags", {}).get("1", []),
         "stages_ms": {
             stage: median_p50_p95(e2e_runs, "stages_ms", stage) for stage in e2e_runs[0]["stages_ms"]
         },

@@ -102,6 +102,22 @@ def _plot_cost(results: dict[str, Any], plt: Any) -> str:
     return "bench-cost.png"
 
 
+def _plot_word_lag(results: dict[str, Any], plt: Any) -> str:
+    """Each word's lag to its first caption over the talk (one run, 1 language)."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    points = results.get("word_lags_1lang", [])
+    ax.scatter([at for at, _ in points], [lag / 1000 for _, lag in points], s=6)
+    if "word_to_caption_ms_p50" in results:
+        ax.axhline(results["word_to_caption_ms_p50"] / 1000, color="gray", linestyle="--", label="median")
+        ax.legend(fontsize=8)
+    ax.set_xlabel("the word's end in the talk (s)")
+    ax.set_ylabel("word → its first caption (s)")
+    ax.set_title("Each word's wait for its caption, local stack")
+    fig.tight_layout()
+    fig.savefig(IMAGES / "bench-word-lag.png", dpi=120)
+    return "bench-word-lag.png"
+
+
 def plots(results: dict[str, Any]) -> list[str]:
     import matplotlib
 
@@ -109,6 +125,7 @@ def plots(results: dict[str, Any]) -> list[str]:
     import matplotlib.pyplot as plt
 
     IMAGES.mkdir(parents=True, exist_ok=True)
-    names = [draw(results, plt) for draw in (_plot_end_to_end, _plot_stages, _plot_fanout, _plot_cost)]
+    drawn = (_plot_end_to_end, _plot_word_lag, _plot_stages, _plot_fanout, _plot_cost)
+    names = [draw(results, plt) for draw in drawn]
     plt.close("all")
     return names

@@ -93,6 +93,7 @@ def _headlines(r: dict[str, Any]) -> str:
 | utterance end → caption (`translatedText`), local, 1 language (median / p95) | {_pair(r, "utterance_to_caption_ms")} | the caption came with the voice: 2.9 / 3.6 s (2026-12-04) |
 | utterance end → voice (`translatedAudio`), local, 1 language (median / p95) | {r["utterance_to_message_ms_p50"]:.0f} / {r["utterance_to_message_ms_p95"]:.0f} ms | batch end → message 1169 / 1388 ms, but a word waited up to 3 s more for its batch |
 | an utterance's first word → its caption, local, 1 language (median / p95) | {_pair(r, "first_word_to_caption_ms")} | ~7 s (2026-12-04) |
+| each word → its first caption, provisional or final, local, 1 language (median / p95) | {_pair(r, "word_to_caption_ms")} | ~7 s at an utterance's first word, ~3 s at its last (2026-12-04) |
 | recognition requests per session-hour | {r["recognition_streams_per_session_hour"]} | 1,200 |
 | cost per session-hour, 1 / 3 languages (100 listeners) | ${r["cost_usd_per_session_hour_1lang"]:.2f} / ${r["cost_usd_per_session_hour_3lang"]:.2f} | $8.47 / $11.50 |
 | clip length / source length as delivered (median / p95 / max) | {r["clip_fit_ratio_p50"]} / {r["clip_fit_ratio_p95"]} / {r["clip_fit_ratio_max"]} | not fitted |
@@ -123,8 +124,8 @@ def _speech_engines(r: dict[str, Any]) -> str:
     )
     return f"""## 2. Speech engines, local
 
-Whisper base int8 on 2 threads (a fixed ~1.5 s per utterance on this machine: the encoder always sees a 30 s
-window); Apertium; Piper for English, espeak-ng otherwise, each voice including the MP3 encode. ASR per piece:
+Whisper base int8 on 2 threads, in a 10 s encoder window (the 30 s window cost a fixed ~1.5 s per utterance on
+this machine; docs/ARCHITECTURE.md has the candidates measured); Apertium; Piper for English, espeak-ng otherwise, each voice including the MP3 encode. ASR per piece:
 median {engine["asr_ms"]["p50"]} ms, p95 {engine["asr_ms"]["p95"]} ms.
 
 | language | translate ms (median) | speak + MP3 ms (median) |
@@ -151,7 +152,8 @@ def _cell(row: dict[str, Any], metric: str) -> str:
 def _end_to_end(r: dict[str, Any]) -> str:
     e2e_rows = "\n".join(
         f"| {n} | {_cell(v, 'caption_ms')} | {_cell(v, 'message_ms')} | {_cell(v, 'playable_ms')} "
-        f"| {_cell(v, 'first_word_to_caption_ms')} | {_cell(v, 'from_batch_start_ms')} |"
+        f"| {_cell(v, 'first_word_to_caption_ms')} | {_cell(v, 'from_batch_start_ms')} "
+        f"| {_cell(v, 'word_to_caption_ms')} |"
         for n, v in r["e2e_by_languages"].items()
     )
     utt = r["utterance_ms"]
@@ -163,15 +165,25 @@ A speaker client streams the capture at the pace Chromium recorded it; one liste
 *First word →*: from the utterance's first chunk (its first word waits longest). Utterances were
 {utt["p50"]:.0f} ms long (median; p95 {utt["p95"]:.0f} ms).
 
-| languages | to caption, ms (median / p95) | to voice | to playable | first word → caption | first word → voice |
-|---|---|---|---|---|---|
+| languages | to caption, ms (median / p95) | to voice | to playable | first word → caption | first word → voice | each word → its first caption |
+|---|---|---|---|---|---|---|
 {e2e_rows}
 
 ![end to end](images/bench-e2e.png)
 
-Locally the utterance waits for 300 ms of silence, then Whisper transcribes it whole (~1.5 s on two shared
-cores), then Apertium and the voice run: the local figure is the offline engines' floor, not the product's
-on AWS, where Transcribe's results come while the speaker talks (not measured here: no account).
+*Each word → its first caption*: for every word, when the first caption holding it reached the listener
+(a provisional caption of a stable clause, or the final caption) minus when the chunk holding the word's end left
+the speaker; word times are spread evenly over their utterance (docs/ARCHITECTURE.md §15). Over the talk, one run,
+1 language:
+
+![word lag](images/bench-word-lag.png)
+
+The benches run the in-process recognizer (`RECOGNIZER=local.engines.streaming:build`): `make local` runs the
+production Transcribe adapter against the local endpoint, whose AWS-like result lag (1 s floor) would add to every
+figure here; `RECOGNIZER=aws python -m bench.run` measures that path. Locally an utterance waits for 300 ms of
+silence, then Whisper transcribes it (10 s encoder window, ~0.35 s), then Apertium and the voice run: the local
+figure is the offline engines' floor, not the product's on AWS, where Transcribe's results come while the speaker
+talks (not measured here: no account).
 
 """
 
@@ -302,6 +314,35 @@ ARCHITECTURE §6).
 """
 
 
+def _long_talk(r: dict[str, Any]) -> str:
+    talk = r.get("long_talk")
+    if not talk:
+        return ""
+    stages = ("translate", "synthesize", "store", "deliver", "total")
+    rows = []
+    for window, latency in talk["latency_by_window"].items():
+        times = talk["stages_by_window"].get(window, {})
+        stage_cells = " | ".join(f"{times[s]:.0f}" if s in times else "—" for s in stages)
+        rows.append(
+            f"| {window} | {latency.get('caption_ms', {}).get('n', 0)} | {_cell(latency, 'transcript_ms')} "
+            f"| {_cell(latency, 'caption_ms')} | {_cell(latency, 'voice_ms')} | {stage_cells} |"
+        )
+    table = "\n".join(rows)
+    return f"""## 3b. A long talk
+
+`{talk["capture"]}` (15 minutes of one speaker, one Spanish listener) through the local stack at its recorded pace,
+grouped by where each utterance starts (windows of {talk["window_s"]} s): utterance end → the speaker's
+`transcript` (the recognizer's and the worker's part: the processor sends it first), → caption and → voice at the
+listener (ms, median / p95), and the processor's stage times (median ms). A stage whose time grows with the talk
+shows here (`python -m bench.long_talk`).
+
+| window | utterances | to transcript | to caption | to voice | {" | ".join(stages)} |
+|---|---|---|---|---|{"---|" * len(stages)}
+{table}
+
+"""
+
+
 def markdown(results: dict[str, Any]) -> str:
     """docs/BENCHMARKS.md from one run's results, a section at a time."""
     sections = (
@@ -310,6 +351,7 @@ def markdown(results: dict[str, Any]) -> str:
         _ingestion,
         _speech_engines,
         _end_to_end,
+        _long_talk,
         _keeps_time,
         _caption_quality,
         _fanout,

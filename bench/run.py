@@ -29,7 +29,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--render", type=Path, help="rewrite the docs from a saved results JSON")
     parser.add_argument(
-        "--rerun", help="comma-separated parts to measure again: e2e, fanout, concurrency, fanout_sim, faults"
+        "--rerun",
+        help="comma-separated parts to measure again: e2e, fanout, concurrency, fanout_sim, faults, "
+        "long_talk",
     )
     args = parser.parse_args()
     if args.rerun:

@@ -62,7 +62,7 @@ APPS = {
     "listener": ROOT / "frontend-client-apps" / "listener-app" / "dist",
 }
 # The offline streaming recognizer (Whisper behind Silero VAD) in process, in place of the
-# production adapter and the local Transcribe endpoint (those: RECOGNIZER=aws).
+# production adapter and the local Transcribe endpoint (those run by default: RECOGNIZER=aws).
 LOCAL_RECOGNIZER = "local.engines.streaming:build"
 # SPEECH_ENGINES values whose translations and voices are the offline engines' (through the
 # local endpoints, or in process): the stack offers only the pairs those serve.
@@ -79,9 +79,9 @@ class LocalStack:
     # "aws": the production AwsTranslator and AwsSynthesizer, against the local endpoints;
     # "local.engines:build": the offline engines in process (opt-in).
     engines: str = AWS_ENGINES
-    # LOCAL_RECOGNIZER: the offline recognizer in process (the default, docs/LOCAL.md says
-    # why); "aws": the production AwsRecognizer, against the local Transcribe endpoint.
-    recognizer: str = LOCAL_RECOGNIZER
+    # "aws" (the default): the production AwsRecognizer, against the local Transcribe
+    # endpoint; LOCAL_RECOGNIZER: the offline recognizer in process (opt-in, docs/LOCAL.md).
+    recognizer: str = AWS_RECOGNIZER
     verbose: bool = False
     latency: ServiceLatency = field(default_factory=ServiceLatency)  # none unless main() asks
     # --lan: the gateway listens on every interface, and the URLs a phone follows (the
@@ -364,9 +364,9 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--recognizer",
-        default=os.environ.get(env_names.RECOGNIZER, LOCAL_RECOGNIZER),
-        help=f"the session worker's recognizer: '{LOCAL_RECOGNIZER}' (default: the offline one in "
-        "process) or 'aws' (the production adapter, against the local Transcribe streaming endpoint)",
+        default=os.environ.get(env_names.RECOGNIZER, AWS_RECOGNIZER),
+        help="the session worker's recognizer: 'aws' (default: the production adapter, against the local "
+        f"Transcribe streaming endpoint) or '{LOCAL_RECOGNIZER}' (the offline one in process)",
     )
     parser.add_argument("--verbose", action="store_true", help="show the handlers' own logs")
     parser.add_argument(

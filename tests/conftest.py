@@ -34,7 +34,8 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory):
 
     # A short handover interval, so that a test talk crosses handovers (the default is 12 minutes),
     # and pages of 20 listeners, so that tens of listeners go through the fan-out function.
-    # Every partial of the offline recognizer, however loaded the machine: live text is tested.
+    # Every partial of the in-process recognizer, however loaded the machine, when a run opts
+    # into it (RECOGNIZER=local.engines.streaming:build); the default is the production adapter.
     settings = {
         "WORKER_HANDOVER_SECONDS": "4",
         "FANOUT_PAGE_SIZE": "20",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,9 @@ import aiohttp
 
 from local.kit.captures import Capture
 
+# The apps' heartbeat (frontend-client-apps/shared/src/socket.ts), inside the 10-minute idle limit.
+HEARTBEAT_S = 300.0
+
 
 @dataclass
 class ProtocolClient:
@@ -19,13 +23,25 @@ class ProtocolClient:
     received: list[dict[str, Any]] = field(default_factory=list)
     arrivals: list[float] = field(default_factory=list)  # loop time of each message
     _reader: asyncio.Task[None] | None = None
+    _heartbeat: asyncio.Task[None] | None = None
 
     @classmethod
-    async def connect(cls, http: aiohttp.ClientSession, url: str, **query: str) -> ProtocolClient:
+    async def connect(
+        cls, http: aiohttp.ClientSession, url: str, heartbeat_s: float = HEARTBEAT_S, **query: str
+    ) -> ProtocolClient:
         ws = await http.ws_connect(url, params=query or None)
         client = cls(ws)
         client._reader = asyncio.create_task(client._read())
+        client._heartbeat = asyncio.create_task(client._beat(heartbeat_s))
         return client
+
+    async def _beat(self, every_s: float) -> None:
+        """As the apps do: a listener sends nothing else, and the gateway closes a connection
+        idle for 10 minutes (API Gateway's limit), so a long talk would lose its listeners."""
+        while not self.ws.closed:
+            await asyncio.sleep(every_s)
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self.send({"action": "heartbeat"})
 
     async def _read(self) -> None:
         async for message in self.ws:
@@ -89,8 +105,9 @@ class ProtocolClient:
 
     async def close(self) -> None:
         await self.ws.close()
-        if self._reader:
-            self._reader.cancel()
+        for task in (self._reader, self._heartbeat):
+            if task:
+                task.cancel()
 
 
 def ws_url(base: str) -> str:

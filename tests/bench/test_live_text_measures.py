@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.live_text import translated_chars, word_to_caption_ms
+from bench.live_text import translated_chars, word_lags, word_to_caption_ms
 
 
 def final(index: int, source: str, text: str, start_ms: int, duration_ms: int) -> dict:
@@ -48,6 +48,16 @@ def test_clauses_count_in_seq_order_whatever_their_arrival_and_a_voice_is_a_capt
         (clause(0, 0, "a b", "a b"), 3.0),
     ]
     assert word_to_caption_ms(messages, spoken_at) == pytest.approx([2000, 1000, 500, 1000])
+
+
+def test_the_plotted_lags_name_each_word_by_its_end_in_the_talk_in_talk_order():
+    messages = [
+        (final(1, "c d", "c d", 10_000, 2000), 13.5),  # arrives first in the list, later in the talk
+        (final(0, "a b", "a b", 0, 2000), 4.0),
+    ]
+    lags = word_lags(messages, spoken_at)
+    assert [at for at, _ in lags] == [1000, 2000, 11_000, 12_000]
+    assert [lag for _, lag in lags] == pytest.approx([3000, 2000, 2500, 1500])
 
 
 def test_reused_clauses_cost_no_extra_characters_and_a_final_translated_whole_does():

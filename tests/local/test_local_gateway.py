@@ -15,7 +15,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from local.gateway import MAX_FRAME_BYTES, MAX_POST_BYTES, Gateway, GatewaySettings
+from local.gateway import MAX_FRAME_BYTES, MAX_POST_BYTES, Gateway, GatewaySettings, websocket
+from local.kit.client import ProtocolClient
 
 AUTHORIZER = "authorizer-local"
 HANDLER = "connection-handler-local"
@@ -352,5 +353,25 @@ def test_post_to_connection_keeps_the_128_kb_limit():
                 assert response.status == 413
                 assert response.headers["x-amzn-ErrorType"] == "PayloadTooLargeException"
             await ws.close()
+
+    asyncio.run(run())
+
+
+def test_an_idle_connection_is_closed_and_the_test_clients_heartbeat_keeps_one_open(monkeypatch):
+    """The 10-minute idle limit, shortened: a client that only listens is closed, while the
+    kit's client (the benches' and tests' listener) heartbeats as the apps do and stays."""
+    monkeypatch.setattr(websocket, "IDLE_TIMEOUT_SECONDS", 0.6)
+    host = FakeHost()
+
+    async def run() -> None:
+        async with serving(host) as (_, url), aiohttp.ClientSession() as http:
+            silent = await ProtocolClient.connect(http, url, heartbeat_s=3600)
+            beating = await ProtocolClient.connect(http, url, heartbeat_s=0.2)
+            await until(lambda: silent.ws.closed, "the idle connection to be closed")
+            await asyncio.sleep(0.8)  # longer than the limit, for the one that heartbeats
+            assert not beating.ws.closed
+            assert host.routes().count("heartbeat") >= 3
+            await beating.close()
+            await silent.close()
 
     asyncio.run(run())

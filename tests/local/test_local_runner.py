@@ -33,17 +33,26 @@ def stack_from(argv: list[str]) -> LocalStack:
     return LocalStack(port=8080, engines=args.engines, recognizer=args.recognizer)
 
 
-def test_by_default_the_production_adapters_translate_and_speak_and_the_recognizer_is_in_process(
+def test_by_default_the_production_adapters_translate_speak_and_recognize_against_the_local_endpoints(
     no_engine_variables,
 ):
     stack = stack_from([])
     environment = stack.environment()
 
     assert environment[env_names.SPEECH_ENGINES] == "aws"
+    assert environment[env_names.RECOGNIZER] == "aws"
+    assert environment[env_names.TRANSCRIBE_ENDPOINT] == stack.endpoints()["transcribestreaming"]
+    assert set(stack.endpoints()) == {"translate", "polly", "transcribestreaming"}
+    assert environment[env_names.LANGUAGE_PAIRS] == served_pairs().format() != ""
+
+
+def test_the_in_process_recognizer_stays_an_opt_in(no_engine_variables):
+    stack = stack_from(["--recognizer", "local.engines.streaming:build"])
+    environment = stack.environment()
+
     assert environment[env_names.RECOGNIZER] == "local.engines.streaming:build"
     assert env_names.TRANSCRIBE_ENDPOINT not in environment
     assert stack.transcribe is None and "transcribestreaming" not in stack.endpoints()
-    assert environment[env_names.LANGUAGE_PAIRS] == served_pairs().format() != ""
 
 
 def test_the_production_recognizer_runs_on_the_local_transcribe_endpoint(no_engine_variables):
@@ -86,7 +95,7 @@ def test_the_in_process_offline_engines_stay_an_opt_in(no_engine_variables, monk
     environment = stack_from([]).environment()
 
     assert environment[env_names.SPEECH_ENGINES] == "local.engines:build"
-    assert environment[env_names.RECOGNIZER] == "local.engines.streaming:build"
+    assert environment[env_names.RECOGNIZER] == "aws"
     assert environment[env_names.LANGUAGE_PAIRS] == served_pairs().format()
 
 
@@ -101,7 +110,17 @@ def test_the_functions_clients_reach_the_endpoints_by_their_variables_though_mot
     assert boto3.client("translate").meta.endpoint_url == stack.endpoints()["translate"]
     assert boto3.client("polly").meta.endpoint_url == stack.endpoints()["polly"]
     assert boto3.client("sqs").meta.endpoint_url == stack.moto_url
-    assert len({stack.moto_url, *stack.endpoints().values()}) == 3
+    assert environment_has_transcribe(stack)
+    assert len({stack.moto_url, *stack.endpoints().values()}) == 4
+
+
+def environment_has_transcribe(stack: LocalStack) -> bool:
+    """The streaming SDK is not boto3: the worker reads the endpoint and the CA from these."""
+    environment = stack.environment()
+    return (
+        environment[env_names.TRANSCRIBE_ENDPOINT] == stack.endpoints()["transcribestreaming"]
+        and Path(environment[env_names.CA_BUNDLE]).is_file()
+    )
 
 
 def test_healthz_lists_the_endpoints():
@@ -149,7 +168,7 @@ def test_on_the_lan_phones_are_sent_to_this_machines_address(monkeypatch):
     assert environment["AWS_ENDPOINT_URL_S3"] == "http://192.168.1.23:8080/s3"
     # What only this machine calls stays on the loopback.
     assert environment["AWS_ENDPOINT_URL_LAMBDA"] == "http://127.0.0.1:8080"
-    assert all(url.startswith("http://127.0.0.1:") for url in stack.endpoints().values())
+    assert all(url.split("://")[1].startswith("127.0.0.1:") for url in stack.endpoints().values())
 
 
 def test_lan_without_a_given_host_finds_this_machines_address(monkeypatch):
