@@ -170,6 +170,11 @@ class LocalStream:
     def at_pause(self) -> bool:
         return self.vad.trailing_silence_ms >= PAUSE_MS
 
+    @property
+    def working(self) -> bool:
+        """A piece or a partial is waiting for Whisper or in it (a test may wait it out)."""
+        return self._busy or not self._pieces.empty()
+
     def results(self) -> list[StreamResult]:
         with self._lock:
             out, self._results = self._results, []
