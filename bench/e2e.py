@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import contextlib
 import json
 import os
@@ -68,8 +69,10 @@ async def one_run(base: str, capture: Capture, languages: list[str]) -> dict[str
         timeline: list[tuple[str, int, int, float]] = []
         lags: list[list[tuple[float, float]]] = []  # per listener: (word end in the talk, its lag)
 
-        def spoken_at(word_end_ms: float) -> float:
-            return sent_at[next((k for k, at in enumerate(timings) if at >= word_end_ms), len(timings) - 1)]
+        def spoken_at(ms: float) -> float:
+            """When the chunk completing the talk's audio up to `ms` was sent: the first chunk
+            recorded at or after `ms` (the last if none; chunk times only grow)."""
+            return sent_at[min(bisect.bisect_left(timings, ms), len(timings) - 1)]
 
         for client in listeners.values():
             lags.append(word_lags(list(zip(client.received, client.arrivals, strict=True)), spoken_at))
@@ -78,9 +81,7 @@ async def one_run(base: str, capture: Capture, languages: list[str]) -> dict[str
 
         def after_end_ms(message: dict[str, Any], arrived: float) -> float:
             """From the chunk that completes the message's utterance to its arrival."""
-            audio_end = message["startMs"] + message["durationMs"]
-            completing = next((k for k, at in enumerate(timings) if at >= audio_end), len(timings) - 1)
-            return (arrived - sent_at[completing]) * 1000
+            return (arrived - spoken_at(message["startMs"] + message["durationMs"])) * 1000
 
         for message, arrived in zip(speaker.received, speaker.arrivals, strict=True):
             if message.get("type") == "transcript":  # the worker's hand-off: the processor sends it first

@@ -10,7 +10,7 @@ from aws_cdk.assertions import Template
 from app import build_app
 from infra import constants
 from session_management.audio_consumer import StreamingSettings
-from tests.infrastructure.helpers import function_by_name, text
+from tests.infrastructure.helpers import as_list, function_by_name, role_statements, text
 
 CONSUMER = "s3-audio-consumer-dev"
 PROCESSOR = "audio-processor-dev"
@@ -73,20 +73,13 @@ def test_the_worker_may_send_to_its_undelivered_queue_and_an_alarm_watches_it(sy
     queue = template.to_json()["Resources"][queue_ref]
     assert queue["Type"] == "AWS::SQS::Queue"
     assert queue["Properties"]["SqsManagedSseEnabled"] is True
-    _, function = function_by_name(template, CONSUMER)
-    role = function["Role"]["Fn::GetAtt"][0]
-    statements = [
-        statement
-        for policy in template.find_resources("AWS::IAM::Policy").values()
-        if any(r["Ref"] == role for r in policy["Properties"]["Roles"])
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
+    statements = role_statements(template, CONSUMER)
     sends = [s for s in statements if "sqs:SendMessage" in text(s["Action"])]
     # Only its own queues: the undelivered one and its on-failure destination.
     resources = [
         r["Fn::GetAtt"][0]
         for s in sends
-        for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+        for r in as_list(s["Resource"])
     ]
     assert queue_ref in resources
     assert all(template.to_json()["Resources"][r]["Type"] == "AWS::SQS::Queue" for r in resources)
@@ -161,14 +154,7 @@ def test_the_worker_may_post_to_connections_of_its_own_stage_only(synth):
     template = synth.sessions
     variables = _variables(template, CONSUMER)
     assert "API_GATEWAY_ENDPOINT" in variables
-    _, function = function_by_name(template, CONSUMER)
-    role = function["Role"]["Fn::GetAtt"][0]
-    statements = [
-        statement
-        for policy in template.find_resources("AWS::IAM::Policy").values()
-        if any(r["Ref"] == role for r in policy["Properties"]["Roles"])
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
+    statements = role_statements(template, CONSUMER)
     posts = [s for s in statements if "execute-api:ManageConnections" in text(s["Action"])]
     assert len(posts) == 1, posts
     resource = text(posts[0]["Resource"])
