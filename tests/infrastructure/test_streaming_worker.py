@@ -76,11 +76,7 @@ def test_the_worker_may_send_to_its_undelivered_queue_and_an_alarm_watches_it(sy
     statements = role_statements(template, CONSUMER)
     sends = [s for s in statements if "sqs:SendMessage" in text(s["Action"])]
     # Only its own queues: the undelivered one and its on-failure destination.
-    resources = [
-        r["Fn::GetAtt"][0]
-        for s in sends
-        for r in as_list(s["Resource"])
-    ]
+    resources = [r["Fn::GetAtt"][0] for s in sends for r in as_list(s["Resource"])]
     assert queue_ref in resources
     assert all(template.to_json()["Resources"][r]["Type"] == "AWS::SQS::Queue" for r in resources)
     assert all(r == queue_ref or "OnFailure" in r for r in resources), resources
